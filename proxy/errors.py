@@ -1,0 +1,134 @@
+"""The proxy's one error tree. Every error knows how it looks on the wire (OpenAI's envelope).
+
+    ProxyError                        500 server_error
+    ├── InvalidRequestError           400 invalid_request_error   (validation too, never 422)
+    │   └── PayloadTooLargeError      413 invalid_request_error
+    ├── AuthenticationError           401 authentication_error
+    ├── NotFoundError                 404 not_found_error
+    ├── CapacityError                 429 rate_limit_error        (proxy saturated; Retry-After)
+    ├── UpstreamError                 502 upstream_error          (keeps the upstream's message)
+    │   ├── UpstreamStatusError       the upstream's own 4xx/5xx status, kept as is
+    │   ├── UpstreamRateLimitError    429 rate_limit_error
+    │   └── UpstreamTimeoutError      504 timeout
+    ├── ScalingBudgetExceededError    504 timeout                 (nothing to return in budget)
+    └── SandboxUnavailableError       503 server_error            (fail closed)
+
+Errors a retry cannot fix carry ``should_retry = False``; the handler then sends
+``x-should-retry: false`` so the official SDKs do not resend a deterministic failure.
+"""
+
+from __future__ import annotations
+
+
+class ProxyError(Exception):
+    """Base of every error the proxy raises on purpose."""
+
+    status_code: int = 500
+    error_type: str = "server_error"
+    should_retry: bool | None = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | int | None = None,
+        retry_after_s: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+        self.retry_after_s = retry_after_s
+
+
+class InvalidRequestError(ProxyError):
+    """The request cannot be honoured as sent."""
+
+    status_code = 400
+    error_type = "invalid_request_error"
+    should_retry = False
+
+
+class PayloadTooLargeError(InvalidRequestError):
+    """The request body exceeds the configured limit."""
+
+    status_code = 413
+
+
+class AuthenticationError(ProxyError):
+    """Missing or wrong client key."""
+
+    status_code = 401
+    error_type = "authentication_error"
+    should_retry = False
+
+
+class NotFoundError(ProxyError):
+    """Unknown model, alias or run id."""
+
+    status_code = 404
+    error_type = "not_found_error"
+    should_retry = False
+
+
+class CapacityError(ProxyError):
+    """The proxy is saturated; the client should come back later."""
+
+    status_code = 429
+    error_type = "rate_limit_error"
+
+
+class UpstreamError(ProxyError):
+    """The upstream model failed or could not be reached."""
+
+    status_code = 502
+    error_type = "upstream_error"
+
+
+class UpstreamStatusError(UpstreamError):
+    """The upstream answered with an error status, which we keep (an upstream 400 stays 400)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int,
+        error_type: str | None = None,
+        param: str | None = None,
+        code: str | int | None = None,
+    ) -> None:
+        super().__init__(message, param=param, code=code)
+        self.status_code = status_code
+        if error_type:
+            self.error_type = error_type
+
+
+class UpstreamRateLimitError(UpstreamError):
+    """The upstream rate-limited us."""
+
+    status_code = 429
+    error_type = "rate_limit_error"
+
+
+class UpstreamTimeoutError(UpstreamError):
+    """The upstream did not answer in time."""
+
+    status_code = 504
+    error_type = "timeout"
+
+
+class ScalingBudgetExceededError(ProxyError):
+    """An S* run hit its deadline or token budget with nothing to return."""
+
+    status_code = 504
+    error_type = "timeout"
+    should_retry = False
+
+
+class SandboxUnavailableError(ProxyError):
+    """The sandbox cannot execute code here and S* was forced; we never run code unsandboxed."""
+
+    status_code = 503
+    error_type = "server_error"
+    should_retry = False

@@ -1,0 +1,20 @@
+"""Secure execution of untrusted generated programs. Never imports ``proxy``.
+
+The public API is re-exported here; ``__all__`` is sorted and tested.
+"""
+
+from sandbox.base import ExecutionRequest, ExecutionResult, Limits, Mode, RunResult, Sandbox, Status
+from sandbox.errors import SandboxCrashedError, SandboxError, SandboxUnavailableError
+
+__all__ = [
+    "ExecutionRequest",
+    "ExecutionResult",
+    "Limits",
+    "Mode",
+    "RunResult",
+    "Sandbox",
+    "SandboxCrashedError",
+    "SandboxError",
+    "SandboxUnavailableError",
+    "Status",
+]
