@@ -110,7 +110,7 @@ class RunCoordinator:
         return sum(1 for run in self._runs.values() if not run.task.done())
 
     def subscribe(self, key: str, run_id: str, start: RunFactory) -> Subscription:
-        """Join the run for ``key`` if one is in flight or fresh, else start ``start`` under ``run_id``.
+        """Join the run for ``key`` if in flight or fresh; else start ``start`` as ``run_id``.
 
         Raises ``CapacityError`` when a new run would exceed ``max_active``.
         """
@@ -163,10 +163,10 @@ class RunCoordinator:
 
     def _finished(self, run: SharedRun) -> None:
         run.finished_at = self._clock()
-        if run.task.cancelled() or run.task.exception() is not None:
-            # A failed run is not worth sharing with a retry: let it start afresh.
-            if self._runs.get(run.key) is run:
-                del self._runs[run.key]
+        failed = run.task.cancelled() or run.task.exception() is not None
+        # A failed run is not worth sharing with a retry: let it start afresh.
+        if failed and self._runs.get(run.key) is run:
+            del self._runs[run.key]
 
     def _forget_stale(self) -> None:
         now = self._clock()

@@ -52,7 +52,8 @@ async def test_identical_requests_share_one_run() -> None:
     gate.release.set()
     assert (await first.result()).program == (await second.result()).program
     assert gate.started == 1
-    assert second.joined and not first.joined
+    assert second.joined
+    assert not first.joined
     assert second.run_id == "run-1"
 
 
