@@ -4,9 +4,12 @@ The public API is re-exported here; ``__all__`` is sorted and tested.
 """
 
 from sandbox.base import ExecutionRequest, ExecutionResult, Limits, Mode, RunResult, Sandbox, Status
+from sandbox.bubblewrap import BubblewrapSandbox
+from sandbox.compare import behaviour_key, judge, outputs_match, values_match
 from sandbox.errors import SandboxCrashedError, SandboxError, SandboxUnavailableError
 
 __all__ = [
+    "BubblewrapSandbox",
     "ExecutionRequest",
     "ExecutionResult",
     "Limits",
@@ -17,4 +20,8 @@ __all__ = [
     "SandboxError",
     "SandboxUnavailableError",
     "Status",
+    "behaviour_key",
+    "judge",
+    "outputs_match",
+    "values_match",
 ]

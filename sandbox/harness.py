@@ -1,0 +1,322 @@
+"""The fork-server that runs *inside* the sandbox (stdlib only; executed as ``python3 -I -S -c``).
+
+Why a fork-server: interpreter start and namespace set-up dominate a trivial run (SANDBOX.md §4).
+One zygote per sandbox session pre-imports the common modules, then forks a fresh child per run;
+the candidate's code only ever executes in those children, never in the zygote.
+
+Protocol on the control socket (fd ``argv[1]``), frames of a 4-byte big-endian length + JSON:
+  zygote -> supervisor  ``{"hello": true}`` once the imports are warm;
+  supervisor -> zygote  ``{"type": "load", "program", "mode", "entry"}`` once per session;
+  supervisor -> zygote  ``{"type": "run", "nonce", "limits"}`` + fds (stdin, stdout, stderr,
+                        result) by SCM_RIGHTS; the zygote forks, waits, cleans up and answers
+  zygote -> supervisor  ``{"status": <wait status>, "cpu_s", "clean"}``.
+The child writes one completion record ``{"nonce", "ok", "return"|"error"}`` on the result fd
+only after the program (or the call) returned, so ``os._exit(0)`` before it proves nothing.
+Verdicts are decided outside from the wait status, cgroup counters, caps and deadlines.
+
+``argv[2]`` is ``pid1`` when the zygote is PID 1 of its own PID namespace (bubblewrap
+``--as-pid-1``): it then kills every other process of the namespace after each run. In ``local``
+mode (no namespace) it only kills the run's own process group, never ``kill(-1)``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import struct
+import sys
+import traceback
+from typing import Any
+
+_PRELOAD = (
+    *("array", "bisect", "collections", "copy", "dataclasses", "datetime", "decimal"),
+    *("fractions", "functools", "heapq", "io", "itertools", "math", "operator", "random"),
+    *("re", "statistics", "string", "typing"),
+)
+_PRELUDE = (
+    "from typing import *\n"
+    "import collections, heapq, bisect, itertools, functools, math, re, string\n"
+    "from collections import deque, defaultdict, Counter, OrderedDict\n"
+    "from functools import lru_cache, cache, reduce\nfrom heapq import heappush, heappop\n"
+)
+_RESULT_FD = 3
+_MAX_DEPTH = 200
+_MAX_REPR = 1000
+_SANDBOX_TMP = "/tmp"  # noqa: S108 - the sandbox's own size-capped tmpfs, not the host's
+_SCRATCH_DIRS = (_SANDBOX_TMP, "/dev/shm")  # noqa: S108 - inside the sandbox
+_PR_SET_PDEATHSIG = 1
+_PR_SET_DUMPABLE = 4
+
+
+class Channel:
+    """Length-prefixed JSON frames over a stream socket, collecting any passed fds."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buf = b""
+        self.fds: list[int] = []
+
+    def recv(self) -> dict[str, Any] | None:
+        while len(self.buf) < 4 or len(self.buf) < 4 + struct.unpack(">I", self.buf[:4])[0]:
+            data, fds, _, _ = socket.recv_fds(self.sock, 1 << 16, 8)
+            self.fds.extend(fds)
+            if not data:
+                return None
+            self.buf += data
+        size = struct.unpack(">I", self.buf[:4])[0]
+        frame, self.buf = self.buf[4 : 4 + size], self.buf[4 + size :]
+        message: dict[str, Any] = json.loads(frame)
+        return message
+
+    def take_fds(self) -> list[int]:
+        """Fds received so far; only run frames carry fds, and one run is in flight at a time."""
+        fds, self.fds = self.fds, []
+        return fds
+
+    def send(self, message: dict[str, Any]) -> None:
+        data = json.dumps(message).encode()
+        self.sock.sendall(struct.pack(">I", len(data)) + data)
+
+
+def to_jsonable(value: object, depth: int = 0) -> object:
+    """Plain JSON data for a return value: tuples become lists, anything else a tagged ``repr``."""
+    kind = type(value)
+    if value is None or kind in (bool, int, float, str):
+        return value
+    if depth > _MAX_DEPTH:
+        return {"__repr__": "<too deep>"}
+    if isinstance(value, bool):
+        return bool.__bool__(value)
+    if isinstance(value, int):
+        return int.__int__(value)
+    if isinstance(value, float):
+        return float.__float__(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, list | tuple):
+        items = list.__iter__(value) if isinstance(value, list) else tuple.__iter__(value)
+        return [to_jsonable(item, depth + 1) for item in items]
+    if isinstance(value, dict):
+        return {_json_key(k): to_jsonable(v, depth + 1) for k, v in dict.items(value)}
+    return {"__repr__": _safe_repr(value)}
+
+
+def _json_key(key: object) -> str:
+    if type(key) is str:
+        return key
+    if key is None or type(key) in (bool, int, float):
+        return json.dumps(key)
+    return _safe_repr(key)
+
+
+def _safe_repr(value: object) -> str:
+    try:
+        return repr(value)[:_MAX_REPR]
+    except BaseException:
+        return "<unrepresentable>"
+
+
+def canonical_json(value: object) -> str:
+    """The canonical serialization compared outside: sorted keys, fixed separators."""
+    return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        message = str(exc)
+    except BaseException:
+        message = "<unprintable>"
+    return f"{type(exc).__name__}: {message}"[:_MAX_REPR]
+
+
+def _write_record(record: dict[str, Any]) -> None:
+    data = (json.dumps(record) + "\n").encode()
+    while data:
+        data = data[os.write(_RESULT_FD, data) :]
+
+
+def _flush_std() -> None:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None:
+                stream.flush()
+        except BaseException:  # noqa: S110 - a broken stdout is judged from the output, not here
+            pass
+
+
+def _finish(nonce: str, outcome: dict[str, Any], code: int) -> None:
+    _flush_std()
+    _write_record({"nonce": nonce, **outcome})
+    os._exit(code)
+
+
+def _read_stdin() -> bytes:
+    chunks = []
+    while chunk := os.read(0, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _resolve(namespace: dict[str, Any], entry: str) -> Any:
+    owner, _, method = entry.rpartition(".")
+    if owner:
+        return getattr(namespace[owner](), method)
+    if entry not in namespace and "Solution" in namespace:
+        return getattr(namespace["Solution"](), entry)
+    return namespace[entry]
+
+
+def run_candidate(load: dict[str, Any], nonce: str) -> None:
+    """Child side: run the program (stdin mode) or call the entry point (function mode)."""
+    mode = load["mode"]
+    try:
+        code = compile(load["program"], "<candidate>", "exec")
+        namespace: dict[str, Any] = {"__builtins__": builtins}
+        if mode == "function":
+            args = json.loads(_read_stdin())
+            null = os.open("/dev/null", os.O_RDONLY)
+            os.dup2(null, 0)
+            os.close(null)
+            exec(_PRELUDE, namespace)
+            namespace["__name__"] = "__candidate__"
+            exec(code, namespace)
+            value = _resolve(namespace, load["entry"])(*args)
+            _finish(nonce, {"ok": True, "return": canonical_json(value)}, 0)
+        namespace["__name__"] = "__main__"
+        exec(code, namespace)
+    except SystemExit as exc:
+        if mode == "function" or exc.code not in (None, 0):
+            _finish(nonce, {"ok": False, "error": f"SystemExit: {exc.code!r}"[:_MAX_REPR]}, 1)
+    except BaseException as exc:
+        traceback.print_exc()
+        _finish(nonce, {"ok": False, "error": _describe(exc)}, 1)
+    _finish(nonce, {"ok": True}, 0)
+
+
+def _limit(which: int, value: int) -> None:
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(which, (value, value))
+
+
+def _enter_child(fds: list[int], limits: dict[str, Any], workdir: str, contained: bool) -> None:
+    """Wire the run's pipes to fds 0-3, drop everything else and apply the backup rlimits."""
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    os.closerange(_RESULT_FD + 1, 1 << 16)
+    if not contained:  # local mode: no PID namespace, so die with the zygote and own a group
+        os.setsid()
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
+    os.chdir(workdir)
+    try:
+        with open("/proc/self/oom_score_adj", "w") as adj:
+            adj.write("1000")
+    except OSError:
+        pass
+    _limit(resource.RLIMIT_CPU, max(1, int(limits["cpu_s"] + 0.999)))
+    _limit(resource.RLIMIT_FSIZE, int(limits["fsize"]))
+    _limit(resource.RLIMIT_NOFILE, int(limits["nofile"]))
+    _limit(resource.RLIMIT_CORE, 0)
+    if limits.get("as_bytes"):
+        _limit(resource.RLIMIT_AS, int(limits["as_bytes"]))
+
+
+def _wipe(dirs: tuple[str, ...]) -> bool:
+    """Empty every writable scratch place so that no state survives into the next run."""
+    clean = True
+    for base in dirs:
+        for name in os.listdir(base) if os.path.isdir(base) else ():
+            path = os.path.join(base, name)
+            try:
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, onerror=_force_remove)
+                else:
+                    os.unlink(path)
+            except OSError:
+                clean = False
+    return clean
+
+
+def _force_remove(func: Any, path: str, _exc: Any) -> None:
+    """A candidate may ``chmod 000`` its directories; the owner can always undo that."""
+    os.chmod(os.path.dirname(path), 0o700)
+    if os.path.isdir(path) and not os.path.islink(path):
+        os.chmod(path, 0o700)
+        shutil.rmtree(path)
+    else:
+        func(path)
+
+
+def serve_run(
+    load: dict[str, Any], message: dict[str, Any], fds: list[int], scratch: str, contained: bool
+) -> dict[str, Any]:
+    """Fork one child for one run, wait for it, kill its leftovers and wipe the scratch space."""
+    workdir = os.path.join(scratch, "run")
+    os.mkdir(workdir, 0o700)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            _enter_child(fds, message["limits"], workdir, contained)
+            run_candidate(load, message["nonce"])
+        finally:
+            os._exit(70)
+    for fd in fds:
+        os.close(fd)
+    _, status, usage = os.wait4(pid, 0)
+    _kill_leftovers(pid, contained)
+    clean = _wipe(_SCRATCH_DIRS if contained else (scratch,))
+    return {"status": status, "cpu_s": usage.ru_utime + usage.ru_stime, "clean": clean}
+
+
+def _kill_leftovers(pid: int, contained: bool) -> None:
+    if contained:
+        with contextlib.suppress(ProcessLookupError):  # nothing else left in the namespace
+            os.kill(-1, signal.SIGKILL)
+        while True:
+            try:
+                os.waitpid(-1, 0)
+            except ChildProcessError:
+                return
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+def _prctl(option: int, value: int) -> None:
+    import ctypes
+
+    ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
+
+
+def main() -> None:
+    """Warm up, announce readiness, then serve runs until the supervisor closes the socket."""
+    contained = sys.argv[2] == "pid1"
+    if contained and os.getpid() != 1:
+        raise SystemExit("harness: pid1 mode outside a PID namespace")
+    scratch = _SANDBOX_TMP if contained else os.getcwd()
+    # NOTE: not dumpable (inherited by every child): no /proc/<pid>/mem or pidfd_getfd between
+    # sandbox processes, so a candidate cannot reach into the zygote or its control socket.
+    _prctl(_PR_SET_DUMPABLE, 0)
+    for name in _PRELOAD:
+        __import__(name)
+    channel = Channel(socket.socket(fileno=int(sys.argv[1])))
+    load: dict[str, Any] = {}
+    channel.send({"hello": True})
+    while (message := channel.recv()) is not None:
+        if message["type"] == "load":
+            load = message
+            continue
+        fds = channel.take_fds()
+        if len(fds) != 4:
+            raise SystemExit(f"harness: run frame with {len(fds)} fds")
+        channel.send(serve_run(load, message, fds, scratch, contained))
+
+
+if __name__ == "__main__":
+    main()

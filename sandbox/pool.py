@@ -1,0 +1,121 @@
+"""Bounded, pre-warmed execution of requests on sandbox sessions.
+
+One semaphore bounds how many requests execute at once (sized to the machine), so a burst queues
+instead of forking hundreds of sandboxes and starving the event loop; every wait is I/O on the
+loop. A few sessions are started ahead of time so a request rarely waits for bwrap and the
+interpreter. A session serves one request only (never shared across requests, SANDBOX.md §4) and
+is replaced as soon as it is taken. Cancelling a request kills its session on the way out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from sandbox.base import ExecutionRequest, ExecutionResult, RunResult, Status
+from sandbox.errors import SandboxCrashedError, SandboxError, SandboxUnavailableError
+from sandbox.session import Session
+
+_log = logging.getLogger(__name__)
+
+
+class SessionPool:
+    """Runs requests on fresh, pre-started sessions with bounded concurrency."""
+
+    def __init__(
+        self, factory: Callable[[], Awaitable[Session]], *, workers: int, warm: int
+    ) -> None:
+        self._factory = factory
+        self._slots = asyncio.Semaphore(workers)
+        self._warm_target = warm
+        self._warm: deque[asyncio.Future[Session]] = deque()
+        self._active: set[Session] = set()
+        self._background: set[asyncio.Future[None]] = set()
+        self._closed = False
+
+    def prewarm(self) -> None:
+        """Start sessions up to the warm target (needs a running loop)."""
+        while not self._closed and len(self._warm) < self._warm_target:
+            self._warm.append(asyncio.ensure_future(self._factory()))
+
+    async def _acquire(self) -> Session:
+        if self._closed:
+            raise SandboxUnavailableError("sandbox is closed")
+        while self._warm:
+            pending = self._warm.popleft()
+            self.prewarm()
+            try:
+                session = await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                pending.add_done_callback(self._discard)
+                raise
+            except SandboxError as exc:
+                _log.warning("sandbox_session_failed", extra={"reason": str(exc)})
+                continue
+            return await self._track(session)
+        return await self._track(await self._factory())
+
+    async def _track(self, session: Session) -> Session:
+        if self._closed:
+            await session.close()
+            raise SandboxUnavailableError("sandbox is closed")
+        self._active.add(session)
+        return session
+
+    def _discard(self, pending: asyncio.Future[Session]) -> None:
+        """Close a started session nobody will use (its requester was cancelled)."""
+        if pending.cancelled() or pending.exception() is not None:
+            return
+        closing = asyncio.ensure_future(pending.result().close())
+        self._background.add(closing)
+        closing.add_done_callback(self._background.discard)
+
+    async def _release(self, session: Session) -> None:
+        self._active.discard(session)
+        await session.close()
+
+    async def run(self, request: ExecutionRequest) -> ExecutionResult:
+        """Run every input of ``request`` in order, on as few sessions as the runs allow."""
+        if request.mode == "function" and not request.entry_point:
+            raise ValueError("function mode needs an entry_point")
+        results: list[RunResult] = []
+        async with self._slots:
+            session: Session | None = None
+            try:
+                for text in request.inputs:
+                    if session is None:
+                        session = await self._acquire()
+                        session.load(
+                            request.program, request.mode, request.entry_point, request.limits
+                        )
+                    try:
+                        outcome = await session.run(text.encode(errors="replace"), request.limits)
+                    except SandboxCrashedError as exc:
+                        results.append(RunResult(Status.SANDBOX_ERROR, error=str(exc)))
+                        await self._release(session)
+                        session = None
+                        continue
+                    results.append(outcome.result)
+                    if not outcome.reusable:
+                        await self._release(session)
+                        session = None
+            finally:
+                if session is not None:
+                    await self._release(session)
+        return ExecutionResult(tuple(results))
+
+    async def aclose(self) -> None:
+        """Kill running sessions, close warm ones, and wait until nothing is left."""
+        self._closed = True
+        for session in list(self._active):
+            session.kill()
+        warm, self._warm = list(self._warm), deque()
+        for pending in warm:
+            with contextlib.suppress(SandboxError):
+                await (await pending).close()
+        await asyncio.gather(*(s.close() for s in list(self._active)), return_exceptions=True)
+        self._active.clear()
+        await asyncio.gather(*self._background, return_exceptions=True)

@@ -1,0 +1,258 @@
+"""One sandbox session: a warm zygote (``harness.py``) supervised from outside.
+
+A session is launched before it is needed (so requests never wait for bwrap and the interpreter),
+then serves exactly one request: it receives that request's program once and forks a fresh child
+per input. Per-run pipes are created here and passed in by SCM_RIGHTS, so the supervisor reads the
+child's stdout/stderr/result directly, with caps, from the first byte. The wall deadline is the
+supervisor's: when it fires, or a cap is hit, the whole session is killed from outside (process
+group + cgroup) and the caller continues the request on a fresh session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import socket
+import struct
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sandbox.base import Limits, RunResult
+from sandbox.cgroups import Cgroup
+from sandbox.errors import SandboxCrashedError
+from sandbox.pipes import CappedReader, PipeWriter
+from sandbox.verdict import Evidence, decide
+
+MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+_HELLO_TIMEOUT_S = 10.0
+_DRAIN_GRACE_S = 1.0
+_RESULT_CAP = 4 << 20
+_NOFILE = 256
+_SHIM = (
+    'for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; shift; done; shift; exec "$@"'
+)
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchSpec:
+    """How to start a zygote: ``argv(ctl_fd)`` plus the fds, cwd and cgroup it needs."""
+
+    argv: Callable[[int], Sequence[str]]
+    pass_fds: Callable[[], tuple[int, ...]] = tuple
+    cwd: str | None = None
+    cgroup: Cgroup | None = None
+    memory_headroom_bytes: int = 48 << 20
+    local_rlimit_as: bool = False
+    on_close: Callable[[], None] = field(default=lambda: None)
+
+
+@dataclass(slots=True)
+class _Outcome:
+    result: RunResult
+    reusable: bool
+
+
+class Session:
+    """Supervisor-side handle of one zygote; see the module docstring for the life cycle."""
+
+    def __init__(self, spec: LaunchSpec, process: asyncio.subprocess.Process, ctl: socket.socket):
+        self._spec = spec
+        self._process = process
+        self._ctl = ctl
+        self._buf = b""
+        self._closed = False
+
+    @classmethod
+    async def start(cls, spec: LaunchSpec) -> Session:
+        """Launch the zygote in its own process group (and cgroup) and wait until it is warm."""
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        extra = spec.pass_fds()
+        argv = list(spec.argv(theirs.fileno()))
+        if spec.cgroup is not None:
+            argv = ["/bin/sh", "-c", _SHIM, "sh", *spec.cgroup.procs_files, "--", *argv]
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+                pass_fds=(theirs.fileno(), *extra),
+                env=dict(MINIMAL_ENV),
+                cwd=spec.cwd,
+                process_group=0,
+            )
+        except OSError as exc:
+            ours.close()
+            spec.on_close()
+            raise SandboxCrashedError(f"cannot launch sandbox: {exc}") from exc
+        finally:
+            theirs.close()
+            for fd in extra:
+                os.close(fd)
+        ours.setblocking(False)
+        session = cls(spec, process, ours)
+        try:
+            async with asyncio.timeout(_HELLO_TIMEOUT_S):
+                await session._recv()
+        except (TimeoutError, SandboxCrashedError) as exc:
+            await session.close()
+            raise SandboxCrashedError(f"sandbox did not start (exit {process.returncode})") from exc
+        except BaseException:
+            await asyncio.shield(session.close())
+            raise
+        return session
+
+    async def _recv(self) -> dict[str, object]:
+        loop = asyncio.get_running_loop()
+        while len(self._buf) < 4 or len(self._buf) < 4 + struct.unpack(">I", self._buf[:4])[0]:
+            data = await loop.sock_recv(self._ctl, 1 << 16)
+            if not data:
+                raise SandboxCrashedError("sandbox session closed its control socket")
+            self._buf += data
+        size = struct.unpack(">I", self._buf[:4])[0]
+        frame, self._buf = self._buf[4 : 4 + size], self._buf[4 + size :]
+        message: dict[str, object] = json.loads(frame)
+        return message
+
+    def _send(self, message: dict[str, object], fds: Sequence[int] = ()) -> None:
+        data = json.dumps(message).encode()
+        frame = struct.pack(">I", len(data)) + data
+        try:
+            sent = socket.send_fds(self._ctl, [frame], list(fds)) if fds else 0
+            self._ctl.setblocking(True)
+            try:
+                self._ctl.sendall(frame[sent:])
+            finally:
+                self._ctl.setblocking(False)
+        except OSError as exc:
+            raise SandboxCrashedError(f"sandbox control socket failed: {exc}") from exc
+
+    def load(self, program: str, mode: str, entry_point: str | None, limits: Limits) -> None:
+        """Give the zygote its one program and size the session's cgroup for ``limits``."""
+        if self._spec.cgroup is not None:
+            try:
+                self._spec.cgroup.set_limits(
+                    memory_bytes=(limits.memory_mb << 20) + self._spec.memory_headroom_bytes,
+                    pids=limits.processes + 2,
+                )
+            except OSError as exc:
+                raise SandboxCrashedError(f"cannot set cgroup limits: {exc}") from exc
+        self._send({"type": "load", "program": program, "mode": mode, "entry": entry_point})
+
+    async def run(self, stdin: bytes, limits: Limits) -> _Outcome:
+        """Run the loaded program once; the session is reusable only after a clean exit."""
+        loop = asyncio.get_running_loop()
+        cgroup = self._spec.cgroup
+        oom_before = cgroup.oom_kills() if cgroup is not None else 0
+        pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(4)]
+        theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
+        nonce = secrets.token_hex(16)
+        started = time.monotonic()
+        readers: list[CappedReader] = []
+        writer: PipeWriter | None = None
+        try:
+            self._send({"type": "run", "nonce": nonce, "limits": self._limits(limits)}, theirs)
+            for fd in theirs:
+                os.close(fd)
+            theirs = []
+            caps = (limits.stdout_bytes, limits.stderr_bytes, _RESULT_CAP)
+            readers = [
+                CappedReader(p[0], cap, loop) for p, cap in zip(pipes[1:], caps, strict=True)
+            ]
+            writer = PipeWriter(pipes[0][1], stdin, loop)
+            report, timed_out, overflowed, died = await self._await_exit(readers, limits)
+            if report is not None:
+                await self._drain(readers)
+        finally:
+            for fd in theirs:
+                os.close(fd)
+            if writer is not None:
+                writer.close()
+            for reader in readers:
+                reader.close()
+        reusable = report is not None and not overflowed and report.get("clean") is True
+        if not reusable:
+            self.kill()
+        oom = cgroup is not None and cgroup.oom_kills() > oom_before
+        evidence = Evidence(
+            wait_status=_int_or_none(report.get("status")) if report else None,
+            cpu_s=float(report.get("cpu_s", 0.0)) if report else 0.0,  # type: ignore[arg-type]
+            cpu_limit_s=limits.cpu_time_s,
+            oom_killed=oom,
+            overflowed=overflowed,
+            timed_out=timed_out,
+            session_died=died,
+            stdout=readers[0].data,
+            stderr=readers[1].data,
+            record=readers[2].data,
+            nonce=nonce,
+            time_s=time.monotonic() - started,
+        )
+        return _Outcome(decide(evidence), reusable and not oom)
+
+    def _limits(self, limits: Limits) -> dict[str, object]:
+        return {
+            "cpu_s": limits.cpu_time_s,
+            "fsize": limits.file_size_bytes,
+            "nofile": _NOFILE,
+            "as_bytes": (limits.memory_mb << 20) if self._spec.local_rlimit_as else 0,
+        }
+
+    async def _await_exit(
+        self, readers: list[CappedReader], limits: Limits
+    ) -> tuple[dict[str, object] | None, bool, bool, bool]:
+        """Wait for the exit report, a cap, or the deadline: (report, timed_out, overflow, died)."""
+        exit_task = asyncio.ensure_future(self._recv())
+        cap_tasks = [asyncio.ensure_future(r.overflowed.wait()) for r in readers]
+        try:
+            done, _ = await asyncio.wait(
+                [exit_task, *cap_tasks],
+                timeout=limits.wall_time_s,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for task in (exit_task, *cap_tasks):
+                task.cancel()
+        overflowed = any(r.overflowed.is_set() for r in readers)
+        failure = exit_task.exception() if exit_task in done else None
+        if exit_task in done and not overflowed:
+            if failure is not None:
+                return None, False, False, True
+            return exit_task.result(), False, False, False
+        return None, not done, overflowed, False
+
+    async def _drain(self, readers: list[CappedReader]) -> None:
+        """After the exit report every writer is gone; collect what is still buffered."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_DRAIN_GRACE_S):
+                await asyncio.gather(*(r.eof for r in readers))
+
+    def kill(self) -> None:
+        """SIGKILL the whole session now, from outside: process group, then cgroup."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._process.pid, signal.SIGKILL)
+        if self._spec.cgroup is not None:
+            self._spec.cgroup.kill()
+
+    async def close(self) -> None:
+        """Kill, reap, and remove the cgroup and work directory (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self.kill()
+        self._ctl.close()
+        try:
+            await asyncio.shield(self._process.wait())
+        finally:
+            if self._spec.cgroup is not None:
+                self._spec.cgroup.remove()
+            self._spec.on_close()
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) else None
