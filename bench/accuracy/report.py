@@ -1,0 +1,99 @@
+"""Per-mode summary of benchmark records, as a markdown table and a PNG chart.
+
+pass@1 is the share of tasks whose answer passed the hidden tests; oracle pass@N the share where
+*any* candidate in the run trace did (for ``plain``, the answer itself): the gap between the two is
+what selection leaves on the table. Erred attempts count as failures and are listed separately.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.accuracy.store import Record
+
+
+@dataclass(frozen=True, slots=True)
+class ModeSummary:
+    """One row of the table: a suite in one mode."""
+
+    suite: str
+    mode: str
+    problems: int
+    pass_at_1: float
+    oracle_pass: float
+    mean_tokens: float
+    mean_wall_s: float
+    errors: int
+
+
+def summarize(records: Sequence[Record], modes: Sequence[str]) -> list[ModeSummary]:
+    """Rows per suite (in first-seen order), modes in the order given; empty pairs are skipped."""
+    suites = list(dict.fromkeys(r.suite for r in records))
+    rows = []
+    for suite in suites:
+        for mode in modes:
+            group = [r for r in records if r.suite == suite and r.mode == mode]
+            if not group:
+                continue
+            n = len(group)
+            rows.append(
+                ModeSummary(
+                    suite=suite,
+                    mode=mode,
+                    problems=n,
+                    pass_at_1=100.0 * sum(r.passed for r in group) / n,
+                    oracle_pass=100.0 * sum(r.oracle_passed for r in group) / n,
+                    mean_tokens=sum(r.tokens for r in group) / n,
+                    mean_wall_s=sum(r.wall_s for r in group) / n,
+                    errors=sum(r.error is not None for r in group),
+                )
+            )
+    return rows
+
+
+def render_markdown(rows: Sequence[ModeSummary], *, title: str) -> str:
+    """A markdown table of ``rows`` under a heading line."""
+    out = [
+        f"### {title}",
+        "",
+        "| suite | mode | problems | pass@1 (%) | oracle pass@N (%) | mean tokens | mean wall (s) "
+        "| errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        out.append(
+            f"| {r.suite} | {r.mode} | {r.problems} | {r.pass_at_1:.1f} | {r.oracle_pass:.1f} "
+            f"| {r.mean_tokens:.0f} | {r.mean_wall_s:.1f} | {r.errors} |"
+        )
+    return "\n".join(out) + "\n"
+
+
+def write_chart(rows: Sequence[ModeSummary], path: Path, *, title: str) -> None:
+    """Grouped bars (pass@1 and oracle pass@N per mode), one panel per suite, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # NOTE: headless machines have no display
+    import matplotlib.pyplot as plt
+
+    suites = list(dict.fromkeys(r.suite for r in rows)) or ["(no results)"]
+    fig, axes = plt.subplots(1, len(suites), figsize=(5.5 * len(suites), 4.2), squeeze=False)
+    for ax, suite in zip(axes[0], suites, strict=True):
+        group = [r for r in rows if r.suite == suite]
+        xs = list(range(len(group)))
+        ax.bar([x - 0.2 for x in xs], [r.pass_at_1 for r in group], 0.4, label="pass@1")
+        ax.bar([x + 0.2 for x in xs], [r.oracle_pass for r in group], 0.4, label="oracle pass@N")
+        for x, r in zip(xs, group, strict=True):
+            ax.text(x - 0.2, r.pass_at_1 + 1, f"{r.pass_at_1:.0f}", ha="center", fontsize=8)
+        ax.set_xticks(xs, [r.mode for r in group])
+        ax.set_ylim(0, 105)
+        n = max((r.problems for r in group), default=0)
+        ax.set_title(f"{suite} ({n} problems)")
+        ax.set_ylabel("% of problems solved")
+        ax.legend(loc="upper left", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,164 @@
+"""Accuracy benchmark: HumanEval (dev split) and the stdin problems through a running proxy.
+
+    ./scripts/serve &                         # the proxy on http://127.0.0.1:8000/v1
+    .venv/bin/python -m bench.humaneval       # plain vs majority vs public vs adaptive, N=8, R=2
+
+Each problem is sent with the ``openai`` SDK as a user would; S* is forced or turned off per mode
+with ``x-sstar-*`` headers. Answers and every candidate from the run trace are graded with hidden
+tests in the sandbox. Results go to ``bench/results/<name>.{json,md,png}``; the JSON is resumable.
+Odd HumanEval tasks are the held-out evaluation set: only ``--split all`` touches them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.accuracy.client import MODES, ProxyClient, ScalingOptions
+from bench.accuracy.grading import Grader
+from bench.accuracy.report import render_markdown, summarize, write_chart
+from bench.accuracy.runner import run_benchmark
+from bench.accuracy.store import ConfigMismatchError, ResultStore
+from bench.accuracy.tasks import HELD_OUT_WARNING, BenchTask, load_humaneval, load_stdin
+
+DEFAULT_MODES = ("plain", "majority", "public", "adaptive")
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+def _modes(text: str) -> list[str]:
+    modes = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise argparse.ArgumentTypeError(f"modes must be among {', '.join(MODES)}")
+    return modes
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line; every default is the issue's headline configuration."""
+    p = argparse.ArgumentParser(
+        prog="python -m bench.humaneval",
+        description="S* accuracy benchmark against a running sstar-proxy (start it with "
+        "./scripts/serve, or use ./scripts/bench-humaneval which does both).",
+    )
+    p.add_argument("--base-url", default="http://127.0.0.1:8000/v1", help="proxy OpenAI base URL")
+    p.add_argument("--model", default=None, help="model name (default: first of /v1/models)")
+    p.add_argument("--api-key", default="sstar-bench", help="bearer key sent to the proxy")
+    p.add_argument("--suite", choices=("humaneval", "stdin", "both"), default="humaneval")
+    p.add_argument(
+        "--split",
+        choices=("dev", "all"),
+        default="dev",
+        help="HumanEval tasks: dev = even task numbers (default); all adds the held-out odd ones",
+    )
+    p.add_argument("--limit", type=int, default=None, help="at most K problems per suite")
+    p.add_argument("--modes", type=_modes, default=list(DEFAULT_MODES), help="comma-separated")
+    p.add_argument("--samples", type=int, default=8, help="S* samples N (x-sstar-samples)")
+    p.add_argument("--rounds", type=int, default=2, help="S* debug rounds R (x-sstar-rounds)")
+    p.add_argument("--temperature", type=float, default=None, help="S* sampling temperature")
+    p.add_argument("--token-budget", type=int, default=None, help="S* total token budget")
+    p.add_argument("--deadline-s", type=float, default=None, help="S* deadline per request")
+    p.add_argument("--max-tokens", type=int, default=1024, help="max_tokens of each request")
+    p.add_argument("--concurrency", type=int, default=1, help="problems in flight at once")
+    p.add_argument("--seed", type=int, default=0, help="seed of the stdin hidden tests")
+    p.add_argument("--name", default=None, help="results name (default from suite/split/N/R)")
+    p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    p.add_argument("--save-traces", action="store_true", help="keep every run trace as JSON")
+    p.add_argument("--timeout-s", type=float, default=3600.0, help="client timeout per request")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def default_name(args: argparse.Namespace) -> str:
+    return f"{args.suite}-{args.split}-n{args.samples}-r{args.rounds}"
+
+
+def load_tasks(args: argparse.Namespace) -> list[BenchTask]:
+    tasks: list[BenchTask] = []
+    if args.suite in ("humaneval", "both"):
+        tasks += load_humaneval(args.split, args.limit)
+    if args.suite in ("stdin", "both"):
+        tasks += load_stdin(args.limit, seed=args.seed)
+    return tasks
+
+
+def write_reports(store: ResultStore, modes: Sequence[str], stem: Path, title: str) -> str:
+    """Write ``<stem>.md`` and ``<stem>.png`` from everything in the store; returns the table."""
+    rows = summarize(store.records, modes)
+    table = render_markdown(rows, title=title)
+    stem.with_suffix(".md").write_text(table)
+    write_chart(rows, stem.with_suffix(".png"), title=title)
+    return table
+
+
+async def run(args: argparse.Namespace) -> int:
+    from sandbox import BubblewrapSandbox
+
+    name = args.name or default_name(args)
+    stem = args.results_dir / name
+    client = ProxyClient(
+        base_url=args.base_url,
+        model=args.model,
+        api_key=args.api_key,
+        timeout_s=args.timeout_s,
+        max_tokens=args.max_tokens,
+    )
+    options = ScalingOptions(
+        samples=args.samples,
+        rounds=args.rounds,
+        temperature=args.temperature,
+        token_budget=args.token_budget,
+        deadline_ms=None if args.deadline_s is None else int(args.deadline_s * 1000),
+    )
+    sandbox = await BubblewrapSandbox.create()
+    try:
+        model = await client.model()
+        config = {
+            "model": model,
+            "samples": args.samples,
+            "rounds": args.rounds,
+            "temperature": args.temperature,
+            "token_budget": args.token_budget,
+            "deadline_s": args.deadline_s,
+            "max_tokens": args.max_tokens,
+            "split": args.split,
+            "seed": args.seed,
+        }
+        store = ResultStore(stem.with_suffix(".json"), config)
+        tasks = load_tasks(args)
+        ran = await run_benchmark(
+            tasks,
+            args.modes,
+            asker=client,
+            judge=Grader(sandbox),
+            store=store,
+            options=options,
+            concurrency=args.concurrency,
+            traces_dir=stem.with_name(stem.name + "-traces") if args.save_traces else None,
+            progress=not args.no_progress,
+        )
+    finally:
+        await client.aclose()
+        await sandbox.aclose()
+    title = f"{name}: {model}, N={args.samples}, R={args.rounds}, split={args.split}"
+    print(write_reports(store, args.modes, stem, title))
+    print(f"{ran} answers graded now; results in {stem}.json, .md and .png")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.split == "all":
+        banner = "!" * 100
+        print(f"{banner}\n{HELD_OUT_WARNING}\n{banner}", file=sys.stderr)
+    try:
+        return asyncio.run(run(args))
+    except ConfigMismatchError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
