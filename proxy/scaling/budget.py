@@ -1,0 +1,133 @@
+"""The run's budget and ledger: every upstream call and sandbox run of an S* run goes through here.
+
+One object per run enforces the caps in ``ScalingParams`` (wall deadline, total tokens) and
+records what the result must report: usage summed over every call, call and execution counts,
+and what degraded and why. Stages call :meth:`RunBudget.complete` and :meth:`RunBudget.execute`
+instead of the raw seams, so no call can outlive the deadline and none is left uncounted.
+
+A cap is not an error for the client: it raises :class:`BudgetExhaustedError` (internal, never
+leaves the engine), the stage stops and keeps what it has, and selection works from that.
+Cancellation (``asyncio.CancelledError``) is never caught here: it stops everything in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+from dataclasses import dataclass
+
+from proxy.scaling.types import ScalingParams
+from proxy.upstream.base import Upstream, UpstreamRequest, UpstreamResponse, Usage
+from sandbox import ExecutionRequest, ExecutionResult, Sandbox
+
+
+class BudgetExhaustedError(Exception):
+    """A cap of the run was reached; the current stage stops and keeps what it has."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Counters at one moment, to attribute calls and tokens to a stage."""
+
+    at: float
+    calls: int
+    executions: int
+    usage: Usage
+
+
+class RunBudget:
+    """Caps, counters and degradation notes of one S* run. Create it inside the running loop."""
+
+    def __init__(self, params: ScalingParams) -> None:
+        self._loop = asyncio.get_running_loop()
+        self.started = self._loop.time()
+        self.deadline = self.started + params.deadline_s
+        self.max_total_tokens = params.max_total_tokens
+        self.usage = Usage()
+        self.calls = 0
+        self.executions = 0
+        self._degraded: list[str] = []
+
+    # -- time and tokens ------------------------------------------------------------------------
+
+    def now(self) -> float:
+        return self._loop.time()
+
+    def remaining_s(self) -> float:
+        return max(0.0, self.deadline - self.now())
+
+    def stage_deadline(self, share: float) -> float:
+        """An absolute deadline giving the next stage ``share`` of the time that is left."""
+        return self.now() + self.remaining_s() * share
+
+    def tokens_left(self) -> int | None:
+        if self.max_total_tokens is None:
+            return None
+        return max(0, self.max_total_tokens - self.usage.total_tokens)
+
+    def exhausted(self) -> str | None:
+        """Why no further work may start, or ``None``."""
+        if self.remaining_s() <= 0:
+            return "deadline reached"
+        tokens = self.tokens_left()
+        if tokens is not None and tokens <= 0:
+            return "token budget spent"
+        return None
+
+    # -- notes ----------------------------------------------------------------------------------
+
+    def degrade(self, reason: str) -> None:
+        """Record that something was cut short or fell back (once per distinct reason)."""
+        if reason not in self._degraded:
+            self._degraded.append(reason)
+
+    @property
+    def degraded(self) -> tuple[str, ...]:
+        return tuple(self._degraded)
+
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.now(), self.calls, self.executions, self.usage)
+
+    # -- the two seams --------------------------------------------------------------------------
+
+    async def complete(self, upstream: Upstream, request: UpstreamRequest) -> UpstreamResponse:
+        """One upstream call within the deadline and token budget; usage is always counted.
+
+        Raises ``BudgetExhaustedError`` when a cap forbids or interrupts the call, and lets
+        ``proxy.errors.UpstreamError`` through for the stage to degrade on.
+        """
+        reason = self.exhausted()
+        if reason is not None:
+            raise BudgetExhaustedError(reason)
+        remaining = self.remaining_s()
+        timeout = min(remaining, request.timeout_s or math.inf)
+        changes: dict[str, object] = {"timeout_s": timeout}
+        tokens = self.tokens_left()
+        if tokens is not None and request.max_tokens is not None and tokens < request.max_tokens:
+            # NOTE: a call may still overshoot by its prompt; the next call then stops.
+            changes["max_tokens"] = max(1, tokens // max(1, request.n))
+        sized = dataclasses.replace(request, **changes)  # type: ignore[arg-type]
+        self.calls += 1
+        try:
+            async with asyncio.timeout(remaining):
+                response = await upstream.complete(sized)
+        except TimeoutError as exc:
+            raise BudgetExhaustedError("deadline reached during an upstream call") from exc
+        self.usage = self.usage + response.usage
+        return response
+
+    async def execute(self, sandbox: Sandbox, request: ExecutionRequest) -> ExecutionResult:
+        """One sandbox request within the deadline; every input counts as one execution."""
+        if self.remaining_s() <= 0:
+            raise BudgetExhaustedError("deadline reached")
+        self.executions += len(request.inputs)
+        try:
+            async with asyncio.timeout(self.remaining_s()):
+                return await sandbox.run(request)
+        except TimeoutError as exc:
+            raise BudgetExhaustedError("deadline reached during execution") from exc

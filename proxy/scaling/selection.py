@@ -1,0 +1,220 @@
+"""S* stage 3: selection, SSTAR.md §2 Stage 3, behind one interface for every mode.
+
+Inputs: the debugged candidates, the public tests, ``ScalingParams.selection`` and the caps
+(``num_synth_inputs``, ``max_pairs``, the deadline). Output: a :class:`Selection` naming the
+chosen candidate with the clusters, matches, synthesized inputs and the reasons for the choice.
+
+``adaptive`` (default): public filter (if nobody passes everything, the best pass rate continues:
+we still select), dedupe identical programs (counts kept), synthesize inputs, execute, cluster on
+full output signatures, tournament between clusters, rank. ``majority``: the same without the
+tournament. ``public``: the first candidate passing the public tests. ``judge``: an LLM judge on
+code only. ``first``: the first sample with code. Whatever a cap or a fault cuts short, the stage
+selects from what exists (largest cluster, best public pass rate) and says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from proxy.scaling.budget import BudgetExhaustedError, RunBudget
+from proxy.scaling.clustering import Behaviour, cluster_behaviours, rank_clusters
+from proxy.scaling.code import normalise_program, strip_reasoning
+from proxy.scaling.execution import Executor
+from proxy.scaling.prompts import JUDGE_CODE, JUDGE_CODE_ITEM
+from proxy.scaling.synthesis import ask, synthesize_inputs
+from proxy.scaling.tournament import Contender, Tournament
+from proxy.scaling.types import Candidate, Cluster, CodeTask, Match, ScalingParams
+from proxy.upstream.base import Upstream
+from sandbox import RunResult
+
+CODE_JUDGE_MAX_PROGRAMS = 8
+_CODE_ANSWER = re.compile(r"answer\s*[:\uff1a]?\s*[*`\"'(\[]*\s*(?:candidate\s+)?(\d+)", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The chosen candidate and everything that explains the choice."""
+
+    selected: int
+    clusters: tuple[Cluster, ...] = ()
+    matches: tuple[Match, ...] = ()
+    synthesized_inputs: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Program:
+    """A distinct program among the filtered candidates."""
+
+    candidate: Candidate
+    members: tuple[int, ...]
+
+
+def filter_public(
+    candidates: Sequence[Candidate], total: int
+) -> tuple[list[Candidate], str | None]:
+    """Candidates passing every public test, or (fallback) those with the best pass count."""
+    if total == 0:
+        return list(candidates), "no public tests: every candidate goes to selection"
+    best = max(c.best.passed for c in candidates)
+    pool = [c for c in candidates if c.best.passed == best]
+    if best == total:
+        return pool, f"{len(pool)} candidate(s) pass all {total} public tests"
+    return pool, (
+        f"no candidate passes all {total} public tests; the {len(pool)} passing {best} go on"
+    )
+
+
+def dedupe(candidates: Sequence[Candidate]) -> list[_Program]:
+    """Merge candidates whose normalised programs are identical, keeping who shares each."""
+    groups: dict[str, list[Candidate]] = {}
+    for candidate in candidates:
+        groups.setdefault(normalise_program(candidate.best.program), []).append(candidate)
+    return [_Program(g[0], tuple(c.index for c in g)) for g in groups.values()]
+
+
+async def select_candidate(
+    budget: RunBudget,
+    upstream: Upstream,
+    executor: Executor,
+    *,
+    task: CodeTask,
+    params: ScalingParams,
+    candidates: tuple[Candidate, ...],
+) -> Selection:
+    """Choose one live candidate; ``candidates`` must contain at least one with code."""
+    live = [c for c in candidates if c.dropped_reason is None]
+    if params.selection == "first":
+        return Selection(live[0].index, reasons=("selection 'first': the first sample with code",))
+    pool, why = filter_public(live, len(task.public_tests))
+    reasons = [why] if why else []
+    if params.selection == "public":
+        reasons.append("selection 'public': the first of them")
+        return Selection(pool[0].index, reasons=tuple(reasons))
+    programs = dedupe(pool)
+    reasons.append(f"{len(programs)} distinct program(s) among {len(pool)}")
+    if len(programs) == 1:
+        return Selection(programs[0].candidate.index, reasons=(*reasons, "nothing to choose"))
+    if params.selection == "judge":
+        return await _judge_code(
+            budget, upstream, task=task, params=params, programs=programs, reasons=reasons
+        )
+    return await _select_by_behaviour(
+        budget, upstream, executor, task=task, params=params, programs=programs, reasons=reasons
+    )
+
+
+async def _select_by_behaviour(
+    budget: RunBudget,
+    upstream: Upstream,
+    executor: Executor,
+    *,
+    task: CodeTask,
+    params: ScalingParams,
+    programs: list[_Program],
+    reasons: list[str],
+) -> Selection:
+    synthesized: tuple[str, ...] = ()
+    runs: list[tuple[RunResult, ...]] = []
+    try:
+        async with asyncio.timeout_at(budget.stage_deadline(0.5)):
+            synthesized = await synthesize_inputs(budget, upstream, task=task, params=params)
+            inputs = synthesized or tuple(t.input for t in task.public_tests)
+            if not synthesized:
+                reasons.append("no synthesized inputs: clustering on the public inputs")
+            async with asyncio.TaskGroup() as group:
+                pending = [
+                    group.create_task(_run_or_none(budget, executor, p, inputs)) for p in programs
+                ]
+            results = [t.result() for t in pending]
+            runs = [r for r in results if r is not None] if None not in results else []
+    except TimeoutError:
+        budget.degrade("input synthesis or execution cut short by the deadline")
+    behaviours = [
+        Behaviour(
+            index=p.candidate.index,
+            members=p.members,
+            public_passed=p.candidate.best.passed,
+            time_s=sum(r.time_s for r in program_runs),
+            signature=tuple(executor.key(r) for r in program_runs),
+        )
+        for p, program_runs in zip(programs, runs or [()] * len(programs), strict=True)
+    ]
+    if not runs:
+        # NOTE: no behaviour evidence: every distinct program stands alone; size decides.
+        behaviours = [
+            Behaviour(b.index, b.members, b.public_passed, 0.0, (f"#{b.index}",))
+            for b in behaviours
+        ]
+    clusters = cluster_behaviours(behaviours)
+    total = max(1, len(task.public_tests))
+    passed = {b.index: b.public_passed for b in behaviours}
+    rate = {c.id: passed[c.representative] / total for c in clusters}
+    reasons.append(
+        f"{len(clusters)} behaviour cluster(s) on {len(synthesized)} synthesized input(s)"
+    )
+    matches: tuple[Match, ...] = ()
+    if len(clusters) > 1 and params.selection == "adaptive" and runs:
+        programs_by_index = {p.candidate.index: p.candidate.best.program for p in programs}
+        runs_by_index = {p.candidate.index: r for p, r in zip(programs, runs, strict=True)}
+        contenders = [
+            Contender(c, programs_by_index[c.representative], runs_by_index[c.representative])
+            for c in clusters
+        ]
+        tournament = Tournament(
+            budget, upstream, executor, task=task, params=params, synthesized=synthesized
+        )
+        matches = await tournament.play_all(contenders, deadline=budget.stage_deadline(0.95))
+        reasons.append(
+            f"tournament: {len(matches)} match(es), "
+            f"{sum(m.winner is not None for m in matches)} decided"
+        )
+    wins = Counter(m.winner for m in matches if m.winner is not None)
+    winner = rank_clusters(clusters, wins=wins, public_rate=rate)[0]
+    reasons.append(
+        f"winner: cluster {winner.id} ({len(winner.members)} member(s), {wins.get(winner.id, 0)} "
+        f"win(s)); representative candidate {winner.representative}"
+    )
+    return Selection(winner.representative, clusters, matches, synthesized, tuple(reasons))
+
+
+async def _run_or_none(
+    budget: RunBudget, executor: Executor, program: _Program, inputs: tuple[str, ...]
+) -> tuple[RunResult, ...] | None:
+    try:
+        return await executor.run(program.candidate.best.program, inputs)
+    except BudgetExhaustedError as exc:
+        budget.degrade(f"clustering without execution: {exc.reason}")
+        return None
+
+
+async def _judge_code(
+    budget: RunBudget,
+    upstream: Upstream,
+    *,
+    task: CodeTask,
+    params: ScalingParams,
+    programs: list[_Program],
+    reasons: list[str],
+) -> Selection:
+    shown = sorted(programs, key=lambda p: (-len(p.members), p.candidate.index))
+    shown = shown[:CODE_JUDGE_MAX_PROGRAMS]
+    items = "\n\n".join(
+        JUDGE_CODE_ITEM.format(number=number, program=p.candidate.best.program)
+        for number, p in enumerate(shown, start=1)
+    )
+    prompt = JUDGE_CODE.format(problem=task.problem, programs=items)
+    text = await ask(
+        budget, upstream, task=task, params=params, prompt=prompt, purpose="judge", temperature=0.0
+    )
+    answers = _CODE_ANSWER.findall(strip_reasoning(text))
+    choice = int(answers[-1]) if answers else 0
+    if 1 <= choice <= len(shown):
+        reasons.append(f"selection 'judge': the judge chose candidate {choice} of {len(shown)}")
+        return Selection(shown[choice - 1].candidate.index, reasons=tuple(reasons))
+    budget.degrade("the code judge gave no usable answer; took the most common program")
+    return Selection(shown[0].candidate.index, reasons=tuple(reasons))

@@ -1,0 +1,177 @@
+"""S* stage 3: input synthesis, initial and adaptive (per pair of programs).
+
+Candidates that pass the public tests can still disagree; the model proposes *inputs only* that
+separate them, and ``selection``/``tournament`` execute the programs on them. Expected outputs are
+never asked for or trusted here: the paper measured predicted outputs as noisy, real executions
+as what works.
+
+Inputs: the task, ``ScalingParams.num_synth_inputs``, the auxiliary model (``params.aux_model``
+or the task's model). Outputs: validated inputs in the sandbox's format, JSON arrays of the right
+arity for function tasks, stdin text for stdin tasks, deduplicated and capped. A reply cut off at
+the token cap is salvaged element by element. A failed call yields no inputs (recorded), never an
+error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from proxy.errors import UpstreamError
+from proxy.scaling.budget import BudgetExhaustedError, RunBudget
+from proxy.scaling.literals import canonical_json, parse_literal
+from proxy.scaling.prompts import (
+    DISTINGUISH_INPUTS,
+    INPUT_FORMAT_FUNCTION,
+    INPUT_FORMAT_STDIN,
+    SYNTHESIS_INPUTS,
+)
+from proxy.scaling.sampling import render_signature
+from proxy.scaling.types import CodeTask, ScalingParams
+from proxy.upstream.base import Message, Purpose, Upstream, UpstreamRequest
+
+DISTINGUISHING_INPUTS = 3
+MAX_INPUT_CHARS = 20_000
+_FENCE = re.compile(r"```[\w-]*[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
+
+
+def input_format(task: CodeTask) -> str:
+    """How inputs must be written for this task, with an example from the prompt if it has one."""
+    if task.kind == "stdin" or task.signature is None:
+        return INPUT_FORMAT_STDIN
+    params = [p for p in task.signature.params if p != "self"]
+    example = (
+        task.public_tests[0].input
+        if task.public_tests
+        else "[" + ", ".join(f"<{p}>" for p in params) + "]"
+    )
+    return INPUT_FORMAT_FUNCTION.format(
+        arity=len(params), signature=render_signature(task.signature), example=example
+    )
+
+
+def parse_inputs(text: str, *, task: CodeTask, limit: int) -> tuple[str, ...]:
+    """The valid inputs in a model reply, in order, deduplicated, at most ``limit``."""
+    valid: dict[str, None] = {}
+    for item in _items(text):
+        checked = validate_input(item, task)
+        if checked is not None:
+            valid.setdefault(checked)
+    return tuple(valid)[:limit]
+
+
+def validate_input(item: object, task: CodeTask) -> str | None:
+    """One proposed input in the sandbox's format, or ``None`` if it does not fit the task."""
+    if task.kind == "stdin":
+        if not isinstance(item, str) or not item.strip() or len(item) > MAX_INPUT_CHARS:
+            return None
+        return item if item.endswith("\n") else item + "\n"
+    params = [p for p in task.signature.params if p != "self"] if task.signature else []
+    if isinstance(item, dict) and params and set(item) == set(params):
+        item = [item[p] for p in params]
+    if not isinstance(item, list) or (params and len(item) != len(params)):
+        return None
+    encoded = canonical_json(item)
+    return encoded if len(encoded) <= MAX_INPUT_CHARS else None
+
+
+def salvage_json_array(text: str) -> list[object]:
+    """Elements of the first JSON array in ``text``, up to the first that does not parse.
+
+    A reply cut off by the token cap loses only its unfinished last element.
+    """
+    start = text.find("[")
+    if start < 0:
+        return []
+    decoder = json.JSONDecoder()
+    items: list[object] = []
+    position = start + 1
+    while True:
+        while position < len(text) and text[position] in " \t\r\n,":
+            position += 1
+        if position >= len(text) or text[position] == "]":
+            return items
+        try:
+            value, position = decoder.raw_decode(text, position)
+        except json.JSONDecodeError:
+            return items
+        items.append(value)
+
+
+def _items(text: str) -> list[object]:
+    fences = _FENCE.findall(text)
+    region = fences[-1] if fences else text
+    items = salvage_json_array(region)
+    if items:
+        return items
+    try:  # NOTE: models often answer with Python literals (single quotes, tuples)
+        value = parse_literal(region[region.find("[") :] if "[" in region else region)
+    except ValueError:
+        return []
+    return (
+        [list(v) if isinstance(v, tuple) else v for v in value] if isinstance(value, list) else []
+    )
+
+
+async def synthesize_inputs(
+    budget: RunBudget, upstream: Upstream, *, task: CodeTask, params: ScalingParams
+) -> tuple[str, ...]:
+    """Initial inputs for clustering all candidates."""
+    prompt = SYNTHESIS_INPUTS.format(
+        problem=task.problem, count=params.num_synth_inputs, input_format=input_format(task)
+    )
+    text = await ask(budget, upstream, task=task, params=params, prompt=prompt, purpose="synthesis")
+    inputs = parse_inputs(text, task=task, limit=params.num_synth_inputs)
+    if text and not inputs:
+        budget.degrade("input synthesis returned no valid input")
+    return inputs
+
+
+async def synthesize_distinguishing_inputs(
+    budget: RunBudget,
+    upstream: Upstream,
+    *,
+    task: CodeTask,
+    params: ScalingParams,
+    programs: tuple[str, str],
+) -> tuple[str, ...]:
+    """Adaptive inputs meant to separate two specific programs."""
+    prompt = DISTINGUISH_INPUTS.format(
+        problem=task.problem,
+        program_a=programs[0],
+        program_b=programs[1],
+        count=DISTINGUISHING_INPUTS,
+        input_format=input_format(task),
+    )
+    text = await ask(budget, upstream, task=task, params=params, prompt=prompt, purpose="synthesis")
+    return parse_inputs(text, task=task, limit=DISTINGUISHING_INPUTS)
+
+
+async def ask(
+    budget: RunBudget,
+    upstream: Upstream,
+    *,
+    task: CodeTask,
+    params: ScalingParams,
+    prompt: str,
+    purpose: Purpose,
+    temperature: float | None = None,
+) -> str:
+    """One auxiliary-model call; ``""`` (and a degradation note) if it cannot be made."""
+    request = UpstreamRequest(
+        model=params.aux_model or task.model,
+        messages=(Message("user", prompt),),
+        temperature=params.temperature if temperature is None else temperature,
+        max_tokens=params.max_tokens_per_call,
+        seed=params.seed,
+        purpose=purpose,
+    )
+    try:
+        response = await budget.complete(upstream, request)
+    except UpstreamError as exc:
+        budget.degrade(f"a {purpose} call failed: {type(exc).__name__}: {exc.message[:200]}")
+        return ""
+    except BudgetExhaustedError as exc:
+        budget.degrade(f"{purpose} skipped: {exc.reason}")
+        return ""
+    return response.choices[0].text if response.choices else ""

@@ -1,0 +1,175 @@
+"""S* stage 3: the pairwise tournament between behaviour clusters.
+
+Inputs: one contender per cluster (its representative program and its runs on the initial
+synthesized inputs), ``ScalingParams.max_pairs`` and a stage deadline. Outputs: one ``Match`` per
+pair played. Pairs are scheduled largest clusters first and capped; they are played concurrently.
+
+Each game: ask the model for inputs that would distinguish *these two* programs (adaptive input
+synthesis), execute both, and show the judge the problem, both programs, the inputs on which
+their real outputs differ (adaptive ones first, then initial ones) and those actual outputs, never
+predicted ones. The judge is asked twice with the programs' order swapped: a consistent answer is
+a win, anything else (disagreement, no answer, failed call) a tie. Programs that behave alike on
+every input seen tie without a judge call. Verdicts are memoised per program pair.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from proxy.scaling.budget import BudgetExhaustedError, RunBudget
+from proxy.scaling.code import strip_reasoning
+from proxy.scaling.execution import Executor, describe_run
+from proxy.scaling.prompts import JUDGE_EXECUTION, JUDGE_EXECUTION_ITEM, clip
+from proxy.scaling.synthesis import ask, synthesize_distinguishing_inputs
+from proxy.scaling.types import Cluster, CodeTask, Match, ScalingParams
+from proxy.upstream.base import Upstream
+from sandbox import RunResult
+
+MAX_SHOWN_INPUTS = 4
+_ANSWER = re.compile(r"answer\s*[:\uff1a]?\s*[*`\"'(\[]*\s*(?:program\s+)?([AB])\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Contender:
+    """A cluster's representative program and its runs on the initial synthesized inputs."""
+
+    cluster: Cluster
+    program: str
+    runs: tuple[RunResult, ...]
+
+
+def schedule_pairs(clusters: Sequence[Cluster], max_pairs: int) -> list[tuple[int, int]]:
+    """Cluster pairs to play, the largest clusters' games first, at most ``max_pairs``."""
+    size = {c.id: len(c.members) for c in clusters}
+    ids = [c.id for c in clusters]
+    pairs = [(a, b) for i, a in enumerate(ids) for b in ids[i + 1 :]]
+    pairs.sort(key=lambda p: (-(size[p[0]] + size[p[1]]), -max(size[p[0]], size[p[1]]), p))
+    return pairs[: max(0, max_pairs)]
+
+
+def parse_verdict(text: str) -> str | None:
+    """``"A"`` or ``"B"`` from the judge's final ``Answer:`` line, else ``None``."""
+    answers = _ANSWER.findall(strip_reasoning(text))
+    return answers[-1].upper() if answers else None
+
+
+class Tournament:
+    """Plays cluster pairs for one run; a pair of programs is never judged twice."""
+
+    def __init__(
+        self,
+        budget: RunBudget,
+        upstream: Upstream,
+        executor: Executor,
+        *,
+        task: CodeTask,
+        params: ScalingParams,
+        synthesized: tuple[str, ...],
+    ) -> None:
+        self._budget = budget
+        self._upstream = upstream
+        self._executor = executor
+        self._task = task
+        self._params = params
+        self._synthesized = synthesized
+        self._memo: dict[frozenset[str], Match] = {}
+
+    async def play_all(
+        self, contenders: Sequence[Contender], *, deadline: float
+    ) -> tuple[Match, ...]:
+        """Play the scheduled pairs concurrently until done or the deadline."""
+        by_id = {c.cluster.id: c for c in contenders}
+        pairs = schedule_pairs([c.cluster for c in contenders], self._params.max_pairs)
+        try:
+            async with asyncio.timeout_at(deadline), asyncio.TaskGroup() as group:
+                for a, b in pairs:
+                    group.create_task(self._play_safely(by_id[a], by_id[b]))
+        except TimeoutError:
+            self._budget.degrade("tournament cut short by the deadline")
+        played = [self._memo.get(frozenset((by_id[a].program, by_id[b].program))) for a, b in pairs]
+        matches = tuple(m for m in played if m is not None)
+        if len(matches) < len(pairs):
+            self._budget.degrade(f"tournament played {len(matches)} of {len(pairs)} pairs")
+        return matches
+
+    async def _play_safely(self, a: Contender, b: Contender) -> None:
+        key = frozenset((a.program, b.program))
+        if key in self._memo:
+            return
+        try:
+            self._memo[key] = await self._play(a, b)
+        except BudgetExhaustedError as exc:
+            self._budget.degrade(f"tournament stopped: {exc.reason}")
+
+    async def _play(self, a: Contender, b: Contender) -> Match:
+        extra = await synthesize_distinguishing_inputs(
+            self._budget,
+            self._upstream,
+            task=self._task,
+            params=self._params,
+            programs=(a.program, b.program),
+        )
+        async with asyncio.TaskGroup() as group:
+            runs_a = group.create_task(self._executor.run(a.program, extra))
+            runs_b = group.create_task(self._executor.run(b.program, extra))
+        rows = [
+            *zip(extra, runs_a.result(), runs_b.result(), strict=True),
+            *zip(self._synthesized, a.runs, b.runs, strict=False),
+        ]
+        shown = [r for r in rows if self._executor.key(r[1]) != self._executor.key(r[2])]
+        shown = shown[:MAX_SHOWN_INPUTS]
+        inputs = tuple(r[0] for r in shown)
+        outputs_a = tuple(describe_run(r[1], self._task.kind) for r in shown)
+        outputs_b = tuple(describe_run(r[2], self._task.kind) for r in shown)
+        if not shown:
+            return Match(a.cluster.id, b.cluster.id, (), (), (), ("same", "same"), None)
+        async with asyncio.TaskGroup() as group:
+            forward = group.create_task(
+                self._judge(a.program, b.program, inputs, (outputs_a, outputs_b))
+            )
+            backward = group.create_task(
+                self._judge(b.program, a.program, inputs, (outputs_b, outputs_a))
+            )
+        first = {"A": a.cluster.id, "B": b.cluster.id}.get(forward.result() or "")
+        second = {"A": b.cluster.id, "B": a.cluster.id}.get(backward.result() or "")
+        winner = first if first is not None and first == second else None
+        verdicts = tuple("none" if v is None else str(v) for v in (first, second))
+        return Match(a.cluster.id, b.cluster.id, inputs, outputs_a, outputs_b, verdicts, winner)
+
+    async def _judge(
+        self,
+        program_a: str,
+        program_b: str,
+        inputs: tuple[str, ...],
+        outputs: tuple[tuple[str, ...], tuple[str, ...]],
+    ) -> str | None:
+        executions = "\n\n".join(
+            JUDGE_EXECUTION_ITEM.format(
+                number=number,
+                input=clip(given, 800),
+                output_a=clip(out_a, 800),
+                output_b=clip(out_b, 800),
+            )
+            for number, (given, out_a, out_b) in enumerate(
+                zip(inputs, outputs[0], outputs[1], strict=True), start=1
+            )
+        )
+        prompt = JUDGE_EXECUTION.format(
+            problem=self._task.problem,
+            program_a=program_a,
+            program_b=program_b,
+            executions=executions,
+        )
+        text = await ask(
+            self._budget,
+            self._upstream,
+            task=self._task,
+            params=self._params,
+            prompt=prompt,
+            purpose="judge",
+            temperature=0.0,
+        )
+        return parse_verdict(text)
