@@ -1,0 +1,273 @@
+"""Stage 0, first half: what kind of program does a prompt ask for, and in which language?
+
+``infer_task_shape`` turns a problem text into a ``TaskShape`` (stdin program or named function,
+the language, the signature from starter code) or ``None`` when no *runnable* task can be
+determined. ``None`` is the safe answer: the detector then passes the request through, because
+S* without a way to call the program has nothing to test (OPENAI_API.md §9, last row).
+
+Deterministic regular expressions and a line scanner only, no ``ast``: starter code has stub
+bodies that do not parse, and this runs on every chat request (budget: well under a millisecond
+for a typical prompt). The Python code scanner lives in ``shape_code.py``; this module holds the
+language rules and the prose rules (stdin statements, "write a function ``foo(x)``").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from proxy.scaling.shape_code import fenced_blocks, find_entry_point, split_params, strip_fences
+from proxy.scaling.types import Signature, TaskKind
+
+__all__ = ["TaskShape", "detect_language", "infer_task_shape"]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskShape:
+    """A runnable task: how to call the program, and in which language.
+
+    ``evidence`` names what decided it (``stub``, ``leetcode``, ``stdin_statement``,
+    ``stdin_request``, ``named_function``, ``example_call``): the detector reports it and uses
+    it to tell a strong signal (starter code, a contest statement) from a weak one (a phrase).
+    """
+
+    kind: TaskKind
+    language: str = "python"
+    signature: Signature | None = None
+    evidence: str = ""
+
+    @property
+    def strong(self) -> bool:
+        """Starter code or a full contest statement: the prompt was written as a task."""
+        return self.evidence in {"stub", "leetcode", "stdin_statement"}
+
+
+# --- language --------------------------------------------------------------------------------
+
+# Canonical name -> how prose names it (case-sensitive where a lower-case word is English).
+_LANG_NAMES: dict[str, str] = {
+    "python": r"[Pp]ython\s?3?|[Pp]y3",
+    "cpp": r"C\+\+(?:1[147]|2[03])?|[Cc]pp",
+    "csharp": r"C#|[Cc]sharp|\.NET",
+    "java": r"Java(?!Script)|JAVA",
+    "javascript": r"[Jj]ava[Ss]cript|Node\.?[Jj][Ss]",
+    "typescript": r"[Tt]ype[Ss]cript",
+    "rust": r"Rust",
+    "go": r"Golang|golang",
+    "kotlin": r"[Kk]otlin",
+    "swift": r"Swift",
+    "ruby": r"Ruby",
+    "php": r"PHP|[Pp]hp",
+    "scala": r"Scala",
+    "haskell": r"[Hh]askell",
+    "sql": r"SQL|MySQL|PostgreSQL|SQLite|T-SQL",
+    "bash": r"[Bb]ash|[Ss]hell script|[Zz]sh|PowerShell",
+    "lua": r"Lua",
+    "perl": r"Perl",
+    "dart": r"Dart",
+    "julia": r"Julia",
+    "elixir": r"Elixir",
+    "html": r"HTML|CSS",
+    "matlab": r"MATLAB|[Mm]atlab|Octave",
+}
+# One-or-two-letter names are ordinary variables in statements ("points in C", "with R rows"):
+# they count only as "in C." / "using Go instead" or in front of a noun ("a C function").
+_SHORT_NAMES: dict[str, str] = {"c": r"C", "r": r"R", "go": r"Go", "javascript": r"JS|Node"}
+_TARGET_AFTER = (
+    r"(?:function|program|code|solution|script|class|method|implementation|snippet|query|"
+    r"one-liner|version|module|macro|struct|component|app|console app|command|equivalent)"
+)
+# One pass finds every language name; its neighbourhood then says whether it is a target.
+_NAME = re.compile(
+    r"(?<![\w.])(?:"
+    + "|".join(f"(?P<{lang}>{names})" for lang, names in _LANG_NAMES.items())
+    + "|"
+    + "|".join(f"(?P<short_{lang}>{names})" for lang, names in _SHORT_NAMES.items())
+    + r")(?![\w+#])"
+)
+_BEFORE_LONG = re.compile(r"\b(?:in|using|with|into)\s+(?:(?:modern|idiomatic|plain|pure)\s+)?$")
+_BEFORE_SHORT = re.compile(r"\b(?:in|using)\s+$")
+_AFTER_NOUN = re.compile(rf"\s+{_TARGET_AFTER}s?\b")
+_AFTER_SHORT = re.compile(
+    r"\s*(?:[.,;:!?)]|$|\s(?:language|instead|please|only|that|which|to|for|with|and)\b)"
+)
+
+
+def _named_targets(prose: str) -> list[str]:
+    """Languages named as a target: "in Rust", "using C.", "a Java method"."""
+    found = []
+    for m in _NAME.finditer(prose):
+        group = m.lastgroup or ""
+        short = group.startswith("short_")
+        before = prose[max(0, m.start() - 24) : m.start()]
+        after = prose[m.end() : m.end() + 40]
+        preposition = (_BEFORE_SHORT if short else _BEFORE_LONG).search(before)
+        if _AFTER_NOUN.match(after) or (preposition and (not short or _AFTER_SHORT.match(after))):
+            found.append(group.removeprefix("short_"))
+    return found
+
+
+_FENCE_LANG: dict[str, str] = {
+    **dict.fromkeys(("python", "py", "python3", "py3", "pycon"), "python"),
+    **dict.fromkeys(("cpp", "c++", "cc", "cxx", "hpp"), "cpp"),
+    **dict.fromkeys(("c", "h"), "c"),
+    **dict.fromkeys(("cs", "csharp", "c#"), "csharp"),
+    "java": "java",
+    **dict.fromkeys(("js", "javascript", "jsx", "mjs", "node"), "javascript"),
+    **dict.fromkeys(("ts", "typescript", "tsx"), "typescript"),
+    **dict.fromkeys(("rust", "rs"), "rust"),
+    **dict.fromkeys(("go", "golang"), "go"),
+    **dict.fromkeys(("kotlin", "kt"), "kotlin"),
+    **dict.fromkeys(("ruby", "rb"), "ruby"),
+    **dict.fromkeys(("sh", "bash", "zsh", "shell", "console", "powershell", "ps1"), "bash"),
+    **dict.fromkeys(("haskell", "hs"), "haskell"),
+    **dict.fromkeys(("html", "css", "vue", "svelte"), "html"),
+    **{x: x for x in ("swift", "php", "scala", "sql", "lua", "perl", "dart", "julia", "r")},
+}
+# Source-code fingerprints of other languages in unfenced text.
+_FOREIGN_CODE = re.compile(
+    r"#include\s*<|\bpublic\s+static\s+\w|\bstd::|\bfn\s+main\s*\(|\bfunc\s+main\s*\(|"
+    r"\bconsole\.log\(|\bSystem\.out\.print|\bint\s+main\s*\(|\bpackage\s+main\b|"
+    r"^\s*SELECT\s+.+\s+FROM\s+\w|^#!/bin/(?:ba)?sh",
+    re.MULTILINE,
+)
+# Codeforces boilerplate about C++ I/O is not a request for C++ (removed before matching).
+_CF_IO_TOKEN = re.compile(r"%lld|%I64d|\bcin\b|\bcout\b|scanf|printf")
+_CF_IO_NOTE = re.compile(
+    r"^[^.\n]*?(?:%lld|%I64d|\bcin\b|\bcout\b|scanf|printf)[^.\n]*[.\n]?", re.M
+)
+_TO_PYTHON = re.compile(r"\b(?:to|into|in)\s+[Pp]ython\b")
+
+
+def detect_language(text: str) -> str | None:
+    """The target language a prompt names, or ``None`` when it names none.
+
+    Only *targets* count ("in Rust", "a Java method", a ```cpp starter block), not any mention:
+    "the C++ version was too slow" is not a request for C++. Several non-Python targets: the
+    first wins. Python plus another language is Python only for "translate ... to Python".
+    """
+    found = [_FENCE_LANG[i] for i, _ in fenced_blocks(text) if i in _FENCE_LANG]
+    prose = strip_fences(text)
+    if _CF_IO_TOKEN.search(prose):
+        prose = _CF_IO_NOTE.sub(" ", prose)
+    found += _named_targets(prose)
+    if _FOREIGN_CODE.search(text):
+        found.append("other")
+    others = [lang for lang in found if lang != "python"]
+    if not others:
+        return "python" if found else None
+    if _TO_PYTHON.search(prose):
+        return "python"
+    return others[0]
+
+
+# --- stdin statements --------------------------------------------------------------------------
+
+_HEADING = (
+    r"^[ \t]*(?:#+[ \t]*|\*\*|-{2,}[ \t]*)?{word}(?:[ \t]+(?:format|specification|data))?"
+    r"(?:\*\*)?[ \t]*:?(?:\*\*)?[ \t]*$"
+)
+_INPUT_HEADING = re.compile(_HEADING.replace("{word}", "(?:input|入力)"), re.I | re.M)
+_OUTPUT_HEADING = re.compile(_HEADING.replace("{word}", "(?:output|出力)"), re.I | re.M)
+_SAMPLE = re.compile(r"\b(?:sample|example)\s+input\b|^\s*input\s*\d+\s*:?\s*$", re.I | re.M)
+_STDIN_WORDS = re.compile(
+    r"\bstandard input\b|\bstdin\b|\bsys\.stdin\b|\bfrom the (?:console|keyboard)\b|"
+    r"\binput is given\b|\binput\(\)",
+    re.I,
+)
+_FIRST_LINE = re.compile(r"\bthe first line(?: of (?:the )?input)? contains\b", re.I)
+_PRINT = re.compile(r"\b(?:print|output)\s+(?:the|a|an|one|each|all|yes|no|[\"'`])", re.I)
+_LEETCODE_IO = re.compile(r"^\s*(?:\*\*)?input:?(?:\*\*)?:?\s*[a-z_]\w*\s*=", re.I | re.M)
+_PROGRAM = re.compile(r"\b(?:program|script|code|solution|solver|application)\b", re.I)
+_READS = re.compile(
+    r"\b(?:reads?|reading|takes?|accepts?|gets?|asks?)\b[^.\n]{0,80}"
+    r"\b(?:input|inputs|integers?|numbers?|lines?|strings?|words?|values?|n|t|text|queries)\b",
+    re.I,
+)
+_PRINTS = re.compile(r"\b(?:prints?|outputs?|displays?|writes? (?:out|to stdout))\b", re.I)
+
+
+def _stdin_evidence(prose: str) -> str | None:
+    """``stdin_statement`` for a contest-style statement, ``stdin_request`` for a short
+    "write a program that reads ... and prints ..." request, else ``None``."""
+    headings = bool(_INPUT_HEADING.search(prose) and _OUTPUT_HEADING.search(prose))
+    if _STDIN_WORDS.search(prose) or headings or _SAMPLE.search(prose):
+        return "stdin_statement"
+    if _LEETCODE_IO.search(prose):
+        return None  # LeetCode examples without starter code: a function with no known name
+    if _FIRST_LINE.search(prose) and _PRINT.search(prose):
+        return "stdin_statement"
+    if _PROGRAM.search(prose) and _READS.search(prose) and _PRINTS.search(prose):
+        return "stdin_request"
+    return None
+
+
+# --- named functions in prose ----------------------------------------------------------------
+
+_IDENT = r"[A-Za-z_]\w*"
+_NAMED_WITH_ARGS = re.compile(
+    rf"\b(?:function|method|def|routine|procedure|subroutine|lambda)\s+(?:called\s+|named\s+)?"
+    rf"[`'\"*]*({_IDENT})\s*\(([^()\n]*)\)"
+)
+_BACKTICK_CALL = re.compile(rf"`(?:def\s+)?({_IDENT})\s*\(([^()`\n]*)\)[^`\n]*`")
+_NAMED_NO_ARGS = re.compile(rf"\b(?:function|method)\s+(?:called|named)\s+[`'\"*]*({_IDENT})")
+_EXAMPLE_LINE = re.compile(
+    r"^\s*(?:>>>|assert\b|print\().*|^\s*[A-Za-z_]\w*\(.*\)\s*"
+    r"(?:==|->|=>|➞|→|returns?\b|should (?:return|be|give)\b|gives\b).*",
+    re.M,
+)
+_CALL = re.compile(rf"({_IDENT})\s*\(")
+_FUNCTION_WORD = re.compile(r"\b(?:function|method|def|routine|procedure|subroutine)\b", re.I)
+# Builtins and prose words that look like calls ("print(x)", "f(x) = ...") but name no task.
+_NOT_NAMES = frozenset(
+    re.findall(
+        r"\w+",
+        "print len range int str float list dict set tuple sorted sum max min abs map filter zip "
+        "input open type isinstance any all round pow that which to in for a an the is it this of "
+        "f g h x y",
+    )
+)
+
+
+def _named_function(prose: str) -> tuple[Signature, str] | None:
+    """A function the prose names ("write a function ``foo(x, y)``", "assert foo(1) == 2")."""
+    patterns = (_NAMED_WITH_ARGS, _BACKTICK_CALL) if _FUNCTION_WORD.search(prose) else ()
+    for pattern in (*patterns, _BACKTICK_CALL):
+        for m in pattern.finditer(prose):
+            if m.group(1) not in _NOT_NAMES:
+                return Signature(m.group(1), split_params(m.group(2))), "named_function"
+    bare = _NAMED_NO_ARGS.search(prose)
+    if bare and bare.group(1) not in _NOT_NAMES:
+        return Signature(bare.group(1)), "named_function"
+    for line in _EXAMPLE_LINE.finditer(prose):
+        # "assert set(common(a, b)) == ...": the first call that is not a builtin
+        names = [n for n in _CALL.findall(line.group(0)) if n not in _NOT_NAMES]
+        if names:
+            return Signature(names[0]), "example_call"
+    return None
+
+
+def infer_task_shape(problem: str) -> TaskShape | None:
+    """The runnable shape of ``problem``, or ``None`` when none can be determined.
+
+    Order matters: Python starter code (HumanEval stub, ``class Solution``) is the strongest
+    signal; then a contest statement (``Input``/``Output`` sections, stdin): it beats a named
+    function because statements often define maths functions ("let f(x) be ..."); then a named
+    function in prose or in example calls; then a short "program that reads ... prints" request.
+    """
+    language = detect_language(problem) or "python"
+    entry = find_entry_point(problem)
+    if entry is not None:
+        if entry.signature is None:
+            return None
+        return TaskShape("function", language, entry.signature, entry.evidence)
+    prose = strip_fences(problem, keep=("", "text", "plaintext", "txt", "python", "py"))
+    evidence = _stdin_evidence(prose)
+    if evidence == "stdin_statement":
+        return TaskShape("stdin", language, None, evidence)
+    named = _named_function(prose)
+    if named is not None:
+        return TaskShape("function", language, named[0], named[1])
+    if evidence is not None:
+        return TaskShape("stdin", language, None, evidence)
+    return None
