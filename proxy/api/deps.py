@@ -1,0 +1,110 @@
+"""Annotated dependencies: what a route needs, read from ``app.state`` (never from globals).
+
+Bodies are parsed here once: the raw bytes are kept (pass-through forwards them untouched), the
+parsed dict is what gets rewritten when it must be, and the validated model is what the proxy
+reads. Client-key auth compares in constant time and accepts the three spellings clients use.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Request
+from pydantic import BaseModel, ValidationError
+
+from proxy.api.handlers import validation_error
+from proxy.api.passthrough import Passthrough
+from proxy.api.protocol import (
+    ChatCompletionRequest,
+    CompletionRequest,
+    EmbeddingRequest,
+    JsonBody,
+)
+from proxy.api.serving import ChatService
+from proxy.errors import AuthenticationError, InvalidRequestError
+from proxy.settings import Settings
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def _parse(request: Request, model: type[M]) -> JsonBody[M]:
+    raw = await request.body()
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise InvalidRequestError(
+            "We could not parse the JSON body of your request. (HINT: This likely means you "
+            "aren't using your HTTP library correctly.)"
+        ) from exc
+    if not isinstance(data, dict):
+        raise InvalidRequestError("The request body must be a JSON object.")
+    try:
+        parsed = model.model_validate(data)
+    except ValidationError as exc:
+        raise validation_error(exc.errors()) from exc
+    return JsonBody(raw=raw, data=data, parsed=parsed)
+
+
+async def _chat_body(request: Request) -> JsonBody[ChatCompletionRequest]:
+    return await _parse(request, ChatCompletionRequest)
+
+
+async def _completion_body(request: Request) -> JsonBody[CompletionRequest]:
+    return await _parse(request, CompletionRequest)
+
+
+async def _embedding_body(request: Request) -> JsonBody[EmbeddingRequest]:
+    return await _parse(request, EmbeddingRequest)
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _chat_service(request: Request) -> ChatService:
+    service: ChatService = request.app.state.chat_service
+    return service
+
+
+def _passthrough(request: Request) -> Passthrough:
+    passthrough: Passthrough = request.app.state.passthrough
+    return passthrough
+
+
+def _presented_key(request: Request) -> bytes | None:
+    auth = request.headers.get("authorization")
+    if auth is not None:
+        scheme, _, token = auth.partition(" ")
+        return token.strip().encode() if scheme.lower() == "bearer" else None
+    key = request.headers.get("api-key") or request.headers.get("x-api-key")
+    return key.encode() if key is not None else None
+
+
+async def require_client_key(request: Request) -> None:
+    """401 unless the request carries one of ``SSTAR_API_KEYS`` (no keys configured: open)."""
+    keys = _settings(request).client_keys()
+    if not keys:
+        return
+    presented = _presented_key(request)
+    # NOTE: compare against every key, no early exit, so timing says nothing about which matched.
+    matched = False
+    for key in keys:
+        matched |= presented is not None and hmac.compare_digest(presented, key)
+    if not matched:
+        message = (
+            "Incorrect API key provided."
+            if presented
+            else "You didn't provide an API key. Send it as 'Authorization: Bearer <key>'."
+        )
+        raise AuthenticationError(message, code="invalid_api_key")
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+ChatServiceDep = Annotated[ChatService, Depends(_chat_service)]
+PassthroughDep = Annotated[Passthrough, Depends(_passthrough)]
+ChatBody = Annotated[JsonBody[ChatCompletionRequest], Depends(_chat_body)]
+CompletionBody = Annotated[JsonBody[CompletionRequest], Depends(_completion_body)]
+EmbeddingBody = Annotated[JsonBody[EmbeddingRequest], Depends(_embedding_body)]

@@ -1,0 +1,101 @@
+"""Thin routes: parse (deps), delegate (services), return. No try/except here (handlers.py).
+
+OpenAI paths are served with and without the ``/v1`` prefix because clients disagree on whether
+the base URL includes it. ``/health`` and ``/ready`` (also ``/healthz``, ``/readyz``) are open;
+everything else requires a client key when ``SSTAR_API_KEYS`` is set.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import JSONResponse, Response
+
+from proxy.api.deps import (
+    ChatBody,
+    ChatServiceDep,
+    CompletionBody,
+    EmbeddingBody,
+    PassthroughDep,
+    require_client_key,
+)
+from proxy.api.handlers import error_response
+from proxy.errors import NotFoundError, ProxyError
+
+openai_routes = APIRouter(dependencies=[Depends(require_client_key)])
+ops_routes = APIRouter()
+
+
+def _bind(model: str, mode: str) -> None:
+    structlog.contextvars.bind_contextvars(model=model, mode=mode)
+
+
+@openai_routes.post("/v1/chat/completions")
+@openai_routes.post("/chat/completions", include_in_schema=False)
+async def chat_completions(request: Request, body: ChatBody, chat: ChatServiceDep) -> Response:
+    return await chat.chat(body, request)
+
+
+@openai_routes.post("/v1/completions")
+@openai_routes.post("/completions", include_in_schema=False)
+async def completions(
+    request: Request, body: CompletionBody, passthrough: PassthroughDep
+) -> Response:
+    _bind(body.parsed.model, "passthrough")
+    return await passthrough.forward(
+        "completions", body.data, request.headers, request, raw=body.raw
+    )
+
+
+@openai_routes.post("/v1/embeddings")
+@openai_routes.post("/embeddings", include_in_schema=False)
+async def embeddings(
+    request: Request, body: EmbeddingBody, passthrough: PassthroughDep
+) -> Response:
+    _bind(body.parsed.model, "passthrough")
+    return await passthrough.forward(
+        "embeddings", body.data, request.headers, request, raw=body.raw
+    )
+
+
+@openai_routes.get("/v1/models")
+@openai_routes.get("/models", include_in_schema=False)
+async def list_models(request: Request, passthrough: PassthroughDep) -> dict[str, Any]:
+    return await passthrough.list_models(request.headers)
+
+
+@openai_routes.get("/v1/models/{model_id:path}")
+@openai_routes.get("/models/{model_id:path}", include_in_schema=False)
+async def retrieve_model(
+    model_id: str, request: Request, passthrough: PassthroughDep
+) -> dict[str, Any]:
+    listing = await passthrough.list_models(request.headers)
+    for entry in listing["data"]:
+        if entry["id"] == model_id:
+            found: dict[str, Any] = entry
+            return found
+    raise NotFoundError(
+        f"The model `{model_id}` does not exist or you do not have access to it.",
+        param="model",
+        code="model_not_found",
+    )
+
+
+@ops_routes.get("/health")
+@ops_routes.get("/healthz", include_in_schema=False)
+async def health() -> dict[str, str]:
+    """Liveness: the process serves requests. Never touches the upstream."""
+    return {"status": "ok"}
+
+
+@ops_routes.get("/ready")
+@ops_routes.get("/readyz", include_in_schema=False)
+async def ready(passthrough: PassthroughDep) -> Response:
+    """Readiness: the upstream answers."""
+    if await passthrough.ready():
+        return JSONResponse({"status": "ready"})
+    error = ProxyError("The upstream is not reachable.", code="upstream_unavailable")
+    error.status_code = 503
+    return error_response(error)

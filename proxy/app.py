@@ -1,0 +1,109 @@
+"""``create_app()``: the whole proxy assembled from settings, with nothing done at import time.
+
+Serve with ``uvicorn proxy.app:create_app --factory`` or ``sstar-proxy serve``. Tests build apps
+with their own settings and injected doubles (``upstream=``, ``sandbox=``). The lifespan creates
+the services (pooled HTTP client, litellm adapters), stores them on ``app.state`` and closes them.
+
+Middleware, outermost first: request context (request id, one log event per request), catch-all
+(generic 500), body limit (413), then FastAPI's exception handlers and the routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI
+
+from proxy import __version__
+from proxy.api.handlers import CatchAllMiddleware, install_handlers
+from proxy.api.limits import BodyLimitMiddleware
+from proxy.api.passthrough import Passthrough
+from proxy.api.router import openai_routes, ops_routes
+from proxy.api.serving import ChatService
+from proxy.logs import RequestContextMiddleware, configure_logging
+from proxy.settings import Settings
+from proxy.upstream.base import Upstream
+from proxy.upstream.litellm_client import LiteLLMPassthrough, LiteLLMUpstream, warm_up
+from proxy.upstream.relay import Relay
+from proxy.upstream.routing import ModelRouter
+
+log = structlog.get_logger(__name__)
+
+
+def _needs_litellm(settings: Settings, upstream: Upstream | None) -> bool:
+    """Mapped models always need litellm; S* needs it unless the engine's upstream is injected."""
+    return bool(settings.models) or (upstream is None and settings.sstar_mode != "off")
+
+
+@asynccontextmanager
+async def _services(
+    app: FastAPI, settings: Settings, upstream: Upstream | None, sandbox: object | None
+) -> AsyncIterator[None]:
+    router = ModelRouter(settings)
+    relay = Relay(settings)
+    passthrough = Passthrough(router=router, relay=relay, litellm=LiteLLMPassthrough(settings))
+    engine_upstream = upstream or LiteLLMUpstream(settings, router=router)
+    app.state.settings = settings
+    app.state.router = router
+    app.state.relay = relay
+    app.state.passthrough = passthrough
+    app.state.upstream = engine_upstream
+    app.state.sandbox = sandbox
+    app.state.chat_service = ChatService(
+        settings=settings, passthrough=passthrough, upstream=engine_upstream, sandbox=sandbox
+    )
+    # NOTE: import litellm in the background so startup stays fast and no request pays 2-4 s.
+    warming = (
+        asyncio.create_task(asyncio.to_thread(warm_up))
+        if _needs_litellm(settings, upstream)
+        else None
+    )
+    try:
+        yield
+    finally:
+        if warming is not None:
+            # NOTE: an unfinished import cannot be interrupted; stop waiting for it, it ends alone.
+            warming.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await warming
+        await relay.aclose()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    upstream: Upstream | None = None,
+    sandbox: object | None = None,
+) -> FastAPI:
+    """Build the proxy. ``settings`` default to ``Settings.load()`` (env + ``SSTAR_CONFIG``)."""
+    resolved = settings if settings is not None else Settings.load()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if not structlog.is_configured():
+            configure_logging(log_format=resolved.log_format, level=resolved.log_level)
+        async with _services(app, resolved, upstream, sandbox):
+            log.info(
+                "proxy_started", upstream=resolved.upstream_api_base, models=len(resolved.models)
+            )
+            yield
+        log.info("proxy_stopped")
+
+    app = FastAPI(
+        title="sstar-proxy",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    install_handlers(app)
+    app.include_router(openai_routes)
+    app.include_router(ops_routes)
+    app.add_middleware(BodyLimitMiddleware, max_body_bytes=resolved.max_body_bytes)
+    app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(RequestContextMiddleware)
+    return app

@@ -1,0 +1,185 @@
+"""All configuration in one validated object: ``SSTAR_*`` environment, an optional YAML file, flags.
+
+Precedence (highest first): explicit overrides (``sstar-proxy serve`` flags, or keyword arguments
+in tests) > ``SSTAR_*`` environment variables > the YAML file named by ``--config`` /
+``SSTAR_CONFIG`` > defaults. Nothing here reads the environment at import time:
+``Settings.load()`` does, when called. Validators fail fast on unsafe or contradictory
+combinations instead of surprising a caller later.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal, cast
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+ALIAS_PREFIX = "sstar/"
+"""Model-name prefix that asks for S* (for clients that cannot send headers); stripped upstream."""
+
+CONFIG_ENV = "SSTAR_CONFIG"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be loaded (missing file, unreadable YAML)."""
+
+
+class ModelRoute(BaseModel):
+    """One public model name served through litellm (``models:`` in the YAML file).
+
+    ``model`` is any litellm model id (``anthropic/...``, ``hosted_vllm/...``); the key is read
+    from the environment variable named by ``api_key_env`` so secrets never sit in the file.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(min_length=1)
+    api_base: str | None = None
+    api_key_env: str | None = None
+
+    def api_key(self) -> str | None:
+        """The key from the named environment variable, read when a request is made."""
+        return os.environ.get(self.api_key_env) if self.api_key_env else None
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
+    return Path(base) / "sstar-proxy"
+
+
+class Settings(BaseSettings):
+    """Every knob of the proxy; see the module docstring for where values come from."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SSTAR_", extra="forbid", validate_default=True, yaml_file=None
+    )
+
+    # --- upstream ---------------------------------------------------------------------------
+    upstream_api_base: str | None = None
+    upstream_api_key: SecretStr | None = None
+    models: dict[str, ModelRoute] = Field(default_factory=dict)
+    request_timeout_s: float = Field(600.0, gt=0, le=3600)
+    connect_timeout_s: float = Field(10.0, gt=0, le=120)
+    upstream_retries: int = Field(2, ge=0, le=10)
+    upstream_retry_backoff_s: float = Field(0.5, ge=0, le=30)
+    upstream_retry_max_wait_s: float = Field(20.0, ge=0, le=300)
+
+    # --- serving ----------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    environment: Literal["development", "production"] = "development"
+    log_format: Literal["json", "console"] = "json"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    # --- S* (read by proxy.scaling through ScalingParams; server values cap per-request ones) --
+    sstar_mode: Literal["auto", "force", "off"] = "auto"
+    num_samples: int = Field(8, ge=1, le=64)
+    max_samples: int = Field(16, ge=1, le=64)
+    debug_rounds: int = Field(2, ge=0, le=16)
+    max_rounds: int = Field(4, ge=0, le=16)
+    selection: Literal["adaptive", "majority", "public", "judge", "first"] = "adaptive"
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_total_tokens: int | None = Field(None, ge=1)
+    deadline_s: float = Field(120.0, gt=0)
+    max_deadline_s: float = Field(600.0, gt=0)
+    aux_model: str | None = None
+    on_scaling_failure: Literal["passthrough", "error"] = "passthrough"
+    sandbox_backend: Literal["bubblewrap", "local"] = "bubblewrap"
+    run_store_size: int = Field(256, ge=0)
+    max_concurrent_runs: int = Field(4, ge=1)
+    keepalive_interval_s: float = Field(10.0, gt=0, le=15)
+
+    # --- embedded local model ---------------------------------------------------------------
+    local_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = "qwen2.5-coder-0.5b"
+    local_model_threads: int | None = Field(None, ge=1)
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_api_keys(cls, value: object) -> object:
+        """``SSTAR_API_KEYS=k1,k2``: comma-separated, blanks ignored (empty = no client auth)."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("upstream_api_base")
+    @classmethod
+    def _normalise_api_base(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://host:8000/v1")
+        return value
+
+    @field_validator("models")
+    @classmethod
+    def _no_alias_names(cls, value: dict[str, ModelRoute]) -> dict[str, ModelRoute]:
+        for name in value:
+            if name.startswith(ALIAS_PREFIX):
+                raise ValueError(f"model name {name!r} must not start with {ALIAS_PREFIX!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _check_combinations(self) -> Settings:
+        if self.sandbox_backend == "local" and self.environment == "production":
+            raise ValueError(
+                "sandbox_backend='local' is not a security boundary; refused in production"
+            )
+        if self.num_samples > self.max_samples:
+            raise ValueError(f"num_samples={self.num_samples} exceeds max_samples")
+        if self.debug_rounds > self.max_rounds:
+            raise ValueError(f"debug_rounds={self.debug_rounds} exceeds max_rounds")
+        if self.deadline_s > self.max_deadline_s:
+            raise ValueError(f"deadline_s={self.deadline_s} exceeds max_deadline_s")
+        return self
+
+    @property
+    def has_upstream(self) -> bool:
+        """True when at least one model can be served (a base URL or a mapped model)."""
+        return self.upstream_api_base is not None or bool(self.models)
+
+    def client_keys(self) -> tuple[bytes, ...]:
+        """Client keys as bytes, ready for constant-time comparison."""
+        return tuple(key.get_secret_value().encode() for key in self.api_keys)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # NOTE: no .env / secrets-dir sources: configuration is explicit (env, YAML, flags).
+        return init_settings, env_settings, YamlConfigSettingsSource(settings_cls)
+
+    @classmethod
+    def load(cls, config_file: Path | str | None = None, **overrides: Any) -> Settings:
+        """Build settings from overrides, ``SSTAR_*`` env and the YAML file (flag, then env var).
+
+        Overrides whose value is ``None`` are ignored so unset CLI flags do not mask env values.
+        """
+        given = {key: value for key, value in overrides.items() if value is not None}
+        path = config_file or os.environ.get(CONFIG_ENV) or None
+        if path is None:
+            return cls(**given)
+        file = Path(path).expanduser()
+        if not file.is_file():
+            raise ConfigError(f"config file not found: {file}")
+        # A throwaway subclass binds the file path without any global state.
+        bound = type(
+            cls.__name__, (cls,), {"model_config": {**cls.model_config, "yaml_file": file}}
+        )
+        return cast("Settings", bound(**given))

@@ -1,0 +1,200 @@
+"""Everything that talks to litellm: the engine's ``LiteLLMUpstream`` and mapped-model pass-through.
+
+This is the only module that imports litellm, and it does so lazily (``_litellm()``): the import
+costs 2-4 s and a proxy that only relays to an OpenAI-compatible server never needs it. The
+entrypoint sets ``LITELLM_LOCAL_MODEL_COST_MAP=True`` first so the import makes no network call.
+
+Policy, in one place: the provider SDK's own retries are 0 (``max_retries=0``) so they never
+compound with ours (``retry.py``); ``drop_params`` is never set, so litellm refuses a parameter it
+cannot send instead of silently dropping it; every litellm/openai exception is translated by
+``map_upstream_errors()``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any, Literal
+
+from proxy.errors import (
+    ProxyError,
+    UpstreamError,
+    UpstreamRateLimitError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+)
+from proxy.settings import Settings
+from proxy.upstream.base import Choice, UpstreamRequest, UpstreamResponse, Usage
+from proxy.upstream.retry import retrying
+from proxy.upstream.routing import LiteLLMRoute, ModelRouter, RelayRoute
+
+Endpoint = Literal["chat/completions", "completions", "embeddings"]
+
+_FUNCTIONS: dict[Endpoint, str] = {
+    "chat/completions": "acompletion",
+    "completions": "atext_completion",
+    "embeddings": "aembedding",
+}
+# NOTE: the openai client refuses to start without a key; keyless local servers ignore it.
+_PLACEHOLDER_KEY = "sk-no-key-required"
+
+
+def _litellm() -> Any:
+    """The litellm module, imported on first use (then cached by Python)."""
+    # NOTE: without this the import tries to download a cost map (ENVIRONMENT.md section 2).
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    return importlib.import_module("litellm")
+
+
+def warm_up() -> None:
+    """Import litellm now (call in a thread at startup) so the first request does not pay for it."""
+    _litellm()
+
+
+def _retry_after(exc: Exception) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            return max(float(headers[name]) / scale, 0.0)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return None
+
+
+@contextmanager
+def map_upstream_errors() -> Iterator[None]:
+    """Translate litellm/openai exceptions into ``proxy.errors`` (subclasses first)."""
+    import openai  # NOTE: imported here, cheap once litellm is loaded; keeps module import light
+
+    try:
+        yield
+    except ProxyError:
+        raise
+    except openai.RateLimitError as exc:
+        raise UpstreamRateLimitError(exc.message, retry_after_s=_retry_after(exc)) from exc
+    except openai.APITimeoutError as exc:  # before APIConnectionError, its base class
+        raise UpstreamTimeoutError(f"upstream timed out: {exc.message}") from exc
+    except openai.APIConnectionError as exc:
+        raise UpstreamError(f"upstream unreachable: {exc.message}") from exc
+    except openai.APIStatusError as exc:
+        raise UpstreamStatusError(exc.message, status_code=exc.status_code) from exc
+    except openai.APIError as exc:
+        status = getattr(exc, "status_code", None)
+        if isinstance(status, int) and 400 <= status < 600:
+            raise UpstreamStatusError(exc.message, status_code=status) from exc
+        raise UpstreamError(exc.message) from exc
+    except TimeoutError as exc:
+        raise UpstreamTimeoutError("upstream timed out") from exc
+
+
+def _route_args(route: LiteLLMRoute | RelayRoute) -> dict[str, Any]:
+    """litellm model id and credentials: OpenAI-compatible bases go through ``openai/<model>``."""
+    if isinstance(route, RelayRoute):
+        return {
+            "model": f"openai/{route.model}",
+            "api_base": route.api_base,
+            "api_key": route.api_key or _PLACEHOLDER_KEY,
+        }
+    args: dict[str, Any] = {"model": route.litellm_model}
+    if route.api_base:
+        args["api_base"] = route.api_base
+    if route.api_key:
+        args["api_key"] = route.api_key
+    return args
+
+
+def _request_args(request: UpstreamRequest) -> dict[str, Any]:
+    args: dict[str, Any] = dict(request.extra)
+    args["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
+    optional = {
+        "n": request.n if request.n != 1 else None,
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+        "seed": request.seed,
+        "stop": list(request.stop) if request.stop else None,
+    }
+    args.update({key: value for key, value in optional.items() if value is not None})
+    return args
+
+
+def _to_response(response: Any) -> UpstreamResponse:
+    choices = tuple(
+        Choice(text=choice.message.content or "", finish_reason=choice.finish_reason)
+        for choice in response.choices
+    )
+    usage = getattr(response, "usage", None)
+    return UpstreamResponse(
+        choices=choices,
+        usage=Usage(
+            prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
+            completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
+        ),
+        model=getattr(response, "model", None),
+    )
+
+
+class LiteLLMUpstream:
+    """``Upstream`` for the S* engine: one chat call (with ``n``) through litellm, retried."""
+
+    def __init__(self, settings: Settings, *, router: ModelRouter | None = None) -> None:
+        self._settings = settings
+        self._router = router or ModelRouter(settings)
+
+    async def complete(self, request: UpstreamRequest) -> UpstreamResponse:
+        kwargs = {
+            **_request_args(request),
+            **_route_args(self._router.resolve(request.model)),
+            "max_retries": 0,
+            "timeout": request.timeout_s or self._settings.request_timeout_s,
+        }
+        litellm = _litellm()
+        with map_upstream_errors():
+            async with asyncio.timeout(request.timeout_s):
+                async for attempt in retrying(self._settings):
+                    with attempt, map_upstream_errors():
+                        response = await litellm.acompletion(**kwargs)
+        return _to_response(response)
+
+
+class LiteLLMPassthrough:
+    """Pass-through for config-mapped models, where litellm's provider translation is needed."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    async def forward(
+        self, endpoint: Endpoint, route: LiteLLMRoute, params: dict[str, Any]
+    ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
+        """The response as a dict, or (``stream: true``) an iterator of chunk dicts."""
+        kwargs = {
+            **params,
+            **_route_args(route),
+            "max_retries": 0,
+            "timeout": self._settings.request_timeout_s,
+        }
+        function = getattr(_litellm(), _FUNCTIONS[endpoint])
+        async for attempt in retrying(self._settings):
+            with attempt, map_upstream_errors():
+                result = await function(**kwargs)
+        if params.get("stream") is True:
+            return self._chunks(result, route.public_name)
+        return _dump(result, route.public_name)
+
+    async def _chunks(self, stream: Any, public_name: str) -> AsyncIterator[dict[str, Any]]:
+        with map_upstream_errors():
+            async for chunk in stream:
+                yield _dump(chunk, public_name)
+
+
+def _dump(response: Any, public_name: str) -> dict[str, Any]:
+    """A litellm response object as wire JSON, showing the public model name to the client."""
+    data: dict[str, Any] = response.model_dump(exclude={"_hidden_params"})
+    if "model" in data:
+        data["model"] = public_name
+    return data

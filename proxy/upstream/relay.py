@@ -1,0 +1,237 @@
+"""Byte-faithful pass-through to an OpenAI-compatible upstream, with a plain httpx client.
+
+Why not litellm here: its OpenAI-compatible providers rewrite requests (tool schemas lose
+``strict``/``additionalProperties``, unknown fields vanish), and a pass-through must be invisible.
+So the request body goes out as the client sent it (the caller only removes the proxy's own
+fields), and the response, JSON or SSE, comes back as the upstream's bytes. SSE is relayed as it
+arrives; the only buffering is holding an incomplete trailing event until its blank line arrives,
+so that a mid-stream failure can never splice an error event into half a JSON object.
+
+Retries (``retry.py``) apply until the upstream's status line arrives, never after. Transport
+failures become ``proxy.errors``: timeouts 504, connection failures 502, upstream error statuses
+keep their status (429 keeps ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from proxy.errors import (
+    UpstreamError,
+    UpstreamRateLimitError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+)
+from proxy.settings import Settings
+from proxy.upstream.retry import retrying
+
+_HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+# NOTE: the client's credentials are for the proxy; they never travel upstream.
+_REQUEST_DROP = _HOP_BY_HOP | {
+    "host",
+    "content-length",
+    "accept-encoding",
+    "authorization",
+    "api-key",
+    "x-api-key",
+    "cookie",
+}
+_RESPONSE_DROP = _HOP_BY_HOP | {
+    "content-length",
+    "content-encoding",
+    "date",
+    "server",
+    "x-request-id",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RelayedResponse:
+    """A successful upstream answer: the whole body, or an iterator of its raw bytes.
+
+    ``close`` releases a stream's upstream connection even if ``stream`` was never iterated
+    (idempotent); closing it is what tells the upstream to stop generating.
+    """
+
+    status_code: int
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None = None
+    stream: AsyncIterator[bytes] | None = None
+    close: Callable[[], Awaitable[None]] | None = None
+
+
+def forward_headers(headers: Iterable[tuple[str, str]], api_key: str | None) -> dict[str, str]:
+    """Client headers minus hop-by-hop, credentials and ``x-sstar-*``; upstream auth added."""
+    out = {
+        name: value
+        for name, value in headers
+        if name.lower() not in _REQUEST_DROP and not name.lower().startswith("x-sstar-")
+    }
+    # NOTE: identity encoding keeps relayed bytes equal to what we hand the client.
+    out["accept-encoding"] = "identity"
+    if api_key:
+        out["authorization"] = f"Bearer {api_key}"
+    return out
+
+
+def _response_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
+    return tuple((k, v) for k, v in headers.multi_items() if k.lower() not in _RESPONSE_DROP)
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        raw = headers.get(name)
+        if raw is None:
+            continue
+        try:
+            return max(float(raw) / scale, 0.0)
+        except ValueError:
+            continue  # an HTTP-date: fall back to our own back-off
+    return None
+
+
+def status_error(status: int, body: bytes, headers: httpx.Headers) -> UpstreamError:
+    """The proxy error for an upstream error response, keeping its message, type, param, code."""
+    message, error_type, param, code = f"upstream returned HTTP {status}", None, None, None
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        payload = None
+    if isinstance(payload, dict):
+        # OpenAI nests the fields in "error"; vLLM and others put them at the top level.
+        inner = payload.get("error", payload)
+        if isinstance(inner, str):
+            inner = {"message": inner}
+        if isinstance(inner, dict):
+            message = str(inner.get("message") or message)
+            error_type = inner.get("type") if isinstance(inner.get("type"), str) else None
+            param = inner.get("param") if isinstance(inner.get("param"), str) else None
+            code = inner.get("code") if isinstance(inner.get("code"), str | int) else None
+    if status == 429:
+        return UpstreamRateLimitError(
+            message, param=param, code=code, retry_after_s=_retry_after(headers)
+        )
+    return UpstreamStatusError(
+        message, status_code=status, error_type=error_type, param=param, code=code
+    )
+
+
+def transport_error(exc: httpx.HTTPError) -> UpstreamError:
+    """Timeouts are 504, every other transport failure 502 (the upstream is unreachable)."""
+    if isinstance(exc, httpx.TimeoutException):
+        return UpstreamTimeoutError(f"upstream timed out ({type(exc).__name__})")
+    return UpstreamError(f"upstream unreachable ({type(exc).__name__})")
+
+
+def _event_boundary(data: bytes) -> int:
+    """Index just past the last complete SSE event in ``data`` (0 when there is none)."""
+    ends = [data.rfind(sep) + len(sep) for sep in (b"\n\n", b"\r\n\r\n") if sep in data]
+    return max(ends, default=0)
+
+
+class Relay:
+    """One pooled httpx client; ``post`` and ``get`` relay requests to an upstream base URL."""
+
+    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None):
+        self._settings = settings
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.request_timeout_s, connect=settings.connect_timeout_s),
+            limits=httpx.Limits(max_connections=1024, max_keepalive_connections=256),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str],
+        *,
+        stream: bool,
+    ) -> RelayedResponse:
+        """POST ``body`` to ``url``; retried until a 2xx status line, then relayed."""
+        request = self._client.build_request("POST", url, content=body, headers=headers)
+        return await self._send(request, stream=stream)
+
+    async def get(self, url: str, headers: Mapping[str, str]) -> RelayedResponse:
+        """GET ``url`` and return the whole body (e.g. ``/models``)."""
+        request = self._client.build_request("GET", url, headers=headers)
+        return await self._send(request, stream=False)
+
+    async def probe(self, url: str, headers: Mapping[str, str], *, timeout_s: float) -> bool:
+        """One quick GET (no retries) for readiness: True when the upstream answers below 500."""
+        try:
+            response = await self._client.get(url, headers=headers, timeout=timeout_s)
+        except httpx.HTTPError:
+            return False
+        return response.status_code < 500
+
+    async def _send(self, request: httpx.Request, *, stream: bool) -> RelayedResponse:
+        async for attempt in retrying(self._settings):
+            with attempt:
+                return await self._attempt(request, stream=stream)
+        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+
+    async def _attempt(self, request: httpx.Request, *, stream: bool) -> RelayedResponse:
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc) from exc
+        if response.status_code >= 400 or not stream:
+            try:
+                body = await response.aread()
+            except httpx.HTTPError as exc:
+                raise transport_error(exc) from exc
+            finally:
+                await response.aclose()
+            if response.status_code >= 400:
+                raise status_error(response.status_code, body, response.headers)
+            return RelayedResponse(
+                response.status_code, _response_headers(response.headers), body=body
+            )
+        return RelayedResponse(
+            response.status_code,
+            _response_headers(response.headers),
+            stream=self._iter_stream(response),
+            close=response.aclose,
+        )
+
+    async def _iter_stream(self, response: httpx.Response) -> AsyncIterator[bytes]:
+        """Upstream bytes as they arrive, event-aligned for SSE; always closes the response."""
+        sse = response.headers.get("content-type", "").startswith("text/event-stream")
+        pending = b""
+        try:
+            async for chunk in response.aiter_bytes():
+                if not sse:
+                    yield chunk
+                    continue
+                data = pending + chunk if pending else chunk
+                cut = _event_boundary(data)
+                if cut:
+                    yield data[:cut]
+                pending = data[cut:]
+            if pending:
+                yield pending
+        except httpx.HTTPError as exc:
+            raise transport_error(exc) from exc
+        finally:
+            await response.aclose()

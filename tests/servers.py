@@ -1,0 +1,67 @@
+"""Serve an ASGI app with uvicorn on a free loopback port, in a background thread.
+
+Used for the fake upstream and for end-to-end tests, where the proxy must be a real HTTP server
+(the official SDK, real sockets, real disconnects). The socket is bound before the thread starts,
+so the port is known at once and never raced for.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from typing import Any, Literal
+
+import uvicorn
+
+
+class ServerThread:
+    """``ServerThread(app).start()`` ... ``.stop()``; ``url`` is ``http://127.0.0.1:<port>``."""
+
+    def __init__(
+        self,
+        app: Any,
+        *,
+        port: int = 0,
+        lifespan: Literal["on", "off", "auto"] = "on",
+    ) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", port))
+        self.port: int = self._socket.getsockname()[1]
+        config = uvicorn.Config(
+            app,
+            lifespan=lifespan,
+            log_level="warning",
+            access_log=False,
+            ws="none",
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> ServerThread:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.005)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
