@@ -46,7 +46,7 @@ class _RetryAfterWait:
             return float(min(hinted, self._max_wait))
         backoff = self._initial * 2 ** (state.attempt_number - 1)
         jitter = random.uniform(0, self._initial)  # noqa: S311 - jitter, not cryptography
-        return min(backoff + jitter, self._max_wait)
+        return float(min(backoff + jitter, self._max_wait))
 
 
 def _log_retry(state: RetryCallState) -> None:

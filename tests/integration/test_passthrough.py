@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.fake_upstream import FakeUpstream, Reply
+from tests.fake_upstream import Reply
 
 CHAT = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -24,7 +24,10 @@ def _events(text: str) -> list[Any]:
 
 
 async def test_chat_body_is_forwarded_byte_for_byte(client, fake_upstream):
-    raw = b'{"model": "fake-model",  "messages":[{"role":"user","content":"hi \\u00e9"}], "x_vendor": {"a": [1, 2.50]}}'
+    raw = (
+        b'{"model": "fake-model",  "messages":[{"role":"user","content":"hi \\u00e9"}], '
+        b'"x_vendor": {"a": [1, 2.50]}}'
+    )
     response = await client.post(
         "/v1/chat/completions", content=raw, headers={"content-type": "application/json"}
     )
@@ -118,7 +121,8 @@ async def test_stream_is_relayed_with_openai_framing(client, fake_upstream):
     assert events[-1] == "[DONE]"
     chunks = events[:-1]
     assert len({c["id"] for c in chunks}) == 1
-    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["total_tokens"] > 0
+    assert chunks[-1]["choices"] == []
+    assert chunks[-1]["usage"]["total_tokens"] > 0
     text = {0: "", 1: ""}
     for chunk in chunks[:-1]:
         for choice in chunk["choices"]:
@@ -133,8 +137,9 @@ async def test_midstream_failure_ends_with_error_event_and_done(client, fake_ups
     events = _events(response.text)
     assert events[-1] == "[DONE]"
     error = events[-2]["error"]
-    assert isinstance(error["message"], str) and error["type"] == "upstream_error"
-    assert [e["choices"][0]["delta"] for e in events[:2]][0]["role"] == "assistant"
+    assert isinstance(error["message"], str)
+    assert error["type"] == "upstream_error"
+    assert next(e["choices"][0]["delta"] for e in events[:2])["role"] == "assistant"
 
 
 async def test_completions_and_embeddings_pass_through(client, fake_upstream):

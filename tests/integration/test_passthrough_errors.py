@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +20,8 @@ CHAT = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        port: int = sock.getsockname()[1]
+        return port
 
 
 async def _post(settings, path="/v1/chat/completions", **kwargs) -> httpx.Response:
@@ -29,11 +32,12 @@ async def _post(settings, path="/v1/chat/completions", **kwargs) -> httpx.Respon
             return await http.post(path, **kwargs)
 
 
-def _error(response: httpx.Response) -> dict:
+def _error(response: httpx.Response) -> dict[str, Any]:
     body = response.json()
     assert set(body) == {"error"}
-    assert set(body["error"]) == {"message", "type", "param", "code"}
-    return body["error"]
+    error: dict[str, Any] = body["error"]
+    assert set(error) == {"message", "type", "param", "code"}
+    return error
 
 
 @pytest.mark.parametrize(
@@ -72,7 +76,7 @@ async def test_oversized_body_is_413(make_settings):
 
 
 async def test_oversized_chunked_body_is_413(make_settings):
-    async def chunks():
+    async def chunks() -> AsyncIterator[bytes]:
         for _ in range(4):
             yield b"x" * 1000
 
