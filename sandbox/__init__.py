@@ -7,12 +7,14 @@ from sandbox.base import ExecutionRequest, ExecutionResult, Limits, Mode, RunRes
 from sandbox.bubblewrap import BubblewrapSandbox
 from sandbox.compare import behaviour_key, judge, outputs_match, values_match
 from sandbox.errors import SandboxCrashedError, SandboxError, SandboxUnavailableError
+from sandbox.local import LocalSandbox
 
 __all__ = [
     "BubblewrapSandbox",
     "ExecutionRequest",
     "ExecutionResult",
     "Limits",
+    "LocalSandbox",
     "Mode",
     "RunResult",
     "Sandbox",

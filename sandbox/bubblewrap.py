@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sandbox.base import ExecutionRequest, ExecutionResult
-from sandbox.cgroups import CgroupDriver, detect_driver, remove_stale
+from sandbox.cgroups import CGROUP_ROOT, CgroupDriver, detect_driver, remove_stale
 from sandbox.errors import SandboxError, SandboxUnavailableError
 from sandbox.pool import SessionPool
 from sandbox.seccomp import build_filter, filter_fd
@@ -83,6 +83,7 @@ class BubblewrapSandbox:
         bwrap: str = "/usr/bin/bwrap",
         tmpfs_bytes: int = DEFAULT_TMPFS_BYTES,
         warm_sessions: int | None = None,
+        cgroup_root: Path = CGROUP_ROOT,
     ) -> BubblewrapSandbox:
         """Check every prerequisite, prove isolation with the self-test, and pre-warm sessions.
 
@@ -91,7 +92,7 @@ class BubblewrapSandbox:
         """
         _require_executable(bwrap, "bubblewrap")
         _require_executable(python, "python")
-        driver = detect_driver()
+        driver = detect_driver(cgroup_root)
         remove_stale(driver)
         try:
             program = build_filter()

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sandbox.errors import SandboxUnavailableError
 
-_ROOT = Path("/sys/fs/cgroup")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 _GROUP = "sstar-sandbox"
 _REMOVE_TIMEOUT_S = 2.0
 
@@ -124,7 +124,7 @@ class CgroupDriver:
         return Cgroup(self.version, pids_dir, memory_dir)
 
 
-def detect_driver(root: Path = _ROOT) -> CgroupDriver:
+def detect_driver(root: Path = CGROUP_ROOT) -> CgroupDriver:
     """Find a writable cgroup hierarchy (v2 if mounted unified, else v1) or fail closed."""
     try:
         if (root / "cgroup.controllers").exists():

@@ -199,9 +199,9 @@ def run_candidate(load: dict[str, Any], nonce: str) -> None:
     _finish(nonce, {"ok": True}, 0)
 
 
-def _limit(which: int, value: int) -> None:
+def _limit(which: int, value: int, hard: int | None = None) -> None:
     with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(which, (value, value))
+        resource.setrlimit(which, (value, value if hard is None else hard))
 
 
 def _enter_child(fds: list[int], limits: dict[str, Any], workdir: str, contained: bool) -> None:
@@ -220,7 +220,8 @@ def _enter_child(fds: list[int], limits: dict[str, Any], workdir: str, contained
             adj.write("1000")
     except OSError:
         pass
-    _limit(resource.RLIMIT_CPU, max(1, int(limits["cpu_s"] + 0.999)))
+    cpu = max(1, int(limits["cpu_s"] + 0.999))
+    _limit(resource.RLIMIT_CPU, cpu, cpu + 1)  # SIGXCPU at the limit, SIGKILL a second later
     _limit(resource.RLIMIT_FSIZE, int(limits["fsize"]))
     _limit(resource.RLIMIT_NOFILE, int(limits["nofile"]))
     _limit(resource.RLIMIT_CORE, 0)

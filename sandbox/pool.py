@@ -20,6 +20,7 @@ from sandbox.errors import SandboxCrashedError, SandboxError, SandboxUnavailable
 from sandbox.session import Session
 
 _log = logging.getLogger(__name__)
+_LOAD_ATTEMPTS = 3
 
 
 class SessionPool:
@@ -73,6 +74,20 @@ class SessionPool:
         self._background.add(closing)
         closing.add_done_callback(self._background.discard)
 
+    async def _acquire_loaded(self, request: ExecutionRequest) -> Session:
+        """A session holding the request's program; a warm one that died meanwhile is replaced."""
+        for attempt in range(_LOAD_ATTEMPTS):
+            session = await self._acquire()
+            try:
+                session.load(request.program, request.mode, request.entry_point, request.limits)
+            except SandboxCrashedError:
+                await self._release(session)
+                if attempt + 1 == _LOAD_ATTEMPTS:
+                    raise
+                continue
+            return session
+        raise AssertionError("unreachable")
+
     async def _release(self, session: Session) -> None:
         self._active.discard(session)
         await session.close()
@@ -87,10 +102,7 @@ class SessionPool:
             try:
                 for text in request.inputs:
                     if session is None:
-                        session = await self._acquire()
-                        session.load(
-                            request.program, request.mode, request.entry_point, request.limits
-                        )
+                        session = await self._acquire_loaded(request)
                     try:
                         outcome = await session.run(text.encode(errors="replace"), request.limits)
                     except SandboxCrashedError as exc:

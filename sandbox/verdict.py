@@ -64,7 +64,7 @@ def _status_of(ev: Evidence, record: dict[str, object] | None) -> tuple[Status, 
         return Status.SANDBOX_ERROR, "sandbox session died"
     if os.WIFSIGNALED(ev.wait_status):
         sig = os.WTERMSIG(ev.wait_status)
-        if sig in _CPU_SIGNALS and ev.cpu_s >= ev.cpu_limit_s * 0.95:
+        if sig in _CPU_SIGNALS and ev.cpu_s >= ev.cpu_limit_s * 0.9:
             return Status.TIMEOUT, "cpu time limit exceeded"
         return Status.RUNTIME_ERROR, f"killed by signal {signal.Signals(sig).name}"
     code = os.WEXITSTATUS(ev.wait_status)

@@ -1,0 +1,172 @@
+"""BubblewrapSandbox behaviour: both modes, every verdict, outputs, the CLI and fail-closed start."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sandbox import (
+    BubblewrapSandbox,
+    ExecutionRequest,
+    Limits,
+    SandboxUnavailableError,
+    Status,
+    judge,
+)
+from sandbox.cgroups import CGROUP_ROOT
+from tests.sandbox.conftest import REPO, SHORT, Host, run_one
+
+pytestmark = pytest.mark.bwrap
+
+
+async def test_stdin_mode_runs_every_input_in_order(sandbox: BubblewrapSandbox, host: Host) -> None:
+    program = "a, b = map(int, input().split())\nprint(a + b)\n"
+    result = await sandbox.run(ExecutionRequest(program, ("1 2", "3 4", "10 -5")))
+    runs = host.keep(result.runs)
+    assert [r.status for r in runs] == [Status.OK] * 3
+    assert [r.stdout for r in runs] == ["3\n", "7\n", "5\n"]
+    assert all(0 < r.time_s < 1 for r in runs)
+
+
+async def test_function_mode_plain_and_solution_method(
+    sandbox: BubblewrapSandbox, host: Host
+) -> None:
+    program = (
+        "class Solution:\n"
+        "    def twoSum(self, nums: List[int], target: int) -> List[int]:\n"
+        "        seen = {}\n"
+        "        for i, n in enumerate(nums):\n"
+        "            if target - n in seen:\n"
+        "                return (seen[target - n], i)\n"
+        "            seen[n] = i\n"
+        "def pair(a, b):\n"
+        "    return {'sum': a + b, 'set': {a}}\n"
+    )
+    method = ExecutionRequest(program, ("[[2,7,11,15], 9]", "[[3,3], 6]"), "function", "Solution.twoSum")
+    runs = host.keep((await sandbox.run(method)).runs)
+    assert [r.return_json for r in runs] == ["[0,1]", "[0,1]"]
+    assert judge(runs[0], "[0, 1]", task_mode="function") is Status.OK
+    plain = ExecutionRequest(program, ("[1, 2]",), "function", "pair")
+    run = host.keep((await sandbox.run(plain)).runs)[0]
+    assert json.loads(run.return_json or "") == {"set": {"__repr__": "{1}"}, "sum": 3}
+    bare = ExecutionRequest(program, ("[[1, 2], 3]",), "function", "twoSum")
+    assert host.keep((await sandbox.run(bare)).runs)[0].return_json == "[0,1]"
+
+
+async def test_function_mode_errors(sandbox: BubblewrapSandbox, host: Host) -> None:
+    program = "def f(x):\n    return 1 // x\n"
+    request = ExecutionRequest(program, ("[0]", "[1]", "not json"), "function", "f")
+    runs = host.keep((await sandbox.run(request)).runs)
+    assert [r.status for r in runs] == [Status.RUNTIME_ERROR, Status.OK, Status.RUNTIME_ERROR]
+    assert runs[0].error == "ZeroDivisionError: integer division or modulo by zero"
+    missing = ExecutionRequest(program, ("[1]",), "function", "g")
+    assert host.keep((await sandbox.run(missing)).runs)[0].status is Status.RUNTIME_ERROR
+    with pytest.raises(ValueError, match="entry_point"):
+        await sandbox.run(ExecutionRequest(program, ("[1]",), "function"))
+
+
+async def test_every_verdict(sandbox: BubblewrapSandbox, host: Host) -> None:
+    cases = {
+        "print(1)": Status.OK,
+        "import sys\nprint(1)\nsys.exit(0)": Status.OK,
+        "import os\nprint(1)\nos._exit(0)": Status.WRONG_ANSWER,
+        "raise ValueError('x')": Status.RUNTIME_ERROR,
+        "import sys\nsys.exit(3)": Status.RUNTIME_ERROR,
+        "syntax error here": Status.RUNTIME_ERROR,
+        "while True: pass": Status.TIMEOUT,
+        "x = bytearray(1 << 30)": Status.MEMORY_LIMIT,
+        "while True: print('y' * 4096)": Status.OUTPUT_LIMIT,
+    }
+    for program, status in cases.items():
+        assert (await run_one(sandbox, host, program)).status is status, program
+
+
+async def test_cpu_limit_is_a_timeout(sandbox: BubblewrapSandbox, host: Host) -> None:
+    limits = Limits(wall_time_s=5.0, cpu_time_s=1.0, memory_mb=128)
+    run = await run_one(sandbox, host, "while True: pass", limits=limits)
+    assert run.status is Status.TIMEOUT
+    assert run.time_s < 3.0
+
+
+async def test_output_bytes_are_safe(sandbox: BubblewrapSandbox, host: Host) -> None:
+    program = (
+        "import sys\nsys.stdout.buffer.write(b'\\xff\\xfe ok \\x00 \\x1b[31m')\n"
+        "print('\\u00e9\\u4e2d', end='\\r\\n')\nprint('err', file=sys.stderr)\n"
+    )
+    run = await run_one(sandbox, host, program)
+    assert run.status is Status.OK
+    assert run.stdout == "\ufffd\ufffd ok \x00 \x1b[31mé中\r\n"
+    assert run.stderr == "err\n"
+
+
+async def test_large_stdin_and_output(sandbox: BubblewrapSandbox, host: Host) -> None:
+    data = "x" * 900_000
+    run = await run_one(sandbox, host, "s = input()\nprint(len(s))\nprint(s[:5])", data)
+    assert run.stdout == "900000\nxxxxx\n"
+    ignored = await run_one(sandbox, host, "print('no stdin read')", data)
+    assert ignored.status is Status.OK
+
+
+async def test_sandbox_error_when_the_session_is_killed(
+    sandbox: BubblewrapSandbox, host: Host
+) -> None:
+    task = asyncio.ensure_future(run_one(sandbox, host, "import time\ntime.sleep(5)", limits=Limits()))
+    await asyncio.sleep(0.5)
+    for procs in (CGROUP_ROOT / "pids" / "sstar-sandbox").glob(f"s{os.getpid()}-*/cgroup.procs"):
+        for pid in procs.read_text().split():
+            os.kill(int(pid), signal.SIGKILL)
+    assert (await task).status is Status.SANDBOX_ERROR
+    await asyncio.sleep(0.2)  # the warm sessions were killed too; let those kills land
+    assert (await run_one(sandbox, host, "print(2)")).stdout == "2\n"
+
+
+async def test_empty_request_and_concurrent_requests(sandbox: BubblewrapSandbox, host: Host) -> None:
+    assert (await sandbox.run(ExecutionRequest("print(1)", ()))).runs == ()
+    requests = [ExecutionRequest(f"print({i})", ("",), limits=SHORT) for i in range(8)]
+    results = await asyncio.gather(*(sandbox.run(r) for r in requests))
+    assert [res.runs[0].stdout for res in results] == [f"{i}\n" for i in range(8)]
+
+
+async def test_fail_closed_without_bubblewrap(tmp_path: Path) -> None:
+    canary = tmp_path / "ran"
+    for kwargs in (
+        {"bwrap": str(tmp_path / "no-bwrap")},
+        {"python": str(tmp_path / "no-python")},
+        {"bwrap": "/bin/false"},
+        {"cgroup_root": tmp_path},
+    ):
+        with pytest.raises(SandboxUnavailableError):
+            await BubblewrapSandbox.create(workers=1, **kwargs)  # type: ignore[arg-type]
+    assert not canary.exists()
+
+
+def test_cli_run_and_selftest(tmp_path: Path) -> None:
+    program = tmp_path / "p.py"
+    program.write_text("print(input())\n")
+    function = tmp_path / "f.py"
+    function.write_text("def f(a, b):\n    return [a, b]\n")
+    stdin = tmp_path / "in.txt"
+    stdin.write_text("hi\n")
+    base = [sys.executable, "-m", "sandbox"]
+    env = {"PATH": os.environ["PATH"]}
+    out = subprocess.run(
+        [*base, "run", str(program), "--stdin", str(stdin), "--json"],
+        capture_output=True, text=True, check=True, cwd=REPO, env=env, timeout=30,
+    )  # fmt: skip
+    assert json.loads(out.stdout)["stdout"] == "hi\n"
+    out = subprocess.run(
+        [*base, "run", str(function), "--call", "f", "--args", "[1, 2]", "--time-limit", "2"],
+        capture_output=True, text=True, check=True, cwd=REPO, env=env, timeout=30,
+    )  # fmt: skip
+    report = json.loads(out.stdout)
+    assert (report["status"], report["return_value"]) == ("OK", [1, 2])
+    assert set(report) >= {"status", "stdout", "stderr", "return_value", "time_s"}
+    done = subprocess.run([*base, "selftest"], capture_output=True, text=True, cwd=REPO, env=env)
+    assert done.returncode == 0, done.stderr
