@@ -4,15 +4,16 @@ Debugging runs public tests (judged against expected outputs with ``sandbox.comp
 selection runs synthesized and distinguishing inputs (no expected outputs: behaviour only). Both
 go through one :class:`Executor` per run, which applies the run's limits and deadline, bounds
 sandbox concurrency with one semaphore, memoises (program, input) → result so no program meets
-the same input twice, and turns sandbox infrastructure failures into ``SANDBOX_ERROR`` runs plus
-a degradation note: a broken sandbox makes selection cheaper, never fails the run.
+the same input twice (runs in flight are shared), and turns sandbox infrastructure failures into
+``SANDBOX_ERROR`` runs plus a degradation note: a broken sandbox makes selection cheaper, never
+fails the run.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-from proxy.scaling.budget import RunBudget
+from proxy.scaling.budget import BudgetExhaustedError, RunBudget
 from proxy.scaling.prompts import clip
 from proxy.scaling.types import CodeTask, PublicTest, ScalingParams, TestOutcome
 from sandbox import (
@@ -50,20 +51,41 @@ class Executor:
             memory_mb=params.exec_memory_mb,
         )
         self._gate = asyncio.Semaphore(MAX_CONCURRENT_RUNS)
-        self._cache: dict[tuple[str, str], RunResult] = {}
+        self._results: dict[tuple[str, str], asyncio.Future[RunResult]] = {}
 
     @property
     def mode(self) -> str:
         return self._task.kind
 
     async def run(self, program: str, inputs: tuple[str, ...]) -> tuple[RunResult, ...]:
-        """The program's results on ``inputs``, in order (cached per program and input)."""
-        missing = tuple(dict.fromkeys(i for i in inputs if (program, i) not in self._cache))
-        if missing:
-            runs = await self._run_uncached(program, missing)
-            for given, run in zip(missing, runs, strict=True):
-                self._cache[(program, given)] = run
-        return tuple(self._cache[(program, i)] for i in inputs)
+        """The program's results on ``inputs``, in order.
+
+        Results are memoised per (program, input), and a run already in flight is awaited rather
+        than repeated: concurrent tournament games share their representatives' executions.
+        """
+        mine = [i for i in dict.fromkeys(inputs) if (program, i) not in self._results]
+        if mine:
+            loop = asyncio.get_running_loop()
+            futures = {i: loop.create_future() for i in mine}
+            self._results.update({(program, i): f for i, f in futures.items()})
+            try:
+                runs = await self._run_uncached(program, tuple(mine))
+            except BaseException as exc:
+                self._abandon(program, futures, exc)
+                raise
+            for given, run in zip(mine, runs, strict=True):
+                futures[given].set_result(run)
+        return tuple([await self._results[(program, i)] for i in inputs])
+
+    def _abandon(
+        self, program: str, futures: dict[str, asyncio.Future[RunResult]], exc: BaseException
+    ) -> None:
+        """Forget runs that did not finish so that waiters fail the same way and nothing leaks."""
+        reason = exc.reason if isinstance(exc, BudgetExhaustedError) else "execution abandoned"
+        for given, future in futures.items():
+            del self._results[(program, given)]
+            future.set_exception(BudgetExhaustedError(reason))
+            future.exception()  # NOTE: mark retrieved; waiters (if any) still receive it
 
     async def _run_uncached(self, program: str, inputs: tuple[str, ...]) -> tuple[RunResult, ...]:
         signature = self._task.signature

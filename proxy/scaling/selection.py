@@ -46,6 +46,10 @@ class Selection:
     reasons: tuple[str, ...] = ()
 
 
+class _NoEvidence(Exception):
+    """Nothing to execute the candidates on."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Program:
     """A distinct program among the filtered candidates."""
@@ -126,6 +130,8 @@ async def _select_by_behaviour(
             inputs = synthesized or tuple(t.input for t in task.public_tests)
             if not synthesized:
                 reasons.append("no synthesized inputs: clustering on the public inputs")
+            if not inputs:
+                raise _NoEvidence
             async with asyncio.TaskGroup() as group:
                 pending = [
                     group.create_task(_run_or_none(budget, executor, p, inputs)) for p in programs
@@ -134,6 +140,8 @@ async def _select_by_behaviour(
             runs = [r for r in results if r is not None] if None not in results else []
     except TimeoutError:
         budget.degrade("input synthesis or execution cut short by the deadline")
+    except _NoEvidence:
+        budget.degrade("no inputs to execute: distinct programs were not clustered by behaviour")
     behaviours = [
         Behaviour(
             index=p.candidate.index,

@@ -1,0 +1,61 @@
+"""Test doubles for the engine's seams.
+
+``ScriptedUpstream`` is a function-backed ``Upstream`` (like httpx's mock transport): a plain
+function ``(UpstreamRequest) -> list[str]`` supplies the choice texts, so a test can say "three
+samples, one correct; synthesis proposes input 5; the judge prefers B". It only ever supplies
+model *text*; everything executed runs in the real sandbox. It records every request, counts
+usage (about four characters per token), can add a fixed delay per call or per
+purpose (latency benchmarks, deadlines), can ignore ``n`` like providers that return one choice, and lets a script raise
+``UpstreamError`` to simulate outages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from proxy.upstream.base import Choice, UpstreamRequest, UpstreamResponse, Usage
+
+Script = Callable[[UpstreamRequest], list[str]]
+
+
+def tokens(text: str) -> int:
+    """A deterministic stand-in for a tokenizer: one token per four characters, at least one."""
+    return max(1, len(text) // 4)
+
+
+@dataclass
+class ScriptedUpstream:
+    """An ``Upstream`` whose replies come from ``script``; see the module docstring."""
+
+    script: Script
+    delay_s: float = 0.0
+    purpose_delays: dict[str, float] = field(default_factory=dict)
+    max_choices: int | None = None
+    requests: list[UpstreamRequest] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    in_flight: int = 0
+    peak_in_flight: int = 0
+
+    async def complete(self, request: UpstreamRequest) -> UpstreamResponse:
+        self.requests.append(request)
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            delay = self.purpose_delays.get(request.purpose, self.delay_s)
+            if delay:
+                await asyncio.sleep(delay)
+            texts = self.script(request)
+        finally:
+            self.in_flight -= 1
+        limit = request.n if self.max_choices is None else min(request.n, self.max_choices)
+        texts = texts[:limit]
+        prompt = sum(tokens(m.content) for m in request.messages)
+        usage = Usage(prompt, sum(tokens(t) for t in texts))
+        self.usage = self.usage + usage
+        return UpstreamResponse(tuple(Choice(t) for t in texts), usage, request.model)
+
+    def by_purpose(self, purpose: str) -> list[UpstreamRequest]:
+        """The recorded requests with this purpose label."""
+        return [r for r in self.requests if r.purpose == purpose]

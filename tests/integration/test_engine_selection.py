@@ -1,0 +1,188 @@
+"""S* selection end to end: scripted model text, real bubblewrap execution.
+
+The task: count the integers in 1..n divisible by 3 or 5. The public tests (n = 7, 11) miss every
+edge case. Five samples: one correct, an off-by-one (twice, reformatted, so it is the largest
+cluster and majority vote picks it), one that crashes on n = 0, one that loops forever on
+multiples of 15. Only execution tells them apart; the scripted judge reads the *actual* outputs
+in its prompt and compares them with the problem's arithmetic, like a careful model would.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+
+from proxy.scaling.engine import ScalingEngine
+from proxy.scaling.extraction import extract_public_tests
+from proxy.scaling.types import CodeTask, ScalingParams, Signature
+from proxy.upstream.base import Message, UpstreamRequest
+from sandbox import BubblewrapSandbox
+from tests.fakes import ScriptedUpstream
+
+pytestmark = pytest.mark.bwrap
+
+PROBLEM = """Write a function count_multiples(n) that returns how many integers in 1..n are
+divisible by 3 or by 5 (0 <= n <= 10**9).
+
+>>> count_multiples(7)
+3
+>>> count_multiples(11)
+5
+"""
+
+CORRECT = "def count_multiples(n):\n    return n // 3 + n // 5 - n // 15\n"
+OFF_BY_ONE = "def count_multiples(n):\n    m = n - 1\n    return m // 3 + m // 5 - m // 15\n"
+OFF_BY_ONE_AGAIN = "def count_multiples(n):\n    m = n-1\n    return m//3 + m//5 - m//15\n"
+CRASHES = (
+    "def count_multiples(n):\n"
+    "    hits = {i: i % 3 == 0 or i % 5 == 0 for i in range(1, n + 1)}\n"
+    "    return sum(hits.values()) + 0 * hits[n]\n"
+)
+LOOPS = (
+    "def count_multiples(n):\n"
+    "    count, i = 0, 1\n"
+    "    while i <= n:\n"
+    "        count += i % 3 == 0 or i % 5 == 0\n"
+    "        i += 1 if i % 15 else 0\n"
+    "    return count\n"
+)
+SAMPLES = [CORRECT, OFF_BY_ONE, OFF_BY_ONE_AGAIN, CRASHES, LOOPS]
+_JUDGE_ITEM = re.compile(
+    r"Input \d+:\n\[(-?\d+)\]\nOutput of program A:\n(.*?)\nOutput of program B:\n(.*?)(?:\n\n|$)",
+    re.S,
+)
+
+
+def answer(program: str) -> str:
+    return f"Here is my solution.\n\n```python\n{program}```\n\nIt runs in O(1)."
+
+
+def oracle_judge(request: UpstreamRequest, *, biased: bool = False) -> list[str]:
+    """Answers from the real outputs shown: the program matching the arithmetic wins."""
+    prompt = request.messages[-1].content
+    score = {"A": 0, "B": 0}
+    for given, out_a, out_b in _JUDGE_ITEM.findall(prompt):
+        n = int(given)
+        truth = str(n // 3 + n // 5 - n // 15)
+        score["A"] += out_a.strip() == truth
+        score["B"] += out_b.strip() == truth
+    if biased:
+        return ["Both look plausible.\nAnswer: A"]
+    best = "A" if score["A"] >= score["B"] else "B"
+    return [f"<think>checking the outputs</think>Program {best} matches.\nAnswer: {best}"]
+
+
+def script(request: UpstreamRequest, *, biased: bool = False) -> list[str]:
+    prompt = request.messages[-1].content
+    if request.purpose == "sample":
+        return [answer(p) for p in SAMPLES][: request.n]
+    if request.purpose == "synthesis" and "Program A:" in prompt:
+        return ["Inputs that separate them:\n```json\n[[15], [0], [30]]\n```"]
+    if request.purpose == "synthesis":
+        return ['```json\n[[0], [14], [15], [100], "bad", [1, 2]]\n```']
+    if request.purpose == "judge":
+        return oracle_judge(request, biased=biased)
+    raise AssertionError(f"unexpected call: {request.purpose}")
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[BubblewrapSandbox]:
+    box = await BubblewrapSandbox.create()
+    try:
+        yield box
+    finally:
+        await box.aclose()
+
+
+def make_task() -> CodeTask:
+    signature = Signature("count_multiples", ("n",))
+    tests = extract_public_tests(PROBLEM, kind="function", signature=signature)
+    assert len(tests) == 2
+    return CodeTask(
+        problem=PROBLEM,
+        conversation=(Message("user", PROBLEM),),
+        kind="function",
+        model="coder",
+        signature=signature,
+        public_tests=tests,
+    )
+
+
+PARAMS = ScalingParams(samples=5, rounds=2, exec_wall_time_s=0.5, seed=7)
+
+
+async def test_tournament_picks_the_correct_program_over_the_majority(sandbox) -> None:
+    upstream = ScriptedUpstream(script)
+    events: list[str] = []
+    result = await ScalingEngine(upstream, sandbox).run(
+        make_task(), PARAMS, on_progress=lambda e: events.append(e.stage)
+    )
+
+    assert result.selected == 0
+    assert result.program == CORRECT.rstrip("\n")
+    assert result.message.startswith("Here is my solution.\n\n```python\ndef count_multiples")
+    assert result.passed_public == 5  # every sample passes the weak public tests
+    assert not any(r.purpose == "debug" for r in upstream.requests)
+    # four behaviours: the two off-by-one texts merged into one cluster of two
+    assert sorted(len(c.members) for c in result.clusters) == [1, 1, 1, 2]
+    keys = {k for c in result.clusters for k in c.signature}
+    assert {"TIMEOUT", "RUNTIME_ERROR"} <= keys
+    # validation dropped the string and the two-argument input
+    assert result.synthesized_inputs == ("[0]", "[14]", "[15]", "[100]")
+    winner = next(c for c in result.clusters if 0 in c.members)
+    assert all(
+        m.winner == winner.id for m in result.matches if winner.id in (m.cluster_a, m.cluster_b)
+    )
+    # the judge saw real outputs, including the failures only execution can show
+    judge_prompts = [r.messages[-1].content for r in upstream.by_purpose("judge")]
+    assert any("TIMEOUT" in p for p in judge_prompts)
+    assert any("KeyError" in p for p in judge_prompts)
+    assert len(judge_prompts) == 2 * sum(m.verdicts != ("same", "same") for m in result.matches)
+    assert all(r.model == "coder" for r in upstream.requests)
+    assert result.usage == upstream.usage
+    assert result.upstream_calls == len(upstream.requests)
+    assert [t.stage for t in result.timings] == ["sample", "debug", "select"]
+    assert sum(t.upstream_calls for t in result.timings) == result.upstream_calls
+    assert events[0] == "sample"
+    assert events[-1] == "select"
+
+
+async def test_majority_mode_follows_the_largest_cluster(sandbox) -> None:
+    upstream = ScriptedUpstream(script)
+    params = ScalingParams(samples=5, selection="majority", exec_wall_time_s=0.5)
+    result = await ScalingEngine(upstream, sandbox).run(make_task(), params)
+    assert result.selected == 1
+    assert result.matches == ()
+    assert not upstream.by_purpose("judge")
+
+
+async def test_inconsistent_judge_is_a_tie(sandbox) -> None:
+    upstream = ScriptedUpstream(lambda r: script(r, biased=True))
+    params = ScalingParams(samples=5, exec_wall_time_s=0.5, aux_model="judge-model")
+    result = await ScalingEngine(upstream, sandbox).run(make_task(), params)
+    assert result.matches
+    assert all(m.winner is None for m in result.matches)
+    assert all(m.verdicts[0] != m.verdicts[1] for m in result.matches)
+    # every tie: the largest cluster (the off-by-one pair) wins on size
+    assert result.selected == 1
+    aux = [r for r in upstream.requests if r.purpose in ("synthesis", "judge")]
+    assert aux
+    assert all(r.model == "judge-model" for r in aux)
+
+
+@pytest.mark.parametrize("mode", ["public", "first", "judge"])
+async def test_cheap_modes_answer_without_the_tournament(sandbox, mode) -> None:
+    def code_judge(request: UpstreamRequest) -> list[str]:
+        if request.purpose == "judge":
+            return ["Candidate 2 handles n = 0.\nAnswer: 2"]
+        return script(request)
+
+    upstream = ScriptedUpstream(code_judge)
+    params = ScalingParams(samples=5, selection=mode, exec_wall_time_s=0.5)
+    result = await ScalingEngine(upstream, sandbox).run(make_task(), params)
+    assert result.matches == ()
+    assert not upstream.by_purpose("synthesis")
+    # judge mode lists distinct programs by cluster size: 1 = off-by-one pair, 2 = correct
+    assert result.selected == {"public": 0, "first": 0, "judge": 0}[mode]
