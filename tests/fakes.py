@@ -4,9 +4,9 @@
 function ``(UpstreamRequest) -> list[str]`` supplies the choice texts, so a test can say "three
 samples, one correct; synthesis proposes input 5; the judge prefers B". It only ever supplies
 model *text*; everything executed runs in the real sandbox. It records every request, counts
-usage (about four characters per token), can add a fixed delay per call or per
-purpose (latency benchmarks, deadlines), can ignore ``n`` like providers that return one choice, and lets a script raise
-``UpstreamError`` to simulate outages.
+usage (about four characters per token), can add a fixed delay per call or per purpose
+(latency benchmarks, deadlines), can ignore ``n`` like providers that return one choice, and
+lets a script raise ``UpstreamError`` to simulate outages.
 """
 
 from __future__ import annotations
