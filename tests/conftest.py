@@ -30,15 +30,15 @@ def _clean_sstar_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
-def _fake_upstream_server() -> Iterator[FakeUpstream]:
+def fake_upstream_server() -> Iterator[FakeUpstream]:
     with FakeUpstream() as fake:
         yield fake
 
 
 @pytest.fixture
-def fake_upstream(_fake_upstream_server: FakeUpstream) -> Iterator[FakeUpstream]:
+def fake_upstream(fake_upstream_server: FakeUpstream) -> Iterator[FakeUpstream]:
     """The session's fake upstream, reset for this test (default answers, no records)."""
-    fake = _fake_upstream_server
+    fake = fake_upstream_server
     fake.reset()
     fake.known_models = None
     yield fake

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import re
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -40,18 +41,45 @@ _FUNCTIONS: dict[Endpoint, str] = {
 }
 # NOTE: the openai client refuses to start without a key; keyless local servers ignore it.
 _PLACEHOLDER_KEY = "sk-no-key-required"
+_OPENAI_COMPATIBLE = ("openai/", "hosted_vllm/", "text-completion-openai/")
 
 
 def _litellm() -> Any:
     """The litellm module, imported on first use (then cached by Python)."""
     # NOTE: without this the import tries to download a cost map (ENVIRONMENT.md section 2).
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    return importlib.import_module("litellm")
+    litellm: Any = importlib.import_module("litellm")
+    # NOTE: otherwise every error prints a "Give Feedback" banner to stdout.
+    litellm.suppress_debug_info = True
+    return litellm
 
 
 def warm_up() -> None:
     """Import litellm now (call in a thread at startup) so the first request does not pay for it."""
     _litellm()
+
+
+_PREFIX = re.compile(r"^litellm\.\w+:\s*(?:\w+Error:\s*)?(?:\w+Exception\s*-\s*)?")
+_STATUS_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    422: "invalid_request_error",
+}
+# litellm-only fields a client of the OpenAI API would not expect.
+_LITELLM_FIELDS = frozenset({"provider_specific_fields", "citations", "moderation", "obfuscation"})
+
+
+def _message(exc: Exception) -> str:
+    """The upstream's message without litellm's ``litellm.XError: OpenAIException -`` prefix."""
+    text = str(getattr(exc, "message", None) or exc)
+    return _PREFIX.sub("", text) or text
+
+
+def _status_error(exc: Exception, status: int) -> UpstreamStatusError:
+    error_type = _STATUS_TYPES.get(status, "server_error" if status >= 500 else None)
+    return UpstreamStatusError(_message(exc), status_code=status, error_type=error_type)
 
 
 def _retry_after(exc: Exception) -> float | None:
@@ -77,18 +105,18 @@ def map_upstream_errors() -> Iterator[None]:
     except ProxyError:
         raise
     except openai.RateLimitError as exc:
-        raise UpstreamRateLimitError(exc.message, retry_after_s=_retry_after(exc)) from exc
+        raise UpstreamRateLimitError(_message(exc), retry_after_s=_retry_after(exc)) from exc
     except openai.APITimeoutError as exc:  # before APIConnectionError, its base class
-        raise UpstreamTimeoutError(f"upstream timed out: {exc.message}") from exc
+        raise UpstreamTimeoutError(f"upstream timed out: {_message(exc)}") from exc
     except openai.APIConnectionError as exc:
-        raise UpstreamError(f"upstream unreachable: {exc.message}") from exc
+        raise UpstreamError(f"upstream unreachable: {_message(exc)}") from exc
     except openai.APIStatusError as exc:
-        raise UpstreamStatusError(exc.message, status_code=exc.status_code) from exc
+        raise _status_error(exc, exc.status_code) from exc
     except openai.APIError as exc:
         status = getattr(exc, "status_code", None)
         if isinstance(status, int) and 400 <= status < 600:
-            raise UpstreamStatusError(exc.message, status_code=status) from exc
-        raise UpstreamError(exc.message) from exc
+            raise _status_error(exc, status) from exc
+        raise UpstreamError(_message(exc)) from exc
     except TimeoutError as exc:
         raise UpstreamTimeoutError("upstream timed out") from exc
 
@@ -106,6 +134,8 @@ def _route_args(route: LiteLLMRoute | RelayRoute) -> dict[str, Any]:
         args["api_base"] = route.api_base
     if route.api_key:
         args["api_key"] = route.api_key
+    elif route.api_base and route.litellm_model.startswith(_OPENAI_COMPATIBLE):
+        args["api_key"] = _PLACEHOLDER_KEY
     return args
 
 
@@ -194,7 +224,25 @@ class LiteLLMPassthrough:
 
 def _dump(response: Any, public_name: str) -> dict[str, Any]:
     """A litellm response object as wire JSON, showing the public model name to the client."""
-    data: dict[str, Any] = response.model_dump(exclude={"_hidden_params"})
+    data: dict[str, Any] = _without_litellm_fields(response.model_dump())
     if "model" in data:
         data["model"] = public_name
     return data
+
+
+def _without_litellm_fields(data: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in data.items() if k not in _LITELLM_FIELDS and not k.startswith("_")}
+    choices = out.get("choices")
+    if isinstance(choices, list):
+        out["choices"] = [
+            {
+                k: _without_litellm_fields(v)
+                if k in ("delta", "message") and isinstance(v, dict)
+                else v
+                for k, v in choice.items()
+                if k not in _LITELLM_FIELDS
+            }
+            for choice in choices
+            if isinstance(choice, dict)
+        ]
+    return out
