@@ -28,6 +28,7 @@ from sandbox.session import LaunchSpec, Session
 _log = logging.getLogger(__name__)
 _SANDBOX_UID = "65534"
 DEFAULT_TMPFS_BYTES = 64 << 20
+_SHM_BYTES = 16 << 20
 
 
 def harness_source() -> str:
@@ -38,7 +39,8 @@ def harness_source() -> str:
 def bwrap_argv(
     *, bwrap: str, python: str, seccomp_fd: int, tmpfs_bytes: int, harness: str, ctl_fd: int
 ) -> list[str]:
-    """The bubblewrap command line: nothing bound but ``/usr``, read-only."""
+    """The bubblewrap command line: nothing bound but ``/usr``, read-only; only the two capped
+    tmpfs mounts (``/tmp``, the work area, and ``/dev/shm``) are writable."""
     return [
         bwrap,
         "--unshare-all",
@@ -58,8 +60,12 @@ def bwrap_argv(
         "--symlink", "usr/bin", "/bin",
         "--proc", "/proc",
         "--dev", "/dev",
+        "--size", str(_SHM_BYTES),
+        "--tmpfs", "/dev/shm",  # noqa: S108 - the sandbox's own, capped
         "--size", str(tmpfs_bytes),
         "--tmpfs", "/tmp",  # noqa: S108 - a private tmpfs inside the sandbox
+        "--remount-ro", "/dev",
+        "--remount-ro", "/",  # NOTE: bwrap's root tmpfs is otherwise writable and uncapped
         "--chdir", "/tmp",  # noqa: S108
         "--seccomp", str(seccomp_fd),
         "--as-pid-1",

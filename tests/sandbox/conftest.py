@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from sandbox import BubblewrapSandbox, ExecutionRequest, Limits, RunResult
 from sandbox.cgroups import CGROUP_ROOT
 
 FAKE_KEY = "sk-FAKE-0123456789abcdefSECRET"
-FAKE_FILE_SECRET = "FILE-SECRET-9f8e7d6c5b4a"
+FAKE_FILE_SECRET = "FILE-SECRET-9f8e7d6c5b4a"  # noqa: S105 - planted, fake
 REPO = Path(__file__).resolve().parents[2]
 SHORT = Limits(wall_time_s=1.0, cpu_time_s=1.0, memory_mb=128)
 _MAX_LOOP_STALL_S = 0.5
@@ -37,7 +37,8 @@ def descendants(root: int) -> set[int]:
             except OSError:
                 continue
             parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
-    found, frontier = set(), {root}
+    found: set[int] = set()
+    frontier = {root}
     while frontier:
         frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - found
         found |= frontier
@@ -83,11 +84,12 @@ class Host:
 
 
 @pytest.fixture
-def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Host]:
+def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Host:
+    """Plant a fake key in this (the parent's) environment and a fake secret file on the host."""
     monkeypatch.setenv("OPENAI_API_KEY", FAKE_KEY)
     secret = tmp_path / "api_key.txt"
     secret.write_text(FAKE_FILE_SECRET)
-    yield Host(secret)
+    return Host(secret)
 
 
 async def _heartbeat(host: Host) -> None:

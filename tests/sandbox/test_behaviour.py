@@ -1,4 +1,4 @@
-"""BubblewrapSandbox behaviour: both modes, every verdict, outputs, the CLI and fail-closed start."""
+"""BubblewrapSandbox behaviour: both modes, every verdict, outputs, CLI, fail-closed start."""
 
 from __future__ import annotations
 
@@ -49,7 +49,9 @@ async def test_function_mode_plain_and_solution_method(
         "def pair(a, b):\n"
         "    return {'sum': a + b, 'set': {a}}\n"
     )
-    method = ExecutionRequest(program, ("[[2,7,11,15], 9]", "[[3,3], 6]"), "function", "Solution.twoSum")
+    method = ExecutionRequest(
+        program, ("[[2,7,11,15], 9]", "[[3,3], 6]"), "function", "Solution.twoSum"
+    )
     runs = host.keep((await sandbox.run(method)).runs)
     assert [r.return_json for r in runs] == ["[0,1]", "[0,1]"]
     assert judge(runs[0], "[0, 1]", task_mode="function") is Status.OK
@@ -117,7 +119,9 @@ async def test_large_stdin_and_output(sandbox: BubblewrapSandbox, host: Host) ->
 async def test_sandbox_error_when_the_session_is_killed(
     sandbox: BubblewrapSandbox, host: Host
 ) -> None:
-    task = asyncio.ensure_future(run_one(sandbox, host, "import time\ntime.sleep(5)", limits=Limits()))
+    task = asyncio.ensure_future(
+        run_one(sandbox, host, "import time\ntime.sleep(5)", limits=Limits())
+    )
     await asyncio.sleep(0.5)
     for procs in (CGROUP_ROOT / "pids" / "sstar-sandbox").glob(f"s{os.getpid()}-*/cgroup.procs"):
         for pid in procs.read_text().split():
@@ -127,7 +131,9 @@ async def test_sandbox_error_when_the_session_is_killed(
     assert (await run_one(sandbox, host, "print(2)")).stdout == "2\n"
 
 
-async def test_empty_request_and_concurrent_requests(sandbox: BubblewrapSandbox, host: Host) -> None:
+async def test_empty_request_and_concurrent_requests(
+    sandbox: BubblewrapSandbox, host: Host
+) -> None:
     assert (await sandbox.run(ExecutionRequest("print(1)", ()))).runs == ()
     requests = [ExecutionRequest(f"print({i})", ("",), limits=SHORT) for i in range(8)]
     results = await asyncio.gather(*(sandbox.run(r) for r in requests))
@@ -143,7 +149,7 @@ async def test_fail_closed_without_bubblewrap(tmp_path: Path) -> None:
         {"cgroup_root": tmp_path},
     ):
         with pytest.raises(SandboxUnavailableError):
-            await BubblewrapSandbox.create(workers=1, **kwargs)  # type: ignore[arg-type]
+            await BubblewrapSandbox.create(workers=1, **kwargs)
     assert not canary.exists()
 
 

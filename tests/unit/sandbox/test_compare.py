@@ -82,7 +82,7 @@ def test_values_match_modes() -> None:
     assert not values_match('{"__repr__":"<X>"}', "5")
     assert not values_match("0.30000000000000004", "0.3")
     assert values_match("0.30000000000000004", "0.3", mode="tokens")
-    assert values_match("[1.0000001, {\"x\": 2}]", "[1, {\"x\": 2.0000001}]", mode="tokens")
+    assert values_match('[1.0000001, {"x": 2}]', '[1, {"x": 2.0000001}]', mode="tokens")
     assert not values_match("true", "1", mode="tokens")
     assert not values_match("not json", "1")
 
@@ -92,7 +92,9 @@ def test_behaviour_key() -> None:
     assert behaviour_key(ok, "stdin") == "OK:1\n\n2"
     assert behaviour_key(RunResult(Status.OK, stdout="  A"), "stdin") == "OK:  A"
     assert behaviour_key(RunResult(Status.TIMEOUT), "stdin") == "TIMEOUT"
-    assert behaviour_key(RunResult(Status.OK, stdout="x", truncated=True), "stdin") == "OUTPUT_LIMIT"
+    assert (
+        behaviour_key(RunResult(Status.OK, stdout="x", truncated=True), "stdin") == "OUTPUT_LIMIT"
+    )
     value = RunResult(Status.OK, return_json='{"b": 1, "a": [1, 2]}')
     assert behaviour_key(value, "function") == 'OK:{"a":[1,2],"b":1}'
     assert behaviour_key(RunResult(Status.OK), "function") == "WRONG_ANSWER"
