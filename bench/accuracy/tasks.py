@@ -8,6 +8,7 @@ tests are generated from a seed when the task is built, never stored.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
@@ -89,8 +90,12 @@ def load_humaneval(split: Split = "dev", limit: int | None = None) -> list[Bench
     return tasks
 
 
-def load_stdin(limit: int | None = None, *, seed: int = 0) -> list[BenchTask]:
-    """The stdin problems in registry order, at most ``limit``, with hidden tests for ``seed``."""
+def load_stdin(
+    limit: int | None = None, *, seed: int = 0, names: Collection[str] | None = None
+) -> list[BenchTask]:
+    """The stdin problems in registry order (only ``names`` if given), at most ``limit``, with
+    hidden tests for ``seed``."""
+    problems = [p for p in all_problems() if names is None or p.name in names]
     return [
         BenchTask(
             suite="stdin",
@@ -99,5 +104,5 @@ def load_stdin(limit: int | None = None, *, seed: int = 0) -> list[BenchTask]:
             prompt=problem.statement,
             tests=hidden_tests(problem, seed=seed),
         )
-        for problem in all_problems()[:limit]
+        for problem in problems[:limit]
     ]

