@@ -3,7 +3,8 @@
 ``ScalingEngine.run`` only sequences the stages (each a function in its own module) and builds the
 result; it reads like the paper's figure. Every upstream call and sandbox run goes through one
 ``RunBudget`` (deadline, token cap, usage and call counts) and one ``Executor`` (limits, caching,
-sandbox faults as data).
+sandbox faults as data). The initial input synthesis needs only the problem, so it runs alongside
+sampling and debugging; its call and tokens count in whichever stage was running when it ended.
 
 Failure policy: caps and faults degrade the run (fewer candidates, cheaper selection) and are
 listed in ``ScalingResult.degraded``; the run still answers. It raises only when nothing at all
@@ -16,6 +17,8 @@ call and sandbox run in flight.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -26,6 +29,7 @@ from proxy.scaling.debugging import debug_candidates
 from proxy.scaling.execution import Executor
 from proxy.scaling.sampling import sample_candidates
 from proxy.scaling.selection import Selection, select_candidate
+from proxy.scaling.synthesis import synthesize_inputs
 from proxy.scaling.types import (
     Candidate,
     CodeTask,
@@ -57,8 +61,26 @@ class ScalingEngine:
     ) -> ScalingResult:
         """One S* run; see the module docstring for what raises and what degrades."""
         run = _Run(task, params, on_progress, budget=RunBudget(params))
-        executor = Executor(self._sandbox, run.budget, task=task, params=params)
+        synthesis: asyncio.Task[tuple[str, ...]] | None = None
+        if params.selection in ("adaptive", "majority"):
+            # NOTE: initial inputs need only the problem, so they are asked for while sampling and
+            # debugging run: one call off the critical path. Wasted only if all programs agree.
+            synthesis = asyncio.create_task(
+                synthesize_inputs(run.budget, self._upstream, task=task, params=params)
+            )
+        try:
+            return await self._run(run, synthesis)
+        finally:
+            if synthesis is not None and not synthesis.done():
+                synthesis.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await synthesis
 
+    async def _run(
+        self, run: _Run, synthesis: asyncio.Task[tuple[str, ...]] | None
+    ) -> ScalingResult:
+        task, params = run.task, run.params
+        executor = Executor(self._sandbox, run.budget, task=task, params=params)
         async with run.stage("sample"):
             sampled = await sample_candidates(run.budget, self._upstream, task=task, params=params)
         candidates = sampled.candidates
@@ -93,6 +115,7 @@ class ScalingEngine:
                 task=task,
                 params=params,
                 candidates=candidates,
+                synthesis=synthesis,
             )
         run.emit("select", f"selected candidate {selection.selected}")
         return run.result(candidates, selection)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 
 from proxy.scaling.budget import BudgetExhaustedError, RunBudget
+from proxy.scaling.code import normalise_program
 from proxy.scaling.prompts import clip
 from proxy.scaling.types import CodeTask, PublicTest, ScalingParams, TestOutcome
 from sandbox import (
@@ -60,22 +61,24 @@ class Executor:
     async def run(self, program: str, inputs: tuple[str, ...]) -> tuple[RunResult, ...]:
         """The program's results on ``inputs``, in order.
 
-        Results are memoised per (program, input), and a run already in flight is awaited rather
-        than repeated: concurrent tournament games share their representatives' executions.
+        Results are memoised per (normalised program, input): samples that differ only in
+        comments or layout run once. A run already in flight is awaited rather than repeated, so
+        concurrent tournament games share their representatives' executions.
         """
-        mine = [i for i in dict.fromkeys(inputs) if (program, i) not in self._results]
+        key = normalise_program(program)
+        mine = [i for i in dict.fromkeys(inputs) if (key, i) not in self._results]
         if mine:
             loop = asyncio.get_running_loop()
             futures = {i: loop.create_future() for i in mine}
-            self._results.update({(program, i): f for i, f in futures.items()})
+            self._results.update({(key, i): f for i, f in futures.items()})
             try:
                 runs = await self._run_uncached(program, tuple(mine))
             except BaseException as exc:
-                self._abandon(program, futures, exc)
+                self._abandon(key, futures, exc)
                 raise
             for given, run in zip(mine, runs, strict=True):
                 futures[given].set_result(run)
-        return tuple([await self._results[(program, i)] for i in inputs])
+        return tuple([await self._results[(key, i)] for i in inputs])
 
     def _abandon(
         self, program: str, futures: dict[str, asyncio.Future[RunResult]], exc: BaseException

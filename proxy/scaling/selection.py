@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
 from proxy.scaling.budget import BudgetExhaustedError, RunBudget
@@ -89,8 +89,13 @@ async def select_candidate(
     task: CodeTask,
     params: ScalingParams,
     candidates: tuple[Candidate, ...],
+    synthesis: Awaitable[tuple[str, ...]] | None = None,
 ) -> Selection:
-    """Choose one live candidate; ``candidates`` must contain at least one with code."""
+    """Choose one live candidate; ``candidates`` must contain at least one with code.
+
+    ``synthesis`` is the initial input synthesis if the caller started it early (it needs only
+    the problem, so the engine overlaps it with sampling); otherwise it is asked for here.
+    """
     live = [c for c in candidates if c.dropped_reason is None]
     if params.selection == "first":
         return Selection(live[0].index, reasons=("selection 'first': the first sample with code",))
@@ -107,8 +112,17 @@ async def select_candidate(
         return await _judge_code(
             budget, upstream, task=task, params=params, programs=programs, reasons=reasons
         )
+    if synthesis is None:
+        synthesis = synthesize_inputs(budget, upstream, task=task, params=params)
     return await _select_by_behaviour(
-        budget, upstream, executor, task=task, params=params, programs=programs, reasons=reasons
+        budget,
+        upstream,
+        executor,
+        task=task,
+        params=params,
+        programs=programs,
+        reasons=reasons,
+        synthesis=synthesis,
     )
 
 
@@ -121,12 +135,13 @@ async def _select_by_behaviour(
     params: ScalingParams,
     programs: list[_Program],
     reasons: list[str],
+    synthesis: Awaitable[tuple[str, ...]],
 ) -> Selection:
     synthesized: tuple[str, ...] = ()
     runs: list[tuple[RunResult, ...]] = []
     try:
         async with asyncio.timeout_at(budget.stage_deadline(0.5)):
-            synthesized = await synthesize_inputs(budget, upstream, task=task, params=params)
+            synthesized = await synthesis
             inputs = synthesized or tuple(t.input for t in task.public_tests)
             if not synthesized:
                 reasons.append("no synthesized inputs: clustering on the public inputs")
