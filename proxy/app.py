@@ -23,13 +23,22 @@ from proxy.api.handlers import CatchAllMiddleware, install_handlers
 from proxy.api.limits import BodyLimitMiddleware
 from proxy.api.passthrough import Passthrough
 from proxy.api.router import openai_routes, ops_routes
+from proxy.api.scaling import ScalingService
 from proxy.api.serving import ChatService
 from proxy.logs import RequestContextMiddleware, configure_logging
+from proxy.runs import RunCoordinator, RunStore
+from proxy.scaling.engine import ScalingEngine
 from proxy.settings import Settings
 from proxy.upstream.base import Upstream
-from proxy.upstream.litellm_client import LiteLLMPassthrough, LiteLLMUpstream, warm_up
+from proxy.upstream.litellm_client import (
+    LiteLLMPassthrough,
+    LiteLLMUpstream,
+    close_clients,
+    warm_up,
+)
 from proxy.upstream.relay import Relay
 from proxy.upstream.routing import ModelRouter
+from sandbox import BubblewrapSandbox, LocalSandbox, Sandbox, SandboxError
 
 log = structlog.get_logger(__name__)
 
@@ -39,9 +48,44 @@ def _needs_litellm(settings: Settings, upstream: Upstream | None) -> bool:
     return bool(settings.models) or (upstream is None and settings.sstar_mode != "off")
 
 
+async def _open_sandbox(settings: Settings) -> tuple[Sandbox | None, str | None]:
+    """The configured backend, or ``None`` and why: S* then fails closed, never unisolated."""
+    try:
+        if settings.sandbox_backend == "local":
+            return LocalSandbox(production=settings.environment == "production"), None
+        return await BubblewrapSandbox.create(), None
+    except SandboxError as exc:
+        log.error("sandbox_unavailable", reason=str(exc))
+        return None, str(exc)
+
+
+@asynccontextmanager
+async def _scaling(
+    settings: Settings, upstream: Upstream, sandbox: Sandbox | None
+) -> AsyncIterator[ScalingService]:
+    """The S* side: sandbox (injected or opened here), engine, shared runs, trace store."""
+    owned = sandbox is None
+    reason = None
+    if sandbox is None:
+        sandbox, reason = await _open_sandbox(settings)
+    service = ScalingService(
+        engine=ScalingEngine(upstream, sandbox) if sandbox is not None else None,
+        unavailable_reason=reason,
+        coordinator=RunCoordinator(max_active=settings.max_concurrent_runs),
+        store=RunStore(settings.run_store_size),
+        keepalive_s=settings.keepalive_interval_s,
+    )
+    try:
+        yield service
+    finally:
+        await service.aclose()
+        if owned and sandbox is not None:
+            await sandbox.aclose()
+
+
 @asynccontextmanager
 async def _services(
-    app: FastAPI, settings: Settings, upstream: Upstream | None, sandbox: object | None
+    app: FastAPI, settings: Settings, upstream: Upstream | None, sandbox: Sandbox | None
 ) -> AsyncIterator[None]:
     router = ModelRouter(settings)
     relay = Relay(settings)
@@ -52,10 +96,6 @@ async def _services(
     app.state.relay = relay
     app.state.passthrough = passthrough
     app.state.upstream = engine_upstream
-    app.state.sandbox = sandbox
-    app.state.chat_service = ChatService(
-        settings=settings, passthrough=passthrough, upstream=engine_upstream, sandbox=sandbox
-    )
     # NOTE: import litellm in the background so startup stays fast and no request pays 2-4 s.
     warming = (
         asyncio.create_task(asyncio.to_thread(warm_up))
@@ -63,7 +103,12 @@ async def _services(
         else None
     )
     try:
-        yield
+        async with _scaling(settings, engine_upstream, sandbox) as scaling:
+            app.state.scaling = scaling
+            app.state.chat_service = ChatService(
+                settings=settings, passthrough=passthrough, scaling=scaling
+            )
+            yield
     finally:
         if warming is not None:
             # NOTE: an unfinished import cannot be interrupted; stop waiting for it, it ends alone.
@@ -71,13 +116,14 @@ async def _services(
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await warming
         await relay.aclose()
+        await close_clients()
 
 
 def create_app(
     settings: Settings | None = None,
     *,
     upstream: Upstream | None = None,
-    sandbox: object | None = None,
+    sandbox: Sandbox | None = None,
 ) -> FastAPI:
     """Build the proxy. ``settings`` default to ``Settings.load()`` (env + ``SSTAR_CONFIG``)."""
     resolved = settings if settings is not None else Settings.load()

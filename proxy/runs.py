@@ -21,6 +21,7 @@ from proxy.errors import CapacityError
 from proxy.scaling.types import ProgressEvent, ScalingResult
 
 RunFactory = Callable[[Callable[[ProgressEvent], None]], Coroutine[Any, Any, ScalingResult]]
+"""Starts a run's work, given the callback that publishes its progress to every listener."""
 
 
 class RunStore:

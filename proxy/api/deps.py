@@ -22,6 +22,7 @@ from proxy.api.protocol import (
     EmbeddingRequest,
     JsonBody,
 )
+from proxy.api.scaling import ScalingService
 from proxy.api.serving import ChatService
 from proxy.errors import AuthenticationError, InvalidRequestError
 from proxy.settings import Settings
@@ -69,6 +70,11 @@ def _chat_service(request: Request) -> ChatService:
     return service
 
 
+def _scaling(request: Request) -> ScalingService:
+    service: ScalingService = request.app.state.scaling
+    return service
+
+
 def _passthrough(request: Request) -> Passthrough:
     passthrough: Passthrough = request.app.state.passthrough
     return passthrough
@@ -105,6 +111,7 @@ async def require_client_key(request: Request) -> None:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 ChatServiceDep = Annotated[ChatService, Depends(_chat_service)]
 PassthroughDep = Annotated[Passthrough, Depends(_passthrough)]
+ScalingDep = Annotated[ScalingService, Depends(_scaling)]
 ChatBody = Annotated[JsonBody[ChatCompletionRequest], Depends(_chat_body)]
 CompletionBody = Annotated[JsonBody[CompletionRequest], Depends(_completion_body)]
 EmbeddingBody = Annotated[JsonBody[EmbeddingRequest], Depends(_embedding_body)]

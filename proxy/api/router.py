@@ -7,6 +7,7 @@ everything else requires a client key when ``SSTAR_API_KEYS`` is set.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -19,6 +20,7 @@ from proxy.api.deps import (
     CompletionBody,
     EmbeddingBody,
     PassthroughDep,
+    ScalingDep,
     require_client_key,
 )
 from proxy.api.handlers import error_response
@@ -83,6 +85,20 @@ async def retrieve_model(
     )
 
 
+@openai_routes.get("/v1/sstar/runs/{run_id}")
+@openai_routes.get("/sstar/runs/{run_id}", include_in_schema=False)
+async def run_trace(run_id: str, scaling: ScalingDep) -> Mapping[str, object]:
+    """The full trace of a recent S* run (candidates, tests, clusters, matches, timings, tokens)."""
+    trace = scaling.trace(run_id)
+    if trace is None:
+        raise NotFoundError(
+            f"No S* run `{run_id}` is stored here (unknown, or evicted from the recent runs).",
+            param="run_id",
+            code="run_not_found",
+        )
+    return trace
+
+
 @ops_routes.get("/health")
 @ops_routes.get("/healthz", include_in_schema=False)
 async def health() -> dict[str, str]:
@@ -92,10 +108,16 @@ async def health() -> dict[str, str]:
 
 @ops_routes.get("/ready")
 @ops_routes.get("/readyz", include_in_schema=False)
-async def ready(passthrough: PassthroughDep) -> Response:
-    """Readiness: the upstream answers."""
-    if await passthrough.ready():
+async def ready(passthrough: PassthroughDep, scaling: ScalingDep) -> Response:
+    """Readiness: the upstream answers and the sandbox proved its isolation (SANDBOX.md rule 1)."""
+    if scaling.unavailable_reason is not None:
+        error = ProxyError(
+            f"The sandbox is unavailable: {scaling.unavailable_reason}",
+            code="sandbox_unavailable",
+        )
+    elif not await passthrough.ready():
+        error = ProxyError("The upstream is not reachable.", code="upstream_unavailable")
+    else:
         return JSONResponse({"status": "ready"})
-    error = ProxyError("The upstream is not reachable.", code="upstream_unavailable")
     error.status_code = 503
     return error_response(error)

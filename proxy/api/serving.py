@@ -1,9 +1,11 @@
 """``ChatService``: the one place that decides how a chat request is answered.
 
-Today every chat request is passed through. This is the seam where detection goes: inspect the
-validated request (``body.parsed``) and the ``x-sstar-*`` headers, then either run S* or call
-``self.passthrough.chat(...)``, which must stay a clean, self-contained call so S* can fall back
-to it. Whatever is chosen is bound to the request log as ``mode``.
+Order: resolve the S* controls (header > body ``sstar`` > ``sstar/`` alias > settings; a bad value
+is a 400), build the detector's view of the request, ``detect``, then either run S* or pass the
+request through untouched. Every answer says which happened in ``x-sstar-applied`` and why in
+``x-sstar-reason``. When S* cannot run (sandbox unavailable, proxy at capacity, the run failed
+before anything was sent) the request is passed through and the reason says so, unless the
+request forced S*: then the client gets the error instead of a silently different answer.
 """
 
 from __future__ import annotations
@@ -12,31 +14,95 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 
+from proxy.api.answer import header_safe
+from proxy.api.controls import Controls, resolve_controls
 from proxy.api.passthrough import Passthrough
-from proxy.api.protocol import ChatCompletionRequest, JsonBody
+from proxy.api.protocol import EXTENSION_FIELD, ChatCompletionRequest, JsonBody
+from proxy.api.scaling import ScalingFailedError, ScalingService
+from proxy.errors import CapacityError, InvalidRequestError, ProxyError, SandboxUnavailableError
+from proxy.scaling.detect import Decision, detect
+from proxy.scaling.detect_view import view_from_body
 from proxy.settings import Settings
-from proxy.upstream.base import Upstream
+
+log = structlog.get_logger(__name__)
 
 
 class ChatService:
     """Answers ``POST /v1/chat/completions``."""
 
     def __init__(
-        self,
-        *,
-        settings: Settings,
-        passthrough: Passthrough,
-        upstream: Upstream | None = None,
-        sandbox: object | None = None,
+        self, *, settings: Settings, passthrough: Passthrough, scaling: ScalingService
     ) -> None:
         self.settings = settings
         self.passthrough = passthrough
-        self.upstream = upstream
-        self.sandbox = sandbox
+        self.scaling = scaling
 
     async def chat(self, body: JsonBody[ChatCompletionRequest], request: Request) -> Response:
-        """Detect -> S* or pass-through (S* not wired yet: always pass-through)."""
-        structlog.contextvars.bind_contextvars(
-            model=body.parsed.model, stream=bool(body.parsed.stream), mode="passthrough"
+        """Detect, then S* or pass-through."""
+        controls = resolve_controls(
+            headers=request.headers,
+            extension=body.data.get(EXTENSION_FIELD),
+            model=body.parsed.model,
+            settings=self.settings,
         )
-        return await self.passthrough.chat(body.data, request.headers, request, raw=body.raw)
+        view = view_from_body(body.data, mode=controls.mode, explicit_tests=bool(controls.tests))
+        decision = detect(view)
+        structlog.contextvars.bind_contextvars(
+            model=body.parsed.model, stream=bool(body.parsed.stream), rule=decision.rule
+        )
+        log.info("detector_decided", rule=decision.rule, apply=decision.apply)
+        if decision.rule == "force_conflict":
+            raise InvalidRequestError(decision.reason, param=decision.param)
+        if not decision.apply:
+            return await self._pass(body, request, decision.reason)
+        if self.scaling.unavailable_reason is not None:
+            reason = f"sandbox unavailable: {self.scaling.unavailable_reason}"
+            return await self._cannot_scale(
+                body, request, controls, reason, SandboxUnavailableError(reason)
+            )
+        return await self._scale(body, request, controls, decision)
+
+    async def _scale(
+        self,
+        body: JsonBody[ChatCompletionRequest],
+        request: Request,
+        controls: Controls,
+        decision: Decision,
+    ) -> Response:
+        try:
+            return await self.scaling.answer(
+                body=body.data, request=request, controls=controls, decision=decision
+            )
+        except CapacityError as exc:
+            return await self._cannot_scale(body, request, controls, "S* at capacity", exc)
+        except ScalingFailedError as exc:
+            error = (
+                exc.cause
+                if isinstance(exc.cause, ProxyError)
+                else ProxyError(f"{exc.reason}; see the server log for details.")
+            )
+            return await self._cannot_scale(body, request, controls, exc.reason, error)
+
+    async def _cannot_scale(
+        self,
+        body: JsonBody[ChatCompletionRequest],
+        request: Request,
+        controls: Controls,
+        reason: str,
+        error: ProxyError,
+    ) -> Response:
+        """Fall back to pass-through, unless S* was forced or the server says fail instead."""
+        if controls.mode == "force" or self.settings.on_scaling_failure == "error":
+            log.warning("scaling_refused", reason=reason)
+            raise error
+        log.warning("scaling_fell_back", reason=reason)
+        return await self._pass(body, request, f"{reason}; answered by pass-through")
+
+    async def _pass(
+        self, body: JsonBody[ChatCompletionRequest], request: Request, reason: str
+    ) -> Response:
+        structlog.contextvars.bind_contextvars(mode="passthrough")
+        response = await self.passthrough.chat(body.data, request.headers, request, raw=body.raw)
+        response.headers["x-sstar-applied"] = "false"
+        response.headers["x-sstar-reason"] = header_safe(reason)
+        return response

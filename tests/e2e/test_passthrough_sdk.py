@@ -144,7 +144,10 @@ def test_stream_with_usage(sdk, fake_upstream):
 
 async def test_async_stream_and_alias(async_sdk, fake_upstream):
     stream = await async_sdk.chat.completions.create(
-        model="sstar/fake-model", messages=MESSAGES, stream=True, extra_body={"sstar": {"x": 1}}
+        model="sstar/fake-model",
+        messages=MESSAGES,
+        stream=True,
+        extra_body={"sstar": {"mode": "off", "samples": 3}},
     )
     text = "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
     assert text == "Hello from the fake upstream."

@@ -48,9 +48,11 @@ async def test_chat_response_is_the_upstreams_json(client, fake_upstream):
 
 
 async def test_extension_field_and_alias_are_removed_before_forwarding(client, fake_upstream):
-    body = {**CHAT, "model": "sstar/fake-model", "sstar": {"samples": 2}, "seed": 7}
+    # The alias would force S*; mode off (in the extension) sends the request through instead.
+    body = {**CHAT, "model": "sstar/fake-model", "sstar": {"mode": "off", "samples": 2}, "seed": 7}
     response = await client.post("/chat/completions", json=body)
     assert response.status_code == 200
+    assert response.headers["x-sstar-applied"] == "false"
     assert fake_upstream.last.json == {**CHAT, "seed": 7}
 
 
