@@ -1,0 +1,79 @@
+"""Sampling messages, the format instruction and shortfall handling (no sandbox involved)."""
+
+from __future__ import annotations
+
+from proxy.errors import UpstreamError
+from proxy.scaling.budget import RunBudget
+from proxy.scaling.sampling import (
+    format_instruction,
+    render_signature,
+    sample_candidates,
+    sampling_messages,
+)
+from proxy.scaling.types import CodeTask, ScalingParams, Signature
+from proxy.upstream.base import Message, UpstreamRequest
+from tests.fakes import ScriptedUpstream
+
+
+def task(**changes) -> CodeTask:
+    fields = {
+        "problem": "Add two numbers.",
+        "conversation": (Message("system", "s"), Message("user", "Add two numbers.")),
+        "kind": "stdin",
+        "model": "m",
+    }
+    fields.update(changes)
+    return CodeTask(**fields)  # type: ignore[arg-type]
+
+
+def test_instruction_is_appended_to_the_last_user_turn() -> None:
+    messages = sampling_messages(task())
+    assert [m.role for m in messages] == ["system", "user"]
+    assert messages[-1].content.startswith("Add two numbers.\n\nWrite a complete Python 3 program")
+
+
+def test_instruction_after_a_non_user_turn_and_without_conversation() -> None:
+    prefilled = task(conversation=(Message("user", "q"), Message("assistant", "a")))
+    assert sampling_messages(prefilled)[-1].role == "user"
+    assert sampling_messages(task(conversation=()))[0].content.startswith("Add two numbers.")
+
+
+def test_function_instruction_names_the_signature_and_starter() -> None:
+    sig = Signature("twoSum", ("nums", "target"), "Solution", "class Solution:\n    def twoSum")
+    text = format_instruction(task(kind="function", signature=sig))
+    assert "`Solution.twoSum(self, nums, target)`" in text
+    assert "class Solution:\n    def twoSum" in text
+    assert render_signature(Signature("f", ("a",))) == "f(a)"
+
+
+async def test_shortfall_and_failures_and_no_code() -> None:
+    calls = 0
+
+    def script(request: UpstreamRequest) -> list[str]:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise UpstreamError("flaky")
+        return ["```python\nprint(1)\n```", "no code, sorry"][: request.n]
+
+    upstream = ScriptedUpstream(script, max_choices=1)
+    params = ScalingParams(samples=3, seed=5)
+    outcome = await sample_candidates(RunBudget(params), upstream, task=task(), params=params)
+    # first call n=3 gives 1; the make-up round asks 2 (one fails); the next round asks 1 more
+    assert [r.n for r in upstream.requests] == [3, 1, 1, 1]
+    assert [r.seed for r in upstream.requests] == [5, 8, 9, 11]
+    assert len(outcome.candidates) == 3
+    assert outcome.error is None
+    assert outcome.candidates[0].best.program == "print(1)"
+
+
+async def test_every_call_failing_reports_the_error() -> None:
+    def script(request: UpstreamRequest) -> list[str]:
+        raise UpstreamError("down")
+
+    params = ScalingParams(samples=2)
+    budget = RunBudget(params)
+    outcome = await sample_candidates(budget, ScriptedUpstream(script), task=task(), params=params)
+    assert outcome.candidates == ()
+    assert isinstance(outcome.error, UpstreamError)
+    assert any("sampled 0 of 2" in d for d in budget.degraded)

@@ -1,0 +1,60 @@
+"""Parsing and validating synthesized inputs, salvaging truncated replies."""
+
+from __future__ import annotations
+
+from proxy.scaling.synthesis import input_format, parse_inputs, salvage_json_array
+from proxy.scaling.types import CodeTask, PublicTest, Signature
+
+
+def task(kind: str = "function", *, params: tuple[str, ...] = ("a", "b")) -> CodeTask:
+    return CodeTask(
+        problem="p",
+        conversation=(),
+        kind=kind,  # type: ignore[arg-type]
+        model="m",
+        signature=Signature("f", params) if kind == "function" else None,
+    )
+
+
+def test_function_inputs_need_the_right_arity() -> None:
+    reply = '```json\n[[1, 2], [1], [[1, 2], "x"], {"b": 2, "a": 1}, "s", [1, 2]]\n```'
+    assert parse_inputs(reply, task=task(), limit=10) == ("[1,2]", '[[1,2],"x"]')
+
+
+def test_stdin_inputs_are_strings_with_a_final_newline() -> None:
+    reply = 'Sure:\n```json\n["1 2", "3\\n4\\n", 5, ["x"], ""]\n```'
+    assert parse_inputs(reply, task=task("stdin"), limit=10) == ("1 2\n", "3\n4\n")
+
+
+def test_limit_and_dedupe() -> None:
+    reply = "[[1, 1], [1, 1], [2, 2], [3, 3]]"
+    assert parse_inputs(reply, task=task(), limit=2) == ("[1,1]", "[2,2]")
+
+
+def test_truncated_reply_is_salvaged() -> None:
+    reply = '```json\n[[1, 2], [3, 4], [5, "unfinish'
+    assert parse_inputs(reply, task=task(), limit=10) == ("[1,2]", "[3,4]")
+    assert salvage_json_array("no array here") == []
+    assert salvage_json_array("[1, 2") == [1, 2]
+
+
+def test_python_literals_are_accepted() -> None:
+    reply = "```python\n[(1, 'a'), (2, 'b')]\n```"
+    assert parse_inputs(reply, task=task(), limit=10) == ('[1,"a"]', '[2,"b"]')
+    assert parse_inputs("nothing useful", task=task(), limit=10) == ()
+
+
+def test_input_format_uses_a_prompt_example_when_there_is_one() -> None:
+    plain = input_format(task())
+    assert "2 positional argument(s) of `f(a, b)`" in plain
+    assert "[<a>, <b>]" in plain
+    with_test = CodeTask(
+        problem="p",
+        conversation=(),
+        kind="function",
+        model="m",
+        signature=Signature("f", ("a", "b")),
+        public_tests=(PublicTest("[1,2]", "3"),),
+    )
+    assert "for example [1,2]" in input_format(with_test)
+    assert "standard input" in input_format(task("stdin"))

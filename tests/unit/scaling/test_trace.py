@@ -1,0 +1,70 @@
+"""The JSON trace of a run."""
+
+from __future__ import annotations
+
+import json
+
+from proxy.scaling.trace import render_trace
+from proxy.scaling.types import (
+    Candidate,
+    Cluster,
+    CodeTask,
+    Match,
+    PublicTest,
+    Revision,
+    ScalingParams,
+    ScalingResult,
+    Signature,
+    StageTiming,
+    TestOutcome,
+)
+from proxy.upstream.base import Usage
+
+
+def test_trace_is_json_and_carries_every_revision() -> None:
+    task = CodeTask(
+        problem="p",
+        conversation=(),
+        kind="function",
+        model="m",
+        signature=Signature("f", ("a",), "Solution"),
+        public_tests=(PublicTest("[1]", "2"),),
+    )
+    revisions = (
+        Revision(0, "bad", "m0", (TestOutcome("[1]", "2", "WRONG_ANSWER", "3", False),)),
+        Revision(1, "good", "m1", (TestOutcome("[1]", "2", "OK", "2", True),)),
+    )
+    result = ScalingResult(
+        program="good",
+        message="```python\ngood\n```",
+        usage=Usage(10, 5),
+        upstream_calls=3,
+        executions=4,
+        selection="adaptive",
+        selected=0,
+        candidates=(
+            Candidate(0, revisions, 1),
+            Candidate(1, (Revision(0, "", "?"),), 0, "no code"),
+        ),
+        clusters=(Cluster(0, (0,), 0, ("OK:2",)),),
+        matches=(Match(0, 1, ("[5]",), ("6",), ("7",), ("0", "none"), None),),
+        synthesized_inputs=("[5]",),
+        timings=(StageTiming("sample", 1.5, 1, 0, Usage(10, 5)),),
+        degraded=("x",),
+        reasons=("y",),
+    )
+    trace = render_trace(result, task=task, params=ScalingParams(), run_id="run-1")
+    decoded = json.loads(json.dumps(trace))
+    assert decoded["id"] == "run-1"
+    assert decoded["usage"] == {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
+    assert decoded["task"]["entry_point"] == "Solution.f"
+    first = decoded["candidates"][0]
+    assert first["best_round"] == 1
+    assert [r["program"] for r in first["revisions"]] == ["bad", "good"]
+    assert first["passed_public"] is True
+    assert decoded["candidates"][1]["dropped_reason"] == "no code"
+    assert decoded["matches"][0]["verdicts"] == ["0", "none"]
+    assert decoded["clusters"][0]["signature"] == ["OK:2"]
+    assert decoded["timings"][0]["usage"]["total_tokens"] == 15
+    assert decoded["passed_public"] == 1
+    assert decoded["params"]["samples"] == 8
