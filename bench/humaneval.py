@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -45,7 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--base-url", default="http://127.0.0.1:8000/v1", help="proxy OpenAI base URL")
     p.add_argument("--model", default=None, help="model name (default: first of /v1/models)")
-    p.add_argument("--api-key", default="sstar-bench", help="bearer key sent to the proxy")
+    p.add_argument(
+        "--api-key",
+        default=os.environ.get("SSTAR_BENCH_API_KEY") or "sstar-bench",
+        help="bearer key sent to the proxy (default: $SSTAR_BENCH_API_KEY)",
+    )
     p.add_argument("--suite", choices=("humaneval", "stdin", "both"), default="humaneval")
     p.add_argument(
         "--split",
