@@ -46,10 +46,6 @@ class Selection:
     reasons: tuple[str, ...] = ()
 
 
-class _NoEvidence(Exception):
-    """Nothing to execute the candidates on."""
-
-
 @dataclass(frozen=True, slots=True)
 class _Program:
     """A distinct program among the filtered candidates."""
@@ -126,6 +122,15 @@ async def select_candidate(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Observation:
+    """What executing the distinct programs showed: the inputs used and each program's runs."""
+
+    synthesized: tuple[str, ...]
+    inputs: tuple[str, ...] = ()
+    runs: tuple[tuple[RunResult, ...], ...] = ()
+
+
 async def _select_by_behaviour(
     budget: RunBudget,
     upstream: Upstream,
@@ -137,72 +142,90 @@ async def _select_by_behaviour(
     reasons: list[str],
     synthesis: Awaitable[tuple[str, ...]],
 ) -> Selection:
-    synthesized: tuple[str, ...] = ()
-    runs: list[tuple[RunResult, ...]] = []
-    try:
-        async with asyncio.timeout_at(budget.stage_deadline(0.5)):
-            synthesized = await synthesis
-            inputs = synthesized or tuple(t.input for t in task.public_tests)
-            if not synthesized:
-                reasons.append("no synthesized inputs: clustering on the public inputs")
-            if not inputs:
-                raise _NoEvidence
-            async with asyncio.TaskGroup() as group:
-                pending = [
-                    group.create_task(_run_or_none(budget, executor, p, inputs)) for p in programs
-                ]
-            results = [t.result() for t in pending]
-            runs = [r for r in results if r is not None] if None not in results else []
-    except TimeoutError:
-        budget.degrade("input synthesis or execution cut short by the deadline")
-    except _NoEvidence:
-        budget.degrade("no inputs to execute: distinct programs were not clustered by behaviour")
-    behaviours = [
-        Behaviour(
-            index=p.candidate.index,
-            members=p.members,
-            public_passed=p.candidate.best.passed,
-            time_s=sum(r.time_s for r in program_runs),
-            signature=tuple(executor.key(r) for r in program_runs),
-        )
-        for p, program_runs in zip(programs, runs or [()] * len(programs), strict=True)
-    ]
-    if not runs:
-        # NOTE: no behaviour evidence: every distinct program stands alone; size decides.
-        behaviours = [
-            Behaviour(b.index, b.members, b.public_passed, 0.0, (f"#{b.index}",))
-            for b in behaviours
-        ]
+    seen = await _observe(budget, executor, task=task, programs=programs, synthesis=synthesis)
+    if seen.inputs and not seen.synthesized:
+        reasons.append("no synthesized inputs: clustered on the public inputs")
+    behaviours = _behaviours(programs, seen, executor)
     clusters = cluster_behaviours(behaviours)
     total = max(1, len(task.public_tests))
     passed = {b.index: b.public_passed for b in behaviours}
     rate = {c.id: passed[c.representative] / total for c in clusters}
-    reasons.append(
-        f"{len(clusters)} behaviour cluster(s) on {len(synthesized)} synthesized input(s)"
-    )
+    reasons.append(f"{len(clusters)} behaviour cluster(s) on {len(seen.inputs)} input(s)")
     matches: tuple[Match, ...] = ()
-    if len(clusters) > 1 and params.selection == "adaptive" and runs:
-        programs_by_index = {p.candidate.index: p.candidate.best.program for p in programs}
-        runs_by_index = {p.candidate.index: r for p, r in zip(programs, runs, strict=True)}
+    if len(clusters) > 1 and params.selection == "adaptive" and seen.runs:
+        by_index = {p.candidate.index: (p, r) for p, r in zip(programs, seen.runs, strict=True)}
         contenders = [
-            Contender(c, programs_by_index[c.representative], runs_by_index[c.representative])
+            Contender(
+                c,
+                by_index[c.representative][0].candidate.best.program,
+                by_index[c.representative][1],
+            )
             for c in clusters
         ]
         tournament = Tournament(
-            budget, upstream, executor, task=task, params=params, synthesized=synthesized
+            budget, upstream, executor, task=task, params=params, synthesized=seen.inputs
         )
         matches = await tournament.play_all(contenders, deadline=budget.stage_deadline(0.95))
-        reasons.append(
-            f"tournament: {len(matches)} match(es), "
-            f"{sum(m.winner is not None for m in matches)} decided"
-        )
+        decided = sum(m.winner is not None for m in matches)
+        reasons.append(f"tournament: {len(matches)} match(es), {decided} decided")
     wins = Counter(m.winner for m in matches if m.winner is not None)
     winner = rank_clusters(clusters, wins=wins, public_rate=rate)[0]
     reasons.append(
         f"winner: cluster {winner.id} ({len(winner.members)} member(s), {wins.get(winner.id, 0)} "
         f"win(s)); representative candidate {winner.representative}"
     )
-    return Selection(winner.representative, clusters, matches, synthesized, tuple(reasons))
+    return Selection(winner.representative, clusters, matches, seen.synthesized, tuple(reasons))
+
+
+async def _observe(
+    budget: RunBudget,
+    executor: Executor,
+    *,
+    task: CodeTask,
+    programs: list[_Program],
+    synthesis: Awaitable[tuple[str, ...]],
+) -> _Observation:
+    """Await the synthesized inputs (else use the public ones) and run every program on them."""
+    synthesized: tuple[str, ...] = ()
+    try:
+        async with asyncio.timeout_at(budget.stage_deadline(0.5)):
+            synthesized = await synthesis
+            inputs = synthesized or tuple(t.input for t in task.public_tests)
+            if not inputs:
+                budget.degrade("no inputs to execute: programs were not clustered by behaviour")
+                return _Observation(synthesized)
+            async with asyncio.TaskGroup() as group:
+                pending = [
+                    group.create_task(_run_or_none(budget, executor, p, inputs)) for p in programs
+                ]
+    except TimeoutError:
+        budget.degrade("input synthesis or execution cut short by the deadline")
+        return _Observation(synthesized)
+    runs = [t.result() for t in pending]
+    if any(r is None for r in runs):
+        return _Observation(synthesized)
+    return _Observation(synthesized, inputs, tuple(r for r in runs if r is not None))
+
+
+def _behaviours(
+    programs: list[_Program], seen: _Observation, executor: Executor
+) -> list[Behaviour]:
+    if not seen.runs:
+        # NOTE: no behaviour evidence: every distinct program stands alone; size decides.
+        return [
+            Behaviour(p.candidate.index, p.members, p.candidate.best.passed, 0.0, (f"#{i}",))
+            for i, p in enumerate(programs)
+        ]
+    return [
+        Behaviour(
+            index=p.candidate.index,
+            members=p.members,
+            public_passed=p.candidate.best.passed,
+            time_s=sum(r.time_s for r in runs),
+            signature=tuple(executor.key(r) for r in runs),
+        )
+        for p, runs in zip(programs, seen.runs, strict=True)
+    ]
 
 
 async def _run_or_none(
