@@ -89,9 +89,12 @@ def load_tasks(args: argparse.Namespace) -> list[BenchTask]:
     return tasks
 
 
-def write_reports(store: ResultStore, modes: Sequence[str], stem: Path, title: str) -> str:
-    """Write ``<stem>.md`` and ``<stem>.png`` from everything in the store; returns the table."""
-    rows = summarize(store.records, modes)
+def write_reports(
+    store: ResultStore, tasks: Sequence[BenchTask], modes: Sequence[str], stem: Path, title: str
+) -> str:
+    """Write ``<stem>.md`` and ``<stem>.png`` for the tasks and modes asked; returns the table."""
+    wanted = {(t.suite, t.task_id) for t in tasks}
+    rows = summarize([r for r in store.records if (r.suite, r.task_id) in wanted], modes)
     table = render_markdown(rows, title=title)
     stem.with_suffix(".md").write_text(table)
     write_chart(rows, stem.with_suffix(".png"), title=title)
@@ -148,7 +151,7 @@ async def run(args: argparse.Namespace) -> int:
         await client.aclose()
         await sandbox.aclose()
     title = f"{name}: {model}, N={args.samples}, R={args.rounds}, split={args.split}"
-    print(write_reports(store, args.modes, stem, title))
+    print(write_reports(store, tasks, args.modes, stem, title))
     print(f"{ran} answers graded now; results in {stem}.json, .md and .png")
     return 0
 

@@ -2,7 +2,8 @@
 
 pass@1 is the share of tasks whose answer passed the hidden tests; oracle pass@N the share where
 *any* candidate in the run trace did (for ``plain``, the answer itself): the gap between the two is
-what selection leaves on the table. Erred attempts count as failures and are listed separately.
+what selection leaves on the table. Erred attempts count as failures and are listed separately,
+as are forced S* requests that the proxy answered without S* (``x-sstar-applied: false``).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ class ModeSummary:
     mean_tokens: float
     mean_wall_s: float
     errors: int
+    fallbacks: int = 0
 
 
 def summarize(records: Sequence[Record], modes: Sequence[str]) -> list[ModeSummary]:
@@ -48,6 +50,7 @@ def summarize(records: Sequence[Record], modes: Sequence[str]) -> list[ModeSumma
                     mean_tokens=sum(r.tokens for r in group) / n,
                     mean_wall_s=sum(r.wall_s for r in group) / n,
                     errors=sum(r.error is not None for r in group),
+                    fallbacks=sum(r.applied is False for r in group if r.mode != "plain"),
                 )
             )
     return rows
@@ -59,13 +62,13 @@ def render_markdown(rows: Sequence[ModeSummary], *, title: str) -> str:
         f"### {title}",
         "",
         "| suite | mode | problems | pass@1 (%) | oracle pass@N (%) | mean tokens | mean wall (s) "
-        "| errors |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| errors | S* not applied |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         out.append(
             f"| {r.suite} | {r.mode} | {r.problems} | {r.pass_at_1:.1f} | {r.oracle_pass:.1f} "
-            f"| {r.mean_tokens:.0f} | {r.mean_wall_s:.1f} | {r.errors} |"
+            f"| {r.mean_tokens:.0f} | {r.mean_wall_s:.1f} | {r.errors} | {r.fallbacks} |"
         )
     return "\n".join(out) + "\n"
 

@@ -21,6 +21,7 @@ def _records() -> list[Record]:
           completion_tokens=500, wall_s=10.0),
         r("humaneval", "HumanEval/2", "adaptive", False, True, error=None, wall_s=20.0),
         r("stdin", "stdin/a", "adaptive", False, False, error="ReadTimeout"),
+        r("stdin", "stdin/b", "adaptive", True, True, applied=False),
     ]  # fmt: skip
 
 
@@ -41,7 +42,9 @@ def test_summary_per_suite_and_mode():
     assert adaptive.oracle_pass == pytest.approx(100.0)
     assert adaptive.mean_tokens == pytest.approx(500.0)
     assert stdin.errors == 1
-    assert stdin.pass_at_1 == 0.0
+    assert stdin.fallbacks == 1
+    assert stdin.pass_at_1 == pytest.approx(50.0)
+    assert plain.fallbacks == 0
 
 
 def test_markdown_table():
@@ -49,7 +52,7 @@ def test_markdown_table():
     lines = table.splitlines()
     assert lines[0] == "### dev, N=8"
     assert lines[2].startswith("| suite | mode | problems | pass@1 (%) | oracle pass@N (%)")
-    assert "| humaneval | adaptive | 2 | 50.0 | 100.0 | 500 | 15.0 | 0 |" in lines
+    assert "| humaneval | adaptive | 2 | 50.0 | 100.0 | 500 | 15.0 | 0 | 0 |" in lines
     assert len(lines) == 4 + 3
 
 
