@@ -10,6 +10,7 @@ unified directory, needs a delegated subtree) are both supported.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -93,18 +94,29 @@ class Cgroup:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 
-    def remove(self) -> None:
-        """Kill until empty, then remove the directories; never leaves a cgroup behind."""
-        deadline = time.monotonic() + _REMOVE_TIMEOUT_S
+    def try_remove(self) -> bool:
+        """One clean-up attempt: kill what is inside, remove empty directories; True when gone."""
+        self.kill()
         for directory in self.dirs:
-            while directory.exists():
-                self.kill()
-                try:
-                    directory.rmdir()
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.002)
+            with contextlib.suppress(FileNotFoundError, OSError):
+                directory.rmdir()
+        return not any(d.exists() for d in self.dirs)
+
+    def remove(self) -> None:
+        """Kill until empty, then remove the directories (blocking; start-up and error paths)."""
+        deadline = time.monotonic() + _REMOVE_TIMEOUT_S
+        while not self.try_remove():
+            if time.monotonic() > deadline:
+                raise OSError(f"cgroup {self.pids_dir.name} did not empty")
+            time.sleep(0.002)
+
+    async def aremove(self) -> None:
+        """:meth:`remove` without blocking the event loop while killed processes exit."""
+        deadline = time.monotonic() + _REMOVE_TIMEOUT_S
+        while not self.try_remove():
+            if time.monotonic() > deadline:
+                raise OSError(f"cgroup {self.pids_dir.name} did not empty")
+            await asyncio.sleep(0.002)
 
 
 @dataclass(frozen=True, slots=True)

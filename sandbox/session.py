@@ -31,6 +31,7 @@ from sandbox.verdict import Evidence, decide
 MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 _HELLO_TIMEOUT_S = 10.0
 _DRAIN_GRACE_S = 1.0
+_SEND_TIMEOUT_S = 5.0
 _RESULT_CAP = 4 << 20
 _NOFILE = 256
 _SHIM = (
@@ -49,6 +50,16 @@ class LaunchSpec:
     memory_headroom_bytes: int = 48 << 20
     local_rlimit_as: bool = False
     on_close: Callable[[], None] = field(default=lambda: None)
+
+
+@dataclass(frozen=True, slots=True)
+class _End:
+    """How the supervision of one run ended."""
+
+    report: dict[str, object] | None = None
+    timed_out: bool = False
+    overflowed: bool = False
+    died: bool = False
 
 
 @dataclass(slots=True)
@@ -124,11 +135,12 @@ class Session:
         frame = struct.pack(">I", len(data)) + data
         try:
             sent = socket.send_fds(self._ctl, [frame], list(fds)) if fds else 0
-            self._ctl.setblocking(True)
-            try:
-                self._ctl.sendall(frame[sent:])
-            finally:
-                self._ctl.setblocking(False)
+            if sent < len(frame):  # only a large load frame; the zygote is reading
+                self._ctl.settimeout(_SEND_TIMEOUT_S)
+                try:
+                    self._ctl.sendall(frame[sent:])
+                finally:
+                    self._ctl.setblocking(False)
         except OSError as exc:
             raise SandboxCrashedError(f"sandbox control socket failed: {exc}") from exc
 
@@ -146,47 +158,24 @@ class Session:
 
     async def run(self, stdin: bytes, limits: Limits) -> _Outcome:
         """Run the loaded program once; the session is reusable only after a clean exit."""
-        loop = asyncio.get_running_loop()
         cgroup = self._spec.cgroup
         oom_before = cgroup.oom_kills() if cgroup is not None else 0
-        pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(4)]
-        theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
         nonce = secrets.token_hex(16)
         started = time.monotonic()
-        readers: list[CappedReader] = []
-        writer: PipeWriter | None = None
-        try:
-            self._send({"type": "run", "nonce": nonce, "limits": self._limits(limits)}, theirs)
-            for fd in theirs:
-                os.close(fd)
-            theirs = []
-            caps = (limits.stdout_bytes, limits.stderr_bytes, _RESULT_CAP)
-            readers = [
-                CappedReader(p[0], cap, loop) for p, cap in zip(pipes[1:], caps, strict=True)
-            ]
-            writer = PipeWriter(pipes[0][1], stdin, loop)
-            report, timed_out, overflowed, died = await self._await_exit(readers, limits)
-            if report is not None:
-                await self._drain(readers)
-        finally:
-            for fd in theirs:
-                os.close(fd)
-            if writer is not None:
-                writer.close()
-            for reader in readers:
-                reader.close()
-        reusable = report is not None and not overflowed and report.get("clean") is True
+        readers, end = await self._supervise(stdin, limits, nonce)
+        reusable = end.report is not None and end.report.get("clean") is True
         if not reusable:
             self.kill()
         oom = cgroup is not None and cgroup.oom_kills() > oom_before
+        report = end.report or {}
         evidence = Evidence(
-            wait_status=_int_or_none(report.get("status")) if report else None,
-            cpu_s=float(report.get("cpu_s", 0.0)) if report else 0.0,  # type: ignore[arg-type]
+            wait_status=_int_or_none(report.get("status")),
+            cpu_s=float(report.get("cpu_s", 0.0)),  # type: ignore[arg-type]
             cpu_limit_s=limits.cpu_time_s,
             oom_killed=oom,
-            overflowed=overflowed,
-            timed_out=timed_out,
-            session_died=died,
+            overflowed=end.overflowed,
+            timed_out=end.timed_out,
+            session_died=end.died,
             stdout=readers[0].data,
             stderr=readers[1].data,
             record=readers[2].data,
@@ -194,6 +183,37 @@ class Session:
             time_s=time.monotonic() - started,
         )
         return _Outcome(decide(evidence), reusable and not oom)
+
+    async def _supervise(
+        self, stdin: bytes, limits: Limits, nonce: str
+    ) -> tuple[list[CappedReader], _End]:
+        """Pass fresh pipes to the zygote, feed stdin, drain outputs with caps until the end."""
+        loop = asyncio.get_running_loop()
+        pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(4)]
+        theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
+        ours = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0]]
+        readers: list[CappedReader] = []
+        writer: PipeWriter | None = None
+        try:
+            self._send({"type": "run", "nonce": nonce, "limits": self._limits(limits)}, theirs)
+            for fd in theirs:  # the zygote holds its copies now; ours would block EOF
+                os.close(fd)
+            theirs = []
+            caps = (limits.stdout_bytes, limits.stderr_bytes, _RESULT_CAP)
+            readers = [CappedReader(fd, cap, loop) for fd, cap in zip(ours[1:], caps, strict=True)]
+            writer = PipeWriter(ours[0], stdin, loop)
+            ours = []
+            end = await self._await_exit(readers, limits)
+            if end.report is not None:
+                await self._drain(readers)
+        finally:
+            for fd in (*theirs, *ours):
+                os.close(fd)
+            if writer is not None:
+                writer.close()
+            for reader in readers:
+                reader.close()
+        return readers, end
 
     def _limits(self, limits: Limits) -> dict[str, object]:
         return {
@@ -203,10 +223,8 @@ class Session:
             "as_bytes": (limits.memory_mb << 20) if self._spec.local_rlimit_as else 0,
         }
 
-    async def _await_exit(
-        self, readers: list[CappedReader], limits: Limits
-    ) -> tuple[dict[str, object] | None, bool, bool, bool]:
-        """Wait for the exit report, a cap, or the deadline: (report, timed_out, overflow, died)."""
+    async def _await_exit(self, readers: list[CappedReader], limits: Limits) -> _End:
+        """Wait for the zygote's exit report, an output cap, or the wall deadline."""
         exit_task = asyncio.ensure_future(self._recv())
         cap_tasks = [asyncio.ensure_future(r.overflowed.wait()) for r in readers]
         try:
@@ -222,9 +240,9 @@ class Session:
         failure = exit_task.exception() if exit_task in done else None
         if exit_task in done and not overflowed:
             if failure is not None:
-                return None, False, False, True
-            return exit_task.result(), False, False, False
-        return None, not done, overflowed, False
+                return _End(died=True)
+            return _End(report=exit_task.result())
+        return _End(timed_out=not done, overflowed=overflowed)
 
     async def _drain(self, readers: list[CappedReader]) -> None:
         """After the exit report every writer is gone; collect what is still buffered."""
@@ -250,7 +268,7 @@ class Session:
             await asyncio.shield(self._process.wait())
         finally:
             if self._spec.cgroup is not None:
-                self._spec.cgroup.remove()
+                await self._spec.cgroup.aremove()
             self._spec.on_close()
 
 

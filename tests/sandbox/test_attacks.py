@@ -40,7 +40,8 @@ from tests.sandbox.conftest import (
 )
 
 pytestmark = pytest.mark.bwrap
-GRACE_S = 0.6
+GRACE_S = 1.0  # kill + reap + report on a loaded 2-core host
+MEMORY = Limits(wall_time_s=5.0, cpu_time_s=5.0, memory_mb=128)  # OOM is slow on a loaded host
 
 
 def _tle(run_time: float, limits: Limits = SHORT) -> bool:
@@ -91,7 +92,7 @@ async def test_r5_disarms_timers(sandbox: BubblewrapSandbox, host: Host) -> None
 
 
 async def test_r6_one_big_allocation(sandbox: BubblewrapSandbox, host: Host) -> None:
-    run = await run_one(sandbox, host, "x = bytearray(1 << 30)\nprint(len(x))")
+    run = await run_one(sandbox, host, "x = bytearray(1 << 30)\nprint(len(x))", limits=MEMORY)
     assert run.status is Status.MEMORY_LIMIT
 
 
@@ -105,7 +106,10 @@ def _rss_kb() -> int:
 async def test_r7_growing_allocation(sandbox: BubblewrapSandbox, host: Host) -> None:
     before = _rss_kb()
     run = await run_one(
-        sandbox, host, "chunks = []\nwhile True:\n    chunks.append(b'x' * (1 << 20))"
+        sandbox,
+        host,
+        "chunks = []\nwhile True:\n    chunks.append(b'x' * (1 << 20))",
+        limits=MEMORY,
     )
     assert run.status is Status.MEMORY_LIMIT
     assert _rss_kb() - before < 32 << 10
