@@ -3,18 +3,16 @@ models list and the S* run traces, answering from a script ``(message, headers) 
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+from tests.servers import ServerThread
 
 
 @dataclass
@@ -99,21 +97,5 @@ def _app(script: Script, requests: list[dict[str, Any]]) -> FastAPI:
 def serve_fake_proxy(script: Script) -> Iterator[FakeProxy]:
     """Serve the fake proxy on a free loopback port for the duration of the block."""
     requests: list[dict[str, Any]] = []
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        _app(script, requests), log_level="error", lifespan="off", ws="none", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield FakeProxy(base_url=f"http://127.0.0.1:{port}/v1", requests=requests)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with ServerThread(_app(script, requests), lifespan="off") as server:
+        yield FakeProxy(base_url=f"{server.url}/v1", requests=requests)
