@@ -19,14 +19,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
 
 from proxy.errors import ScalingBudgetExceededError
 from proxy.scaling.budget import RunBudget
 from proxy.scaling.code import fence, replace_program, strip_reasoning
 from proxy.scaling.debugging import debug_candidates
 from proxy.scaling.execution import Executor
+from proxy.scaling.extraction_fallback import extract_tests_with_model
 from proxy.scaling.sampling import sample_candidates
 from proxy.scaling.selection import Selection, select_candidate
 from proxy.scaling.synthesis import synthesize_inputs
@@ -35,12 +40,15 @@ from proxy.scaling.types import (
     CodeTask,
     ProgressCallback,
     ProgressEvent,
+    PublicTest,
     ScalingParams,
     ScalingResult,
     StageTiming,
 )
 from proxy.upstream.base import Upstream, Usage
 from sandbox import Sandbox
+
+log = structlog.get_logger(__name__)
 
 DEBUG_SHARE = 0.6  # of the time left after sampling; selection keeps the rest
 
@@ -61,30 +69,36 @@ class ScalingEngine:
     ) -> ScalingResult:
         """One S* run; see the module docstring for what raises and what degrades."""
         run = _Run(task, params, on_progress, budget=RunBudget(params))
-        synthesis: asyncio.Task[tuple[str, ...]] | None = None
+        # NOTE: initial inputs (and, if asked for, the prompt's examples) need only the problem,
+        # so they are requested while sampling runs: off the critical path. The synthesis call is
+        # wasted only when every program agrees.
+        synthesis = examples = None
         if params.selection in ("adaptive", "majority"):
-            # NOTE: initial inputs need only the problem, so they are asked for while sampling and
-            # debugging run: one call off the critical path. Wasted only if all programs agree.
             synthesis = asyncio.create_task(
                 synthesize_inputs(run.budget, self._upstream, task=task, params=params)
             )
+        if params.extract_tests_with_model and not task.public_tests:
+            examples = asyncio.create_task(
+                extract_tests_with_model(run.budget, self._upstream, task=task, params=params)
+            )
         try:
-            return await self._run(run, synthesis)
+            return await self._run(run, synthesis, examples)
         finally:
-            if synthesis is not None and not synthesis.done():
-                synthesis.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await synthesis
+            await _cancel(synthesis, examples)
 
     async def _run(
-        self, run: _Run, synthesis: asyncio.Task[tuple[str, ...]] | None
+        self,
+        run: _Run,
+        synthesis: asyncio.Task[tuple[str, ...]] | None,
+        examples: asyncio.Task[tuple[PublicTest, ...]] | None,
     ) -> ScalingResult:
-        task, params = run.task, run.params
-        executor = Executor(self._sandbox, run.budget, task=task, params=params)
+        params = run.params
         async with run.stage("sample"):
-            sampled = await sample_candidates(run.budget, self._upstream, task=task, params=params)
+            sampled = await sample_candidates(
+                run.budget, self._upstream, task=run.task, params=params
+            )
         candidates = sampled.candidates
-        run.emit("sample", f"{len(candidates)} candidate(s) sampled")
+        run.note("candidates_sampled", n=len(candidates), with_code=_live(candidates))
         if not candidates:
             if sampled.error is not None:
                 raise sampled.error
@@ -93,8 +107,11 @@ class ScalingEngine:
             )
         if all(c.dropped_reason is not None for c in candidates):
             return run.result_without_code(candidates)
-
         async with run.stage("debug"):
+            if examples is not None:
+                await run.adopt_examples(examples)
+            task = run.task
+            executor = Executor(self._sandbox, run.budget, task=task, params=params)
             candidates = await debug_candidates(
                 run.budget,
                 self._upstream,
@@ -105,7 +122,7 @@ class ScalingEngine:
                 deadline=run.budget.stage_deadline(DEBUG_SHARE),
             )
         passing = sum(1 for c in candidates if c.best.tests and all(t.passed for t in c.best.tests))
-        run.emit("debug", f"{passing} candidate(s) pass every public test")
+        run.note("candidates_debugged", passed_public=passing, tests=len(task.public_tests))
 
         async with run.stage("select"):
             selection = await select_candidate(
@@ -117,8 +134,27 @@ class ScalingEngine:
                 candidates=candidates,
                 synthesis=synthesis,
             )
-        run.emit("select", f"selected candidate {selection.selected}")
+        run.note(
+            "selection_done",
+            mode=params.selection,
+            selected=selection.selected,
+            clusters=len(selection.clusters),
+            matches=len(selection.matches),
+        )
         return run.result(candidates, selection)
+
+
+async def _cancel(*tasks: asyncio.Task[Any] | None) -> None:
+    """Stop side requests the run no longer needs (or that outlived a failure)."""
+    for pending in tasks:
+        if pending is not None and not pending.done():
+            pending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pending
+
+
+def _live(candidates: tuple[Candidate, ...]) -> int:
+    return sum(c.dropped_reason is None for c in candidates)
 
 
 class _Run:
@@ -141,6 +177,30 @@ class _Run:
     def emit(self, stage: str, message: str) -> None:
         if self._on_progress is not None:
             self._on_progress(ProgressEvent(stage, message))
+
+    def note(self, event: str, **counts: object) -> None:
+        """Log a finished stage (with its duration) and tell a streaming client about it."""
+        timing = self._timings[-1]
+        log.info(
+            event,
+            duration_ms=round(timing.duration_ms),
+            upstream_calls=timing.upstream_calls,
+            executions=timing.executions,
+            **counts,
+        )
+        self.emit(timing.stage, ", ".join(f"{k}={v}" for k, v in counts.items()))
+
+    async def adopt_examples(self, examples: asyncio.Task[tuple[PublicTest, ...]]) -> None:
+        """Use the examples the model listed (checked against the prompt) as public tests."""
+        try:
+            async with asyncio.timeout_at(self.budget.stage_deadline(0.2)):
+                tests = await examples
+        except TimeoutError:
+            self.budget.degrade("example extraction did not finish in time")
+            return
+        if tests:
+            self.task = dataclasses.replace(self.task, public_tests=tests)
+            self.emit("sample", f"{len(tests)} example(s) recovered from the prompt by the model")
 
     @asynccontextmanager
     async def stage(self, name: str) -> AsyncIterator[None]:
@@ -205,4 +265,5 @@ class _Run:
             timings=tuple(self._timings),
             degraded=self.budget.degraded,
             reasons=selection.reasons,
+            public_tests=self.task.public_tests,
         )

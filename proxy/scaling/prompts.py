@@ -96,3 +96,18 @@ def clip(text: str, limit: int = 1000) -> str:
     if len(text) <= limit:
         return text
     return f"{text[:limit]}... [truncated, {len(text) - limit} more characters]"
+
+
+# -- stage 0: example extraction fallback (only when the deterministic parser found none) -------
+
+EXTRACT_EXAMPLES = (
+    "Here is a programming problem:\n\n{problem}\n\n"
+    "List the worked examples that the statement itself gives, copied exactly: each with its "
+    "input and its expected output. {input_format} {output_format} Never invent an example: if "
+    "the statement shows none, reply with []. Reply with one ```json fenced block containing a "
+    'JSON array of objects {{"input": ..., "output": ...}}.'
+)
+
+OUTPUT_FORMAT_STDIN = "Each output is the exact expected standard output, as a JSON string."
+
+OUTPUT_FORMAT_FUNCTION = "Each output is the expected return value, as JSON."

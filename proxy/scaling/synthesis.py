@@ -98,9 +98,14 @@ def salvage_json_array(text: str) -> list[object]:
         items.append(value)
 
 
-def _items(text: str) -> list[object]:
+def fenced_region(text: str) -> str:
+    """The last fenced block of a reply (even one cut off), else the whole reply."""
     fences = _FENCE.findall(text)
-    region = fences[-1] if fences else text
+    return str(fences[-1]) if fences else text
+
+
+def _items(text: str) -> list[object]:
+    region = fenced_region(text)
     items = salvage_json_array(region)
     if items:
         return items

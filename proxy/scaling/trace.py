@@ -6,7 +6,7 @@ Shape (every key always present; lists may be empty)::
      "usage": {"prompt_tokens", "completion_tokens", "total_tokens"},
      "upstream_calls", "executions", "passed_public",
      "task": {"kind", "model", "language", "compare_mode", "entry_point", "signature", "problem",
-              "public_tests": [{"input", "expected", "source"}]},
+              "public_tests": [{"input", "expected", "source"}]},   (the tests the run used)
      "params": {... every ScalingParams field ...},
      "candidates": [{"index", "dropped_reason", "best_round", "passed_public",
                      "revisions": [{"round", "program", "message", "passed", "tests": [
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from proxy.scaling.types import Candidate, CodeTask, ScalingParams, ScalingResult
+from proxy.scaling.types import Candidate, CodeTask, PublicTest, ScalingParams, ScalingResult
 from proxy.upstream.base import Usage
 
 
@@ -43,7 +43,7 @@ def render_trace(
         "upstream_calls": result.upstream_calls,
         "executions": result.executions,
         "passed_public": result.passed_public,
-        "task": _task(task),
+        "task": _task(task, result.public_tests or task.public_tests),
         "params": _jsonable(dataclasses.asdict(params)),
         "candidates": [_candidate(c) for c in result.candidates],
         "clusters": [_jsonable(dataclasses.asdict(c)) for c in result.clusters],
@@ -72,7 +72,7 @@ def _usage(usage: Usage) -> dict[str, object]:
     }
 
 
-def _task(task: CodeTask) -> dict[str, object]:
+def _task(task: CodeTask, tests: tuple[PublicTest, ...]) -> dict[str, object]:
     signature = task.signature
     return {
         "kind": task.kind,
@@ -82,7 +82,7 @@ def _task(task: CodeTask) -> dict[str, object]:
         "entry_point": signature.entry_point if signature is not None else None,
         "signature": _jsonable(dataclasses.asdict(signature)) if signature is not None else None,
         "problem": task.problem,
-        "public_tests": [_jsonable(dataclasses.asdict(t)) for t in task.public_tests],
+        "public_tests": [_jsonable(dataclasses.asdict(t)) for t in tests],
     }
 
 

@@ -86,6 +86,9 @@ class ScalingParams:
     exec_wall_time_s: float = 4.0
     exec_memory_mb: int = 256
     sampling_extra: dict[str, object] = field(default_factory=dict)
+    # When the prompt shows no example the parser recognises, ask the model to list them; kept
+    # only if every expected output occurs verbatim in the prompt. Off by default (one more call).
+    extract_tests_with_model: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +200,7 @@ class ScalingResult:
     timings: tuple[StageTiming, ...] = ()
     degraded: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    public_tests: tuple[PublicTest, ...] = ()  # the tests the run used (model-listed included)
 
     @property
     def passed_public(self) -> int:

@@ -203,3 +203,27 @@ async def test_cancellation_stops_upstream_calls(sandbox) -> None:
     with pytest.raises(asyncio.CancelledError):
         await run
     assert upstream.in_flight == 0
+
+
+async def test_examples_listed_by_the_model_become_public_tests(sandbox) -> None:
+    problem = "Read a and b and print their sum. Reading 2 3 must print 5."
+
+    def script(request: UpstreamRequest) -> list[str]:
+        if request.purpose == "extraction":
+            return [
+                '```json\n[{"input": "2 3", "output": "5"}, {"input": "1 1", "output": "2"}]\n```'
+            ]
+        if request.purpose == "sample":
+            return [fenced(BUGGY)]
+        if request.purpose == "debug":
+            assert "Expected output:\n5" in request.messages[-1].content
+            return [fenced(FIXED)]
+        return ["[]"]
+
+    upstream = ScriptedUpstream(script)
+    task = CodeTask(problem, (Message("user", problem),), "stdin", "coder")
+    params = ScalingParams(samples=1, extract_tests_with_model=True, exec_wall_time_s=1.0)
+    result = await ScalingEngine(upstream, sandbox).run(task, params)
+    assert result.public_tests == (PublicTest("2 3\n", "5", source="model"),)
+    assert result.program == FIXED.rstrip("\n")
+    assert result.candidates[0].best_round == 1
