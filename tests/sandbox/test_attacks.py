@@ -310,7 +310,9 @@ async def test_e6_kills_stay_inside(
     sandbox: BubblewrapSandbox, host: Host, canary: subprocess.Popen[bytes]
 ) -> None:
     program = (
-        "import os, signal\nfor target in (os.getppid(), 1, -1):\n    try:\n"
+        "import os, signal\nfor sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):\n"
+        "    os.kill(1, sig)\n"
+        "for target in (os.getppid(), 1, -1):\n    try:\n"
         "        os.kill(target, signal.SIGKILL)\n    except OSError as e:\n        print(e)\n"
         f"for pid in ({os.getpid()}, {canary.pid}):\n    try:\n"
         "        os.kill(pid, signal.SIGKILL)\n    except OSError as e:\n        print(e)\n"
