@@ -169,9 +169,12 @@ async def stream_answer(
                 if item is None:
                     yield KEEPALIVE
                 elif progress:
-                    line = f"[{item.stage}] {item.message}\n"
-                    yield writer.event({"reasoning_content": line})
+                    yield writer.event({"reasoning_content": _progress_line(item)})
             result = result_task.result()
+            while progress and not subscription.progress.empty():
+                yield writer.event(
+                    {"reasoning_content": _progress_line(subscription.progress.get_nowait())}
+                )
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -195,6 +198,10 @@ async def stream_answer(
         yield DONE
     finally:
         subscription.release()
+
+
+def _progress_line(event: ProgressEvent) -> str:
+    return f"[{event.stage}] {event.message}\n"
 
 
 async def _wait_with_keepalive(
