@@ -101,7 +101,26 @@ def write_reports(
     return table
 
 
+def scaling_options(args: argparse.Namespace) -> ScalingOptions:
+    """The S* knobs the command line sets (sent as ``x-sstar-*`` headers)."""
+    return ScalingOptions(
+        samples=args.samples,
+        rounds=args.rounds,
+        temperature=args.temperature,
+        token_budget=args.token_budget,
+        deadline_ms=None if args.deadline_s is None else int(args.deadline_s * 1000),
+    )
+
+
+def run_config(args: argparse.Namespace, model: str) -> dict[str, object]:
+    """The settings that change results: a results file never mixes two of them."""
+    keys = ("samples", "rounds", "temperature", "token_budget", "deadline_s", "max_tokens")
+    return {"model": model, **{k: getattr(args, k) for k in keys}, "split": args.split,
+            "seed": args.seed}  # fmt: skip
+
+
 async def run(args: argparse.Namespace) -> int:
+    """Run the benchmark, then write and print the report."""
     from sandbox import BubblewrapSandbox
 
     name = args.name or default_name(args)
@@ -113,28 +132,10 @@ async def run(args: argparse.Namespace) -> int:
         timeout_s=args.timeout_s,
         max_tokens=args.max_tokens,
     )
-    options = ScalingOptions(
-        samples=args.samples,
-        rounds=args.rounds,
-        temperature=args.temperature,
-        token_budget=args.token_budget,
-        deadline_ms=None if args.deadline_s is None else int(args.deadline_s * 1000),
-    )
     sandbox = await BubblewrapSandbox.create()
     try:
         model = await client.model()
-        config = {
-            "model": model,
-            "samples": args.samples,
-            "rounds": args.rounds,
-            "temperature": args.temperature,
-            "token_budget": args.token_budget,
-            "deadline_s": args.deadline_s,
-            "max_tokens": args.max_tokens,
-            "split": args.split,
-            "seed": args.seed,
-        }
-        store = ResultStore(stem.with_suffix(".json"), config)
+        store = ResultStore(stem.with_suffix(".json"), run_config(args, model))
         tasks = load_tasks(args)
         ran = await run_benchmark(
             tasks,
@@ -142,7 +143,7 @@ async def run(args: argparse.Namespace) -> int:
             asker=client,
             judge=Grader(sandbox),
             store=store,
-            options=options,
+            options=scaling_options(args),
             concurrency=args.concurrency,
             traces_dir=stem.with_name(stem.name + "-traces") if args.save_traces else None,
             progress=not args.no_progress,
@@ -157,6 +158,7 @@ async def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command: parse, warn about held-out tasks, run; exit code 2 on a settings clash."""
     args = build_parser().parse_args(argv)
     if args.split == "all":
         banner = "!" * 100
