@@ -1,8 +1,8 @@
 """``sstar-proxy serve``: load settings (flags > env > YAML), configure logging, run uvicorn.
 
-Flags override ``SSTAR_*`` environment variables, which override the YAML file. What to serve
-when no upstream is configured is decided in ``check_servable`` alone, so the embedded local
-model can later be started there instead of refusing.
+Flags override ``SSTAR_*`` environment variables, which override the YAML file. With no upstream
+configured, the embedded local model is prepared (once; cached) and supervised for as long as the
+proxy runs (``embedded_upstream``), so the proxy works out of the box without a key or a GPU.
 """
 
 from __future__ import annotations
@@ -10,17 +10,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import yaml
 from pydantic import ValidationError
 
 from proxy.settings import ConfigError, Settings
 
-NO_UPSTREAM = (
-    "sstar-proxy: no upstream model is configured. Set SSTAR_UPSTREAM_API_BASE to an "
-    "OpenAI-compatible server (e.g. SSTAR_UPSTREAM_API_BASE=http://localhost:8080/v1), pass "
-    "--upstream-api-base, or map models in a YAML file given with --config / SSTAR_CONFIG."
+EMBEDDED_HINT = (
+    "To use another model instead, set SSTAR_UPSTREAM_API_BASE to an OpenAI-compatible server "
+    "(e.g. http://localhost:8000/v1 for vLLM), pass --upstream-api-base, or map models in a "
+    "YAML file given with --config / SSTAR_CONFIG."
 )
 
 
@@ -28,10 +29,35 @@ class UsageError(Exception):
     """The command cannot start as configured; the message says what to change."""
 
 
-def check_servable(settings: Settings) -> None:
-    """Refuse to start without an upstream (until the embedded local model is wired in here)."""
-    if not settings.has_upstream:
-        raise UsageError(NO_UPSTREAM)
+def _say(message: str) -> None:
+    print(f"sstar-proxy: {message}", file=sys.stderr)  # noqa: T201 - a CLI talks to its user
+
+
+@contextmanager
+def embedded_upstream(settings: Settings) -> Iterator[Settings]:
+    """The settings to serve with: as given, or pointing at a supervised embedded local model."""
+    if settings.has_upstream:
+        yield settings
+        return
+    from proxy.local_model import LocalModelError, LocalModelServer, prepare_local_model
+
+    _say(f"no upstream configured; starting the embedded model {settings.local_model}.")
+    _say(EMBEDDED_HINT)
+    try:
+        prepared = prepare_local_model(settings.local_model, settings.cache_dir)
+        server = LocalModelServer(
+            prepared,
+            threads=settings.local_model_threads,
+            parallel=max(settings.num_samples, 4),
+        )
+        server.start()
+    except LocalModelError as exc:
+        raise UsageError(f"sstar-proxy: the embedded model could not start: {exc}") from exc
+    try:
+        _say(f"embedded model {server.model_name} serving at {server.api_base}")
+        yield settings.model_copy(update={"upstream_api_base": server.api_base})
+    finally:
+        server.stop()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,6 +68,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (SSTAR_PORT, default 8000)")
     serve.add_argument("--upstream-api-base", help="OpenAI-compatible base URL (with /v1)")
     serve.add_argument("--config", help="YAML config file (SSTAR_CONFIG)")
+    serve.add_argument(
+        "--local-model",
+        choices=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"],
+        help="embedded model used when no upstream is configured (SSTAR_LOCAL_MODEL)",
+    )
     serve.add_argument("--log-format", choices=["json", "console"])
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     return parser
@@ -55,6 +86,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
             host=args.host,
             port=args.port,
             upstream_api_base=args.upstream_api_base,
+            local_model=args.local_model,
             log_format=args.log_format,
             log_level=args.log_level,
         )
@@ -70,15 +102,16 @@ def serve(settings: Settings) -> None:
     from proxy.logs import configure_logging
 
     configure_logging(log_format=settings.log_format, level=settings.log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        access_log=False,
-        log_level="warning",
-        proxy_headers=False,
-        server_header=False,
-    )
+    with embedded_upstream(settings) as served:
+        uvicorn.run(
+            create_app(served),
+            host=served.host,
+            port=served.port,
+            access_log=False,
+            log_level="warning",
+            proxy_headers=False,
+            server_header=False,
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -87,9 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = load_settings(args)
-        check_servable(settings)
+        serve(settings)
     except UsageError as exc:
         print(exc, file=sys.stderr)  # noqa: T201 - a CLI talks to its user
         return 2
-    serve(settings)
     return 0
