@@ -134,6 +134,8 @@ class LocalModelServer:
             "--ctx-size",
             str(self.parallel * self.ctx_per_slot),
             "--cont-batching",
+            "--no-webui",
+            "--offline",  # never reach for a model hub (none is reachable here anyway)
             *self.extra_args,
         ]
 
