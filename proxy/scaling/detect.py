@@ -11,8 +11,8 @@ doubt passes through. Rules run in a fixed order, cheapest and hardest first:
 1. ``mode_off``.
 2. Hard guardrails, never overridden by ``force``: ``embeddings_endpoint``,
    ``legacy_completions``, ``responses_shaped``, ``tools_present``, ``json_mode``,
-   ``no_user_message``, ``non_text_content``, ``background_task``, ``agent_prompt``,
-   ``edit_format``, ``other_language``.
+   ``no_user_message``, ``non_text_content``, ``oversized_prompt``, ``background_task``,
+   ``agent_prompt``, ``edit_format``, ``other_language``.
 3. ``n_gt_1`` / ``logprobs``: pass-through in ``auto``; under ``force`` they become
    ``force_conflict`` (``apply=False``, ``param`` set) so the caller answers 400.
 4. The coding-task judgement, which ``force`` overrides (``rule="forced"``): ``follow_up_edit``,
@@ -32,22 +32,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from proxy.scaling.detect_patterns import (
-    ABOUT_CODE,
-    AGENT_PROMPTS,
-    BACKGROUND_TASKS,
-    BACKREF,
-    CODE_FENCE_OR_DEF,
-    CODE_WORD,
-    EDIT_FORMATS,
-    QUESTION,
-    SIDE_EFFECTS,
-    TASK_VERB,
-    first_match,
-)
+from proxy.scaling.detect_content import HARD_CONTENT, JUDGEMENT, Facts, Hit, gather_facts
 from proxy.scaling.detect_view import Endpoint, Mode, RequestView, ViewMessage, view_from_body
-from proxy.scaling.shape import TaskShape, detect_language, infer_task_shape
-from proxy.scaling.shape_code import fenced_blocks, has_implemented_code, prose_of
+from proxy.scaling.shape import TaskShape
 
 __all__ = [
     "FORCEABLE_RULES",
@@ -70,6 +57,7 @@ HARD_RULES = frozenset(
         "json_mode",
         "no_user_message",
         "non_text_content",
+        "oversized_prompt",
         "background_task",
         "agent_prompt",
         "edit_format",
@@ -108,21 +96,6 @@ class Decision:
     shape: TaskShape | None = None
     problem: str | None = None
     param: str | None = None
-
-
-Hit = tuple[str, str]  # (rule id, reason)
-
-
-@dataclass(frozen=True, slots=True)
-class _Facts:
-    """What the content rules look at, computed once per request."""
-
-    view: RequestView
-    problem: str
-    prose: str
-    shape: TaskShape | None
-    language: str | None
-    texts: tuple[str, ...]
 
 
 # --- hard guardrails on the request's structure ------------------------------------------------
@@ -164,43 +137,25 @@ def _messages(view: RequestView) -> Hit | None:
     return None
 
 
+# NOTE: a self-contained task is a few thousand characters; agent transcripts run to hundreds of
+# thousands. Capping what the content rules read keeps every request's detection in the
+# low-millisecond range whatever a client sends.
+MAX_CONVERSATION_CHARS = 32_000
+
+
+def _size(view: RequestView) -> Hit | None:
+    total = sum(len(m.text) for m in view.messages)
+    if total > MAX_CONVERSATION_CHARS:
+        return "oversized_prompt", f"conversation of {total} characters is no self-contained task"
+    return None
+
+
 _STRUCTURAL: tuple[Callable[[RequestView], Hit | None], ...] = (
     _endpoint,
     _tools,
     _json_mode,
     _messages,
-)
-
-
-# --- hard guardrails on the content -----------------------------------------------------------
-
-
-def _background(f: _Facts) -> Hit | None:
-    name = first_match(BACKGROUND_TASKS, f.texts)
-    return ("background_task", f"background task template ({name})") if name else None
-
-
-def _agent(f: _Facts) -> Hit | None:
-    name = first_match(AGENT_PROMPTS, f.texts)
-    return ("agent_prompt", f"agent protocol in the prompt ({name})") if name else None
-
-
-def _edit(f: _Facts) -> Hit | None:
-    name = first_match(EDIT_FORMATS, f.texts)
-    return ("edit_format", f"client expects an edit format ({name})") if name else None
-
-
-def _language(f: _Facts) -> Hit | None:
-    if f.language in {None, "python"}:
-        return None
-    return "other_language", f"target language is {f.language}, the sandbox runs Python only"
-
-
-_HARD_CONTENT: tuple[Callable[[_Facts], Hit | None], ...] = (
-    _background,
-    _agent,
-    _edit,
-    _language,
+    _size,
 )
 
 
@@ -212,96 +167,10 @@ def _sampling(view: RequestView) -> tuple[Hit, str] | None:
     return None
 
 
-# --- the coding-task judgement (overridable by force) -----------------------------------------
-
-
-def _follow_up(f: _Facts) -> Hit | None:
-    """A later turn about code the assistant already wrote ("now make it faster")."""
-    history = f.view.messages[:-1]
-    if not any(m.role == "assistant" and CODE_FENCE_OR_DEF.search(m.text) for m in history):
-        return None
-    last = f.view.messages[-1].text
-    if BACKREF.search(prose_of(last)) or infer_task_shape(last) is None:
-        return "follow_up_edit", "follow-up turn about code from an earlier answer"
-    return None
-
-
-def _question(f: _Facts) -> Hit | None:
-    first = f.prose.strip().split("\n", 1)[0]
-    if QUESTION.match(first) and not TASK_VERB.search(first):
-        return "explanation_request", "a question about code or concepts, not a request for code"
-    return None
-
-
-def _given_code(f: _Facts) -> Hit | None:
-    if not has_implemented_code(f.problem):
-        return None
-    stubbed = f.shape is not None and f.shape.evidence in {"stub", "leetcode"}
-    if stubbed and not ABOUT_CODE.search(f.prose):
-        return None
-    return "given_code", "the request is about given code (explain, review, refactor, fix)"
-
-
-def _side_effects(f: _Facts) -> Hit | None:
-    if f.shape is None or f.shape.evidence == "stdin_statement":
-        return None
-    name = first_match(
-        SIDE_EFFECTS,
-        (f.prose, f.shape.signature.starter_code or "") if f.shape.signature else (f.prose,),
-    )
-    return (
-        ("not_self_contained", f"program would need the outside world ({name})") if name else None
-    )
-
-
-def _no_shape(f: _Facts) -> Hit | None:
-    if f.shape is not None or f.view.explicit_tests:
-        return None
-    if CODE_WORD.search(f.problem) or fenced_blocks(f.problem):
-        return "no_runnable_task", "no signature, stdin statement or examples to run"
-    return "not_code_task", "not a code-generation request"
-
-
-_JUDGEMENT: tuple[Callable[[_Facts], Hit | None], ...] = (
-    _follow_up,
-    _question,
-    _given_code,
-    _side_effects,
-    _no_shape,
-)
-
-
 # --- assembly ---------------------------------------------------------------------------------
 
 
-def _problem_text(view: RequestView) -> str:
-    """The last user message, with the system prompt prepended only when it carries the task."""
-    user = view.messages[-1].text
-    if infer_task_shape(user) is not None:
-        return user
-    system = "\n\n".join(m.text for m in view.messages if m.role in {"system", "developer"})
-    if system and len(user) < 400 and infer_task_shape(f"{system}\n\n{user}") is not None:
-        return f"{system}\n\n{user}"
-    return user
-
-
-def _facts(view: RequestView) -> _Facts:
-    problem = _problem_text(view)
-    language = detect_language(problem)
-    if language is None:  # a system prompt may fix the language ("answer in Rust")
-        system = [m.text for m in view.messages if m.role in {"system", "developer"}]
-        language = next((lang for lang in map(detect_language, system) if lang), None)
-    return _Facts(
-        view=view,
-        problem=problem,
-        prose=prose_of(problem),
-        shape=infer_task_shape(problem),
-        language=language,
-        texts=tuple(m.text for m in view.messages),
-    )
-
-
-def _forced(facts: _Facts, hit: Hit) -> Decision:
+def _forced(facts: Facts, hit: Hit) -> Decision:
     problem = facts.problem
     if hit[0] == "follow_up_edit":
         problem = "\n\n".join(m.text for m in facts.view.messages if m.role == "user")
@@ -316,8 +185,8 @@ def detect(view: RequestView) -> Decision:
     for structural in _STRUCTURAL:
         if hit := structural(view):
             return Decision(False, *hit)
-    facts = _facts(view)
-    for content in _HARD_CONTENT:
+    facts = gather_facts(view)
+    for content in HARD_CONTENT:
         if hit := content(facts):
             return Decision(False, *hit, facts.shape, facts.problem)
     if conflict := _sampling(view):
@@ -325,7 +194,7 @@ def detect(view: RequestView) -> Decision:
         if view.mode == "force":
             return Decision(False, "force_conflict", f"cannot force S*: {reason}", param=param)
         return Decision(False, rule, reason, facts.shape, facts.problem)
-    for judgement in _JUDGEMENT:
+    for judgement in JUDGEMENT:
         if hit := judgement(facts):
             if view.mode == "force":
                 return _forced(facts, hit)

@@ -51,7 +51,7 @@ BACKGROUND_TASKS = _table(
         "open_webui_emoji": r"speaker's likely facial expression|fitting emoji",
         "open_webui_image_prompt": r"detailed prompt for an? image generation task",
         "open_webui_tool_choice": r"choose and return the correct tool",
-        "open_webui_chat_history": r"<chat_history>|\{\{MESSAGES:|^### Task:\s*$",
+        "open_webui_chat_history": r"<chat_history>|\{\{MESSAGES:|^### Task:[ \t]*$",
         "chat_title": r"\b(?:generate|create|suggest|write|give)\b[^.\n]{0,40}\btitle\b[^.\n]{0,40}"
         r"\b(?:chat|conversation|discussion|thread)\b",
         "aider_commit_message": r"commit messages?\b",
@@ -88,7 +88,7 @@ EDIT_FORMATS = _table(
         "continue_edit": r"section of code in a file to be rewritten|rewrite the code to satisfy"
         r"|\[BLANK\]|(?://|#|<!--) \.\.\. (?:existing|rest of) (?:the )?code",
         "fim_tokens": r"<\|fim_|<fim_(?:prefix|suffix|middle)>|<\|editable_region|<\|code_to_edit",
-        "path_header": r"^```[\w+#-]*[ :][\w./-]*/[\w.-]+\.\w{1,5}\s*$"
+        "path_header": r"^```[\w+#-]*[ :][\w./-]*/[\w.-]+\.\w{1,5}[ \t]*$"
         r"|^[\w.-]+(?:/[\w.-]+)+\.\w{1,5}\s*\n```",
     }
 )
@@ -117,7 +117,7 @@ SIDE_EFFECTS = _table(
 
 # --- the coding-task judgement --------------------------------------------------------------
 
-CODE_FENCE_OR_DEF = re.compile(r"```|^\s*(?:def|class) \w", re.M)
+CODE_FENCE_OR_DEF = re.compile(r"```|^[ \t]*(?:def|class) \w", re.M)
 # A later turn that points back at an earlier answer ("your code", "now make it faster").
 BACKREF = re.compile(
     r"\b(?:your|you (?:wrote|gave|made|did)|above|previous(?:ly)?|earlier|the same|instead|also|"
@@ -128,8 +128,8 @@ BACKREF = re.compile(
 QUESTION = re.compile(
     r"^\W*(?:(?:hi|hey|hello|thanks)\W+)?(?:(?:can|could|would) you |please |pls )?"
     r"(?:explain|describe|what|why|how (?:does|do|is|are|can|would|should|much|many)|when|where|"
-    r"who|which|is|are|does|do|compare|summari[sz]e|tell me|help me understand|give me (?:a )?hint)"
-    r"\b",
+    r"who|which|is|are|does|do(?! not)|compare|summari[sz]e|tell me|help me understand|"
+    r"give me (?:a )?hint)\b",
     re.I,
 )
 TASK_VERB = re.compile(

