@@ -92,6 +92,9 @@ class Executor:
 
     async def _run_uncached(self, program: str, inputs: tuple[str, ...]) -> tuple[RunResult, ...]:
         signature = self._task.signature
+        if self._task.kind == "function" and signature is None:
+            self._budget.degrade("function task without a signature: nothing to call")
+            return tuple(RunResult(Status.SANDBOX_ERROR, error="no entry point") for _ in inputs)
         request = ExecutionRequest(
             program=program,
             inputs=inputs,

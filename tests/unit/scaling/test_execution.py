@@ -49,3 +49,13 @@ def test_describe_run() -> None:
     )
     flood = describe_run(RunResult(Status.OK, stdout="x", truncated=True), "stdin")
     assert flood.startswith("OUTPUT_LIMIT\n")
+
+
+async def test_function_task_without_signature_runs_nothing() -> None:
+    params = ScalingParams()
+    budget = RunBudget(params)
+    sandbox = BrokenSandbox()
+    task = CodeTask(problem="p", conversation=(), kind="function", model="m")
+    runs = await Executor(sandbox, budget, task=task, params=params).run("def f(): pass", ("[]",))
+    assert runs[0].status is Status.SANDBOX_ERROR
+    assert sandbox.requests == []
