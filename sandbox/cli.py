@@ -1,8 +1,8 @@
 """``python -m sandbox``: run one program in the production sandbox, or run the self-test.
 
     python -m sandbox run PROGRAM.py [--stdin FILE] [--call NAME --args JSON]
-                                     [--time-limit S] [--memory-mb M] --json
-    python -m sandbox selftest
+                                     [--time-limit S] [--memory-mb M] [--bwrap PATH] --json
+    python -m sandbox selftest [--bwrap PATH]
 
 For debugging and operations: ``run`` prints one JSON object with the verdict, outputs, return
 value and time; ``selftest`` exits non-zero with the reason when isolation cannot be proven.
@@ -24,8 +24,10 @@ from sandbox.errors import SandboxError
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--bwrap", default="/usr/bin/bwrap", help="bubblewrap executable")
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run one program once")
+    run = commands.add_parser("run", help="run one program once", parents=[common])
     run.add_argument("program", type=Path)
     run.add_argument("--stdin", type=Path, help="file fed to the program's standard input")
     run.add_argument("--call", help="function mode: entry point (name or Solution.method)")
@@ -33,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--time-limit", type=float, default=5.0, help="wall and CPU seconds")
     run.add_argument("--memory-mb", type=int, default=256)
     run.add_argument("--json", action="store_true", help="print the result as JSON (default)")
-    commands.add_parser("selftest", help="prove isolation works on this machine")
+    commands.add_parser("selftest", help="prove isolation works on this machine", parents=[common])
     return parser
 
 
@@ -51,7 +53,7 @@ def _request(args: argparse.Namespace) -> ExecutionRequest:
 
 
 async def _run(args: argparse.Namespace) -> int:
-    sandbox = await BubblewrapSandbox.create(workers=1, warm_sessions=0)
+    sandbox = await BubblewrapSandbox.create(workers=1, warm_sessions=0, bwrap=args.bwrap)
     try:
         run = (await sandbox.run(_request(args))).runs[0]
     finally:
@@ -70,8 +72,8 @@ async def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _selftest() -> int:
-    sandbox = await BubblewrapSandbox.create(workers=1, warm_sessions=0)
+async def _selftest(args: argparse.Namespace) -> int:
+    sandbox = await BubblewrapSandbox.create(workers=1, warm_sessions=0, bwrap=args.bwrap)
     await sandbox.aclose()
     sys.stdout.write("sandbox self-test passed\n")
     return 0
@@ -81,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status (2: sandbox unavailable)."""
     args = _parser().parse_args(argv)
     try:
-        return asyncio.run(_run(args) if args.command == "run" else _selftest())
+        return asyncio.run(_run(args) if args.command == "run" else _selftest(args))
     except SandboxError as exc:
         sys.stderr.write(f"sandbox unavailable: {exc}\n")
         return 2

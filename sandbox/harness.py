@@ -36,8 +36,10 @@ from typing import Any
 
 # NOTE: what competitive programs import most; heavy, rarely used modules (dataclasses pulls in
 # inspect, statistics, fractions, decimal) would cost every session start for a few runs' gain.
-_PRELOAD = ("bisect", "collections", "copy", "functools", "heapq", "itertools", "math", "operator")
-_PRELOAD += ("re", "string", "typing")
+_PRELOAD = (
+    *("bisect", "collections", "copy", "functools", "heapq", "itertools", "math", "operator"),
+    *("re", "string", "typing"),
+)
 _PRELUDE = (
     "from typing import *\n"
     "import collections, heapq, bisect, itertools, functools, math, re, string\n"
@@ -213,6 +215,7 @@ def _enter_child(fds: list[int], limits: dict[str, Any], workdir: str, contained
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
         signal.signal(sig, signal.SIG_DFL)
+    _fresh_std_streams()
     os.chdir(workdir)
     try:
         with open("/proc/self/oom_score_adj", "w") as adj:
@@ -226,6 +229,15 @@ def _enter_child(fds: list[int], limits: dict[str, Any], workdir: str, contained
     _limit(resource.RLIMIT_CORE, 0)
     if limits.get("as_bytes"):
         _limit(resource.RLIMIT_AS, int(limits["as_bytes"]))
+
+
+def _fresh_std_streams() -> None:
+    """Text streams on the run's fds 0-2, as a freshly started interpreter would have them."""
+    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
+    sys.stderr = open(  # noqa: SIM115
+        2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1
+    )
 
 
 def _wipe(dirs: tuple[str, ...]) -> bool:

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 from sandbox.base import RunResult, Status
 
-_CPU_SIGNALS = (signal.SIGXCPU, signal.SIGKILL)
-
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
@@ -64,7 +62,9 @@ def _status_of(ev: Evidence, record: dict[str, object] | None) -> tuple[Status, 
         return Status.SANDBOX_ERROR, "sandbox session died"
     if os.WIFSIGNALED(ev.wait_status):
         sig = os.WTERMSIG(ev.wait_status)
-        if sig in _CPU_SIGNALS and ev.cpu_s >= ev.cpu_limit_s * 0.9:
+        # SIGXCPU comes only from RLIMIT_CPU (or the program itself); the SIGKILL a second later
+        # is the hard limit when SIGXCPU was ignored, told apart from others by the CPU used.
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and ev.cpu_s >= ev.cpu_limit_s * 0.9):
             return Status.TIMEOUT, "cpu time limit exceeded"
         return Status.RUNTIME_ERROR, f"killed by signal {signal.Signals(sig).name}"
     code = os.WEXITSTATUS(ev.wait_status)

@@ -25,6 +25,7 @@ FAKE_FILE_SECRET = "FILE-SECRET-9f8e7d6c5b4a"  # noqa: S105 - planted, fake
 REPO = Path(__file__).resolve().parents[2]
 SHORT = Limits(wall_time_s=1.0, cpu_time_s=1.0, memory_mb=128)
 _MAX_LOOP_STALL_S = 0.5
+_ATTACK_NAMES = frozenset({"x", "big", "out.txt", "hard", "stdout", "run"})
 
 
 def descendants(root: int) -> set[int]:
@@ -56,17 +57,16 @@ def session_cgroups() -> set[Path]:
 
 
 def _host_files() -> set[str]:
-    """Host places a program could try to write; attack programs name their files ``*attack*``.
-
-    Only names that ours or an attack could produce count: other work on this machine may
-    create unrelated files meanwhile.
-    """
+    """Host places a program could try to write, filtered to the names the attack programs use
+    (``*attack*`` and a few fixed ones): other work on this machine creates unrelated files."""
     places = [Path("/tmp"), REPO, Path("/etc"), Path("/usr/bin"), Path("/dev/shm"), Path.home()]
     return {
         str(path)
         for place in places
         for path in place.iterdir()
-        if path.name.startswith("sstar") or "attack" in path.name
+        if "attack" in path.name
+        or path.name in _ATTACK_NAMES
+        or path.name.startswith("sstar-local")
     }
 
 

@@ -1,12 +1,20 @@
-"""Return-value serialization done inside the sandbox (tuples as lists, tagged ``repr``)."""
+"""The in-sandbox fork-server, exercised in this process (local mode, no bubblewrap).
+
+Serialization of return values (tuples as lists, tagged ``repr``), the control channel, entry-point
+resolution, the scratch wipe, and the parent side of one forked run.
+"""
 
 from __future__ import annotations
 
 import enum
 import json
+import os
+import socket
+import struct
 from collections import namedtuple
+from pathlib import Path
 
-from sandbox.harness import canonical_json, to_jsonable
+from sandbox.harness import Channel, _resolve, _wipe, canonical_json, serve_run, to_jsonable
 
 
 class _Color(enum.IntEnum):
@@ -51,3 +59,88 @@ def test_cycles_and_depth_are_bounded() -> None:
         encoded, depth = encoded[0], depth + 1
     assert encoded == {"__repr__": "<too deep>"}
     assert depth > 100
+
+
+def test_channel_frames_and_fds() -> None:
+    left, right = socket.socketpair()
+    try:
+        channel = Channel(right)
+        read_fd, write_fd = os.pipe()
+        payload = json.dumps({"type": "load", "program": "x" * 100_000}).encode()
+        left.sendall(struct.pack(">I", len(payload)) + payload)
+        frame = json.dumps({"type": "run"}).encode()
+        socket.send_fds(left, [struct.pack(">I", len(frame)) + frame], [write_fd])
+        assert channel.recv() == {"type": "load", "program": "x" * 100_000}
+        assert channel.recv() == {"type": "run"}
+        (passed,) = channel.take_fds()
+        os.write(passed, b"ok")
+        assert os.read(read_fd, 2) == b"ok"
+        for fd in (read_fd, write_fd, passed):
+            os.close(fd)
+        channel.send({"status": 0})
+        assert left.recv(100)[4:] == b'{"status": 0}'
+        left.close()
+        assert channel.recv() is None
+    finally:
+        right.close()
+
+
+def test_resolve_entry_points() -> None:
+    namespace: dict[str, object] = {}
+    exec(  # noqa: S102 - our own fixture program
+        "class Solution:\n    def m(self, x):\n        return x + 1\ndef f(x):\n    return x * 2\n",
+        namespace,
+    )
+    assert _resolve(namespace, "Solution.m")(1) == 2
+    assert _resolve(namespace, "m")(1) == 2
+    assert _resolve(namespace, "f")(3) == 6
+
+
+def test_wipe_never_follows_links(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("host file")
+    scratch = tmp_path / "scratch"
+    locked = scratch / "locked" / "deeper"
+    locked.mkdir(parents=True)
+    (locked / "f").write_text("x")
+    (scratch / "link").symlink_to(outside)
+    (scratch / "file").write_text("x")
+    locked.chmod(0)
+    scratch.joinpath("locked").chmod(0)
+    assert _wipe((str(scratch), str(tmp_path / "missing")))
+    assert list(scratch.iterdir()) == []
+    assert (outside / "keep.txt").read_text() == "host file"
+
+
+def _serve(program: str, mode: str, stdin: bytes, tmp_path: Path) -> tuple[int, bytes, bytes]:
+    """One local-mode run through the fork-server's parent side, in this process."""
+    pipes = [os.pipe() for _ in range(4)]
+    theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
+    os.write(pipes[0][1], stdin)
+    os.close(pipes[0][1])
+    load = {"program": program, "mode": mode, "entry": "f"}
+    limits = {"cpu_s": 2, "fsize": 1 << 20, "nofile": 64, "as_bytes": 0}
+    message = {"nonce": "n0", "limits": limits}
+    report = serve_run(load, message, theirs, str(tmp_path), contained=False)
+    outputs = []
+    for read_fd in (pipes[1][0], pipes[3][0]):
+        with os.fdopen(read_fd, "rb") as stream:
+            outputs.append(stream.read())
+    os.close(pipes[2][0])
+    assert report["clean"] is True
+    assert list(tmp_path.iterdir()) == []
+    return int(report["status"]), outputs[0], outputs[1]
+
+
+def test_serve_run_stdin_and_function(tmp_path: Path) -> None:
+    status, out, record = _serve("print(input()[::-1])\nopen('f', 'w')", "stdin", b"abc", tmp_path)
+    assert (status, out) == (0, b"cba\n")
+    assert json.loads(record) == {"nonce": "n0", "ok": True}
+    status, _, record = _serve("def f(a):\n    return (a, {a})", "function", b"[1]", tmp_path)
+    assert json.loads(record)["return"] == '[1,{"__repr__":"{1}"}]'
+    status, _, record = _serve("import os\nos._exit(0)", "stdin", b"", tmp_path)
+    assert (status, record) == (0, b"")
+    status, _, record = _serve("raise KeyError(3)", "stdin", b"", tmp_path)
+    assert os.WEXITSTATUS(status) == 1
+    assert json.loads(record)["error"] == "KeyError: 3"

@@ -61,8 +61,10 @@ def test_nonzero_exit_is_runtime_error_with_reason() -> None:
 
 def test_signals() -> None:
     assert decide(replace(BASE, wait_status=signal.SIGSEGV)).status is Status.RUNTIME_ERROR
-    cpu = replace(BASE, wait_status=signal.SIGXCPU, cpu_s=1.0)
+    cpu = replace(BASE, wait_status=signal.SIGXCPU, cpu_s=0.5)
     assert decide(cpu).status is Status.TIMEOUT
+    hard = replace(BASE, wait_status=signal.SIGKILL, cpu_s=2.0)
+    assert decide(hard).status is Status.TIMEOUT
     assert decide(replace(BASE, wait_status=signal.SIGKILL)).status is Status.RUNTIME_ERROR
 
 
