@@ -19,7 +19,7 @@ from pathlib import Path
 
 from sandbox.base import ExecutionRequest, ExecutionResult
 from sandbox.cgroups import CGROUP_ROOT, CgroupDriver, detect_driver, remove_stale
-from sandbox.errors import SandboxError, SandboxUnavailableError
+from sandbox.errors import SandboxCrashedError, SandboxError, SandboxUnavailableError
 from sandbox.pool import SessionPool
 from sandbox.seccomp import build_filter, filter_fd
 from sandbox.selftest import run_selftest
@@ -163,10 +163,14 @@ class _SessionFactory:
 
         spec = LaunchSpec(argv=argv, pass_fds=lambda: (seccomp_fd,), cgroup=cgroup)
         try:
-            return await Session.start(spec)
+            session = await Session.start(spec)
         except BaseException:
             cgroup.remove()
             raise
+        if not cgroup.pids():  # the shim joins before exec'ing bwrap; never run outside it
+            await session.close()
+            raise SandboxCrashedError("sandbox session is not inside its cgroup")
+        return session
 
 
 def _require_executable(path: str, what: str) -> None:
