@@ -11,8 +11,8 @@ doubt passes through. Rules run in a fixed order, cheapest and hardest first:
 1. ``mode_off``.
 2. Hard guardrails, never overridden by ``force``: ``embeddings_endpoint``,
    ``legacy_completions``, ``responses_shaped``, ``tools_present``, ``json_mode``,
-   ``no_user_message``, ``non_text_content``, ``oversized_prompt``, ``background_task``,
-   ``agent_prompt``, ``edit_format``, ``other_language``.
+   ``no_user_message``, ``unsupported_message``, ``non_text_content``, ``oversized_prompt``,
+   ``background_task``, ``agent_prompt``, ``edit_format``, ``other_language``.
 3. ``n_gt_1`` / ``logprobs``: pass-through in ``auto``; under ``force`` they become
    ``force_conflict`` (``apply=False``, ``param`` set) so the caller answers 400.
 4. The coding-task judgement, which ``force`` overrides (``rule="forced"``): ``follow_up_edit``,
@@ -57,6 +57,7 @@ HARD_RULES = frozenset(
         "json_mode",
         "no_user_message",
         "non_text_content",
+        "unsupported_message",
         "oversized_prompt",
         "background_task",
         "agent_prompt",
@@ -131,7 +132,7 @@ def _messages(view: RequestView) -> Hit | None:
         return "no_user_message", "last message is not a user turn (nothing fresh to answer)"
     for m in view.messages:
         if m.role not in {"system", "developer", "user", "assistant"}:
-            return "no_user_message", f"unsupported message role {m.role!r}"
+            return "unsupported_message", f"unsupported message role {m.role!r}"
         if m.has_non_text:
             return "non_text_content", "non-text content parts (images, audio, files)"
     return None

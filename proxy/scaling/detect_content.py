@@ -14,12 +14,14 @@ from dataclasses import dataclass
 
 from proxy.scaling.detect_patterns import (
     ABOUT_CODE,
+    ABOUT_EXISTING,
     AGENT_PROMPTS,
     BACKGROUND_TASKS,
     BACKREF,
     CODE_FENCE_OR_DEF,
     CODE_WORD,
     EDIT_FORMATS,
+    NO_CODE,
     QUESTION,
     SIDE_EFFECTS,
     TASK_VERB,
@@ -102,10 +104,15 @@ def _question(f: Facts) -> Hit | None:
         return "explanation_request", "a question about code or concepts, not a request for code"
     if last.endswith("?") and QUESTION.match(last) and not TASK_VERB.search(f.prose):
         return "explanation_request", "the request ends in a question, not a request for code"
+    if NO_CODE.search(f.prose):
+        return "explanation_request", "the user asks for an explanation, not for code"
     return None
 
 
 def _given_code(f: Facts) -> Hit | None:
+    """Asks about existing code: finished code in the prompt, or tests/docs for a function."""
+    if ABOUT_EXISTING.search(f.prose):
+        return "given_code", "asks for tests, docs or comments for existing code"
     if not has_implemented_code(f.problem):
         return None
     stubbed = f.shape is not None and f.shape.evidence in {"stub", "leetcode"}

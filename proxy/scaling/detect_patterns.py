@@ -14,12 +14,14 @@ import re
 
 __all__ = [
     "ABOUT_CODE",
+    "ABOUT_EXISTING",
     "AGENT_PROMPTS",
     "BACKGROUND_TASKS",
     "BACKREF",
     "CODE_FENCE_OR_DEF",
     "CODE_WORD",
     "EDIT_FORMATS",
+    "NO_CODE",
     "QUESTION",
     "SIDE_EFFECTS",
     "TASK_VERB",
@@ -147,5 +149,18 @@ ABOUT_CODE = re.compile(
 CODE_WORD = re.compile(
     r"\b(?:code|program|script|function|method|class|algorithm|python|implement|def|snippet|"
     r"regex|leetcode|codeforces|atcoder)\b",
+    re.I,
+)
+# "Write tests for `is_prime(n)`" names a function but wants something else than its code.
+ABOUT_EXISTING = re.compile(
+    r"\b(?:write|add|generate|create|give me)\s+(?:a |an |some |the )?(?:\w+ )?"
+    r"(?:tests?|test cases|test suite|docstrings?|comments?|documentation|docs|type hints|"
+    r"explanation|summary|review)\s+(?:for|to|of|on)\b",
+    re.I,
+)
+NO_CODE = re.compile(
+    r"\b(?:no code|without (?:any )?code|(?:don't|do not) (?:write|give|show)(?: me)? (?:any )?"
+    r"(?:code|the solution)|(?:just|only) (?:the )?(?:idea|approach|intuition|explanation|hint)s?|"
+    r"explain (?:the )?(?:idea|approach|intuition))\b",
     re.I,
 )

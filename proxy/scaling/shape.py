@@ -136,7 +136,11 @@ _CF_IO_TOKEN = re.compile(r"%lld|%I64d|\bcin\b|\bcout\b|scanf|printf")
 _CF_IO_NOTE = re.compile(
     r"^[^.\n]*?(?:%lld|%I64d|\bcin\b|\bcout\b|scanf|printf)[^.\n]*[.\n]?", re.M
 )
-_TO_PYTHON = re.compile(r"\b(?:to|into|in)\s+[Pp]ython\b")
+_TO_PYTHON = re.compile(
+    r"\b(?:translate|convert|port|rewrite|rewritten|converted|translated)\b[^.\n]{0,80}"
+    r"\b(?:to|into|in)\s+[Pp]ython\b",
+    re.I,
+)
 
 
 def detect_language(text: str) -> str | None:
@@ -257,12 +261,15 @@ def infer_task_shape(problem: str) -> TaskShape | None:
     """
     language = detect_language(problem) or "python"
     entry = find_entry_point(problem)
+    prose = strip_fences(problem, keep=("", "text", "plaintext", "txt", "python", "py"))
+    evidence = _stdin_evidence(prose)
     if entry is not None:
         if entry.signature is None:
             return None
+        if evidence == "stdin_statement" and not entry.signature.params:
+            # "def solve():" under an Input/Output statement: a stdin program in a function
+            return TaskShape("stdin", language, None, evidence)
         return TaskShape("function", language, entry.signature, entry.evidence)
-    prose = strip_fences(problem, keep=("", "text", "plaintext", "txt", "python", "py"))
-    evidence = _stdin_evidence(prose)
     if evidence == "stdin_statement":
         return TaskShape("stdin", language, None, evidence)
     named = _named_function(prose)

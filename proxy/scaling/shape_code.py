@@ -37,6 +37,12 @@ _TRIVIAL = re.compile(
 )
 # LeetCode node types are built by its hidden harness; JSON arguments cannot construct them.
 _NODE_TYPES = re.compile(r"\b(?:ListNode|TreeNode|Node|NestedInteger|Employee|Interval)\b")
+# A line of a Python script without defs ("n = int(input())", "print(x)"); sample data never is.
+_PY_STATEMENT = re.compile(
+    r"^[ \t]*(?!assert\b|>>>)(?:[A-Za-z_][\w.\[\], ]*[+\-*/%|&]?=(?!=)|print\(|import |from \w|"
+    r"for \w.* in |while |if .*:|return\b|[A-Za-z_][\w.]*\(.*\)[ \t]*$)",
+    re.M,
+)
 _CODE_TOKEN = re.compile(
     r"^[ \t]*(?:def |class |import |from \w+ import|return\b|for .+ in |while .+:|if .+:|"
     r"#include|public |private |function\b|const |let |var |fn |func |SELECT\b)|[;{}][ \t]*$",
@@ -211,7 +217,9 @@ def has_implemented_code(text: str) -> bool:
     for info, body in fenced_blocks(text):
         if info not in _PY_INFO and info not in {"text", "txt", "plaintext", "json", "output"}:
             return True
-        if len(_CODE_TOKEN.findall(body)) >= 2 and not scan_functions(body):
+        if not scan_functions(body) and (
+            len(_CODE_TOKEN.findall(body)) >= 2 or len(_PY_STATEMENT.findall(body)) >= 2
+        ):
             return True
     return any(not f.is_stub for src in _python_sources(text) for f in scan_functions(src))
 

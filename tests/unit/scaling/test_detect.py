@@ -190,7 +190,7 @@ def test_conversation_shape_guardrails() -> None:
     prefill = (ViewMessage("user", TASK), ViewMessage("assistant", "```python\n"))
     assert detect(RequestView(messages=prefill)).rule == "no_user_message"
     odd_role = (ViewMessage("ipython", "x"), ViewMessage("user", TASK))
-    assert detect(RequestView(messages=odd_role)).rule == "no_user_message"
+    assert detect(RequestView(messages=odd_role)).rule == "unsupported_message"
     image = (ViewMessage("user", TASK, has_non_text=True),)
     assert detect(RequestView(messages=image)).rule == "non_text_content"
 
