@@ -98,11 +98,10 @@ def _python_sources(text: str) -> list[str]:
 
 def _header_end(lines: list[str], start: int) -> tuple[int, str, str] | None:
     """Line index where the ``def`` header starting at ``start`` ends, its params and rest."""
-    depth, chunk = 0, ""
+    chunk = ""
     for j in range(start, min(start + 30, len(lines))):
         chunk += lines[j] + "\n"
-        depth = chunk.count("(") - chunk.count(")")
-        if depth <= 0 and re.search(r":\s*(?:#.*)?$", lines[j]):
+        if chunk.count("(") <= chunk.count(")"):  # parameters closed: the header ends here
             opened = chunk.index("(")
             close = _matching_paren(chunk, opened)
             return j, chunk[opened + 1 : close], chunk[close + 1 :].strip()
@@ -115,7 +114,7 @@ def _matching_paren(text: str, opened: int) -> int:
         depth += {"(": 1, ")": -1}.get(text[k], 0)
         if depth == 0:
             return k
-    return len(text) - 1
+    return len(text) - 1  # pragma: no cover - callers pass balanced parentheses
 
 
 def _is_stub(lines: list[str], header_end: int, indent: int, rest: str) -> bool:

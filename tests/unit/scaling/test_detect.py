@@ -325,6 +325,17 @@ FOLLOW_UP = [
             "explanation_request",
         ),
         ([{"role": "user", "content": "Plan a 3-day trip to Lisbon."}], "not_code_task"),
+        (
+            [{"role": "user", "content": STDIN_TASK + "\nWhat is the best complexity here?"}],
+            "explanation_request",
+        ),
+        (
+            [
+                {"role": "system", "content": "You are helpful."},
+                {"role": "user", "content": "Tell a story."},
+            ],
+            "not_code_task",
+        ),
     ],
 )
 def test_judgement_rules(messages: list[dict[str, Any]], rule: str) -> None:

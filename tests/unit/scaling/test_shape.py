@@ -281,3 +281,11 @@ def test_even_humaneval_prompts_are_function_tasks() -> None:
         assert shape is not None, index
         assert shape.signature is not None, index
         assert shape.signature.name == problem["entry_point"], index
+
+
+def test_header_edge_cases() -> None:
+    inline = {f.name: f for f in scan_functions("def a(x) -> int: ...\ndef b(x): return x\n")}
+    assert inline["a"].is_stub
+    assert not inline["b"].is_stub
+    assert scan_functions("def broken(x,\n") == []
+    assert scan_functions("def odd(x)) :\n    pass\n")[0].params_src == "x"
