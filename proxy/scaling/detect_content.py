@@ -20,6 +20,7 @@ from proxy.scaling.detect_patterns import (
     BACKREF,
     CODE_FENCE_OR_DEF,
     CODE_WORD,
+    CONTINUE_CHAT_RULES,
     EDIT_FORMATS,
     NO_CODE,
     QUESTION,
@@ -153,6 +154,19 @@ JUDGEMENT: tuple[Callable[[Facts], Hit | None], ...] = (
 # --- gathering --------------------------------------------------------------------------------
 
 
+_SYSTEM = frozenset({"system", "developer"})
+
+
+def _neutral(text: str) -> str:
+    """A system prompt without client boilerplate that only says how to format *edits* when
+    asked for them (Continue's chat mode); a fresh task under it is still a fresh task."""
+    return CONTINUE_CHAT_RULES.sub("", text) if "<important_rules>" in text else text
+
+
+def _system_texts(view: RequestView) -> list[str]:
+    return [_neutral(m.text) for m in view.messages if m.role in _SYSTEM]
+
+
 def _problem_text(view: RequestView) -> tuple[str, TaskShape | None, TaskShape | None]:
     """The problem, its shape and the shape of the last user message alone.
 
@@ -162,7 +176,7 @@ def _problem_text(view: RequestView) -> tuple[str, TaskShape | None, TaskShape |
     """
     user = view.messages[-1].text
     user_shape = infer_task_shape(user)
-    system = "\n\n".join(m.text for m in view.messages if m.role in {"system", "developer"})
+    system = "\n\n".join(text for text in _system_texts(view) if text.strip())
     if user_shape is None and system and len(user) < 400:
         combined = f"{system}\n\n{user}"
         if (shape := infer_task_shape(combined)) is not None:
@@ -174,8 +188,7 @@ def gather_facts(view: RequestView) -> Facts:
     problem, shape, user_shape = _problem_text(view)
     language = detect_language(problem)
     if language is None:  # a system prompt may fix the language ("answer in Rust")
-        system = [m.text for m in view.messages if m.role in {"system", "developer"}]
-        language = next((lang for lang in map(detect_language, system) if lang), None)
+        language = next((lang for lang in map(detect_language, _system_texts(view)) if lang), None)
     return Facts(
         view=view,
         problem=problem,
@@ -183,5 +196,5 @@ def gather_facts(view: RequestView) -> Facts:
         shape=shape,
         user_shape=user_shape,
         language=language,
-        texts=tuple(m.text for m in view.messages),
+        texts=tuple(_neutral(m.text) if m.role in _SYSTEM else m.text for m in view.messages),
     )

@@ -20,6 +20,7 @@ __all__ = [
     "BACKREF",
     "CODE_FENCE_OR_DEF",
     "CODE_WORD",
+    "CONTINUE_CHAT_RULES",
     "EDIT_FORMATS",
     "NO_CODE",
     "QUESTION",
@@ -42,6 +43,13 @@ def first_match(table: Fingerprints, texts: tuple[str, ...]) -> str | None:
             return name
     return None
 
+
+# Continue's chat-mode system message (``core/llm/defaultSystemMessages.ts``): code-block and
+# lazy-edit formatting *for modification requests*, plus "use the Apply button". Its agent and
+# plan modes send tools, which the structural rules catch first.
+CONTINUE_CHAT_RULES = re.compile(
+    r"<important_rules>\s*You are in chat mode\..*?</important_rules>", re.S | re.I
+)
 
 BACKGROUND_TASKS = _table(
     {

@@ -441,3 +441,23 @@ def test_view_from_body_spots_responses_shapes() -> None:
     assert view_from_body({"messages": [item]}).responses_shaped
     assert not view_from_body({"messages": [{"role": "user", "content": "x"}]}).responses_shaped
     assert view_from_body({"messages": "nope"}).messages == ()
+
+
+CONTINUE_CHAT = (
+    "<important_rules>\n  You are in chat mode.\n\n  When addressing code modification requests, "
+    "use placeholders:\n\n  ```language /path/to/file\n  // ... existing code ...\n  ```\n"
+    "</important_rules>"
+)
+
+
+def test_continue_chat_mode_rules_do_not_make_a_task_an_edit() -> None:
+    fresh = {
+        "messages": [
+            {"role": "system", "content": CONTINUE_CHAT},
+            {"role": "user", "content": TASK},
+        ]
+    }
+    assert detect(view_from_body(fresh)).rule == "coding_task"
+    extra = CONTINUE_CHAT + "\nAlways reply with a unified diff."
+    edit = {"messages": [{"role": "system", "content": extra}, {"role": "user", "content": TASK}]}
+    assert detect(view_from_body(edit)).rule == "edit_format"
