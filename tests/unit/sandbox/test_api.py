@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import ast
+import tempfile
 from pathlib import Path
 
 import pytest
 
 import sandbox
-from sandbox import ExecutionRequest, LocalSandbox, SandboxUnavailableError, Status
+from sandbox import ExecutionRequest, Limits, LocalSandbox, SandboxUnavailableError, Status
 from sandbox.cgroups import detect_driver
 from sandbox.seccomp import build_filter
 
@@ -50,6 +51,22 @@ async def test_local_sandbox_runs_both_modes() -> None:
     assert [r.stdout for r in stdin.runs] == ["cba\n", "yx\n"]
     assert call.runs[0].status is Status.OK
     assert call.runs[0].return_json == "8"
+
+
+def _local_dirs() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob("sstar-local-*"))
+
+
+async def test_local_sandbox_enforces_the_wall_deadline_and_cleans_up() -> None:
+    before = _local_dirs()
+    local = LocalSandbox(workers=1)
+    limits = Limits(wall_time_s=0.5, cpu_time_s=5.0, memory_mb=256)
+    try:
+        result = await local.run(ExecutionRequest("while True: pass", ("", ""), limits=limits))
+    finally:
+        await local.aclose()
+    assert [r.status for r in result.runs] == [Status.TIMEOUT, Status.TIMEOUT]
+    assert _local_dirs() <= before
 
 
 def test_missing_cgroups_fail_closed(tmp_path: Path) -> None:
