@@ -72,7 +72,7 @@ BACKGROUND_TASKS = _table(
 
 AGENT_PROMPTS = _table(
     {
-        "agent_identity": r"\byou are (?:cline|roo|kilo code)\b|\bGitHub Copilot\b"
+        "agent_identity": r"\byou are (?:cline|roo|kilo code)\b"
         r"|powerful agentic ai coding assistant|you are an? (?:\w+ )?coding agent",
         "xml_tool_tags": r"<(?:execute_command|read_file|write_to_file|replace_in_file|apply_diff|"
         r"search_files|list_files|list_code_definition_names|browser_action|use_mcp_tool|"
@@ -91,12 +91,14 @@ EDIT_FORMATS = _table(
         "whole_file": r"(?:entire|full|complete|whole) (?:content|contents|source) of the "
         r"(?:updated|modified|changed|new)? ?files?|\bfile listing\b",
         "aider_files": r"added these files to the chat|take requests for changes to the "
-        r"supplied code|act as an expert (?:software developer|architect engineer)",
+        r"supplied code|act as an expert (?:software developer|architect engineer|code analyst)"
+        r"|summaries of some files present in my git repository",
         "unified_diff": r"diff -U0|\bunified diffs?\b|^(?:---|\+\+\+) [ab]/|^@@ -\d+"
         r"|\b(?:respond|reply|answer|output|return|give|show)\b[^.\n]{0,30}\b(?:as|with|in|using)"
         r" (?:a |the )?(?:git )?(?:diff|patch)\b",
         "continue_edit": r"section of code in a file to be rewritten|rewrite the code to satisfy"
-        r"|\[BLANK\]|(?://|#|<!--) \.\.\. (?:existing|rest of) (?:the )?code",
+        r"|\[BLANK\]|(?://|#|<!--) ?\.\.\. ?(?:existing|rest of) (?:the )?code",
+        "filepath_comment": r"^[ \t]*(?://|#|<!--) ?filepath:",
         "fim_tokens": r"<\|fim_|<fim_(?:prefix|suffix|middle)>|<\|editable_region|<\|code_to_edit",
         "path_header": r"^```[\w+#-]*[ :][\w./-]*/[\w.-]+\.\w{1,5}[ \t]*$"
         r"|^[\w.-]+(?:/[\w.-]+)+\.\w{1,5}\s*\n```",

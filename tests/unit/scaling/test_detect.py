@@ -33,6 +33,7 @@ NO_FP_CATEGORIES = {
     "completions",
     "responses",
     "agent_prompt",
+    "copilot_edit",
     "non_text",
     "sampling",
 }
