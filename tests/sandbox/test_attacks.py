@@ -331,7 +331,10 @@ async def test_e7_ptrace_and_process_vm_denied(sandbox: BubblewrapSandbox, host:
         "for name, call in (('ptrace', lambda: libc.ptrace(16, 1, 0, 0)),\n"
         "                   ('process_vm_readv',\n"
         "                    lambda: libc.process_vm_readv(1, 0, 0, 0, 0, 0)),\n"
-        "                   ('mem', lambda: open('/proc/1/mem', 'rb').read(1))):\n"
+        "                   ('mem', lambda: open('/proc/1/mem', 'rb').read(1)),\n"
+        "                   ('socket', lambda: [os.open(f'/proc/1/fd/{fd}', os.O_RDWR)\n"
+        "                       for fd in os.listdir('/proc/1/fd')\n"
+        "                       if 'socket' in os.readlink(f'/proc/1/fd/{fd}')])):\n"
         "    try:\n        out[name] = [call(), ctypes.get_errno()]\n"
         "    except OSError as e:\n        out[name] = ['raised', e.errno]\n"
         "print(json.dumps(out))\n"
@@ -340,6 +343,7 @@ async def test_e7_ptrace_and_process_vm_denied(sandbox: BubblewrapSandbox, host:
     assert out["ptrace"] == [-1, 1]
     assert out["process_vm_readv"] == [-1, 1]
     assert out["mem"][0] == "raised"
+    assert out["socket"][0] == "raised"  # the zygote's control socket stays out of reach
 
 
 async def test_e8_daemon_is_killed(sandbox: BubblewrapSandbox, host: Host) -> None:
