@@ -64,7 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=2, help="S* debug rounds R (x-sstar-rounds)")
     p.add_argument("--temperature", type=float, default=None, help="S* sampling temperature")
     p.add_argument("--token-budget", type=int, default=None, help="S* total token budget")
-    p.add_argument("--deadline-s", type=float, default=None, help="S* deadline per request")
+    p.add_argument(
+        "--deadline-s",
+        type=float,
+        default=600.0,
+        help="S* deadline per request (x-sstar-deadline-ms; the server caps it). Default 600: "
+        "a CPU model needs minutes for N samples, and a run cut short measures the deadline",
+    )
     p.add_argument("--max-tokens", type=int, default=1024, help="max_tokens of each request")
     p.add_argument("--concurrency", type=int, default=1, help="problems in flight at once")
     p.add_argument("--seed", type=int, default=0, help="seed of the stdin hidden tests")

@@ -17,6 +17,7 @@ def test_parser_defaults_are_the_headline_configuration():
     assert (args.samples, args.rounds, args.split, args.suite) == (8, 2, "dev", "humaneval")
     assert args.modes == ["plain", "majority", "public", "adaptive"]
     assert args.concurrency == 1
+    assert humaneval.scaling_options(args).deadline_ms == 600_000
     assert humaneval.default_name(args) == "humaneval-dev-n8-r2"
     with pytest.raises(SystemExit):
         humaneval.build_parser().parse_args(["--modes", "plain,best"])
