@@ -109,9 +109,8 @@ EDIT_FORMATS = _table(
 # synthesized inputs in the sandbox (no network, no files): S* has nothing to compare.
 SIDE_EFFECTS = _table(
     {
-        "files": r"\b(?:read|reads|reading|write|writes|writing|open|opens|save|saves|load|loads|"
-        r"parse|parses|append)\s+(?:(?:from|to|into)\s+)?(?:a|an|the|each|every|all)?\s*"
-        r"(?:\w+\s+){0,2}files?\b|\bfile ?paths?\b|\bdirector(?:y|ies)\b|\bfolders?\b"
+        "files": r"\b(?:read|write|open|save|load|parse|append|dump|store|export|import)\w*"
+        r"\b[^.\n]{0,40}\bfiles?\b|\bfile ?paths?\b|\bdirector(?:y|ies)\b|\bfolders?\b"
         r"|os\.(?:path|walk|listdir)|pathlib|\bcsv\b|\bexcel\b|\bxlsx\b",
         "network": r"https?://|\burls?\b|\bapis?\b|\bendpoints?\b|\bhttp\b|\brequests\.|"
         r"\bweb ?(?:page|site|server)s?\b|\bwebsites?\b|\bscrap(?:e|er|ing)\b|beautifulsoup|"

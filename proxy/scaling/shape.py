@@ -181,6 +181,9 @@ _STDIN_WORDS = re.compile(
 )
 _FIRST_LINE = re.compile(r"\bthe first line(?: of (?:the )?input)? contains\b", re.I)
 _PRINT = re.compile(r"\b(?:print|output)\s+(?:the|a|an|one|each|all|yes|no|[\"'`])", re.I)
+_INLINE_IO = re.compile(r"^[ \t]*(?:\*\*)?input(?:\*\*)?:[^=\n]+$", re.I | re.M)
+_INLINE_OUT = re.compile(r"^[ \t]*(?:\*\*)?output(?:\*\*)?:", re.I | re.M)
+_IO_WORDS = re.compile(r"\bprint|\blines?\b|\bspace-separated\b|\bread\b", re.I)
 _LEETCODE_IO = re.compile(r"^[ \t]*(?:\*\*)?input:?(?:\*\*)?:?\s*[a-z_]\w*\s*=", re.I | re.M)
 _PROGRAM = re.compile(r"\b(?:program|script|code|solution|solver|application)\b", re.I)
 _READS = re.compile(
@@ -201,6 +204,8 @@ def _stdin_evidence(prose: str) -> str | None:
         return None  # LeetCode examples without starter code: a function with no known name
     if _FIRST_LINE.search(prose) and _PRINT.search(prose):
         return "stdin_statement"
+    if _INLINE_IO.search(prose) and _INLINE_OUT.search(prose) and _IO_WORDS.search(prose):
+        return "stdin_statement"  # "Input: two lines, s and t." / "Output: YES or NO."
     if _PROGRAM.search(prose) and _READS.search(prose) and _PRINTS.search(prose):
         return "stdin_request"
     return None
