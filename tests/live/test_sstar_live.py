@@ -1,0 +1,161 @@
+"""The proxy on the real embedded model: pass-through, one S* function task, one S* stdin task.
+
+Each answer's program is graded on hidden tests in the bubblewrap sandbox, so these tests check
+that the product works on a real model, not that some text came back. The problems are original
+(not HumanEval) and easy enough for the 0.5B model; the budgets keep the whole file to a couple
+of minutes on two CPU cores.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from openai import AsyncOpenAI
+
+from proxy.app import create_app
+from proxy.local_model import LocalModelServer
+from proxy.settings import Settings
+from sandbox import BubblewrapSandbox, ExecutionRequest, Limits, Status
+from sandbox.compare import outputs_match
+from tests.servers import ServerThread
+
+pytestmark = [pytest.mark.live, pytest.mark.bwrap]
+
+BUDGET = {"x-sstar-samples": "4", "x-sstar-rounds": "1", "x-sstar-deadline-ms": "150000"}
+
+FUNCTION_TASK = '''Complete this Python function.
+
+```python
+def count_vowels(text: str) -> int:
+    """Return how many characters of text are vowels (a, e, i, o, u), ignoring case.
+    >>> count_vowels("Hello")
+    2
+    >>> count_vowels("xyz")
+    0
+    """
+```'''
+FUNCTION_HIDDEN = {"": 0, "AEIOU": 5, "Programming": 3, "sky": 0, "Queue": 4, "bAnAnA": 3}
+
+STDIN_TASK = """Given N integers, print the difference between the largest and the smallest.
+
+Input
+The first line contains N (1 <= N <= 100). The second line contains N integers separated by spaces.
+
+Output
+Print one integer.
+
+Sample Input 1
+3
+4 9 1
+
+Sample Output 1
+8
+
+Sample Input 2
+1
+5
+
+Sample Output 2
+0
+"""
+STDIN_HIDDEN = {"2\n-3 3\n": "6", "4\n7 7 7 7\n": "0", "5\n10 -20 30 0 5\n": "50"}
+
+
+def program_of(answer: str) -> str:
+    blocks = re.findall(r"```(?:python|py)?[ \t]*\n(.*?)```", answer, flags=re.DOTALL)
+    return blocks[-1] if blocks else answer
+
+
+@pytest.fixture(scope="module")
+def proxy_url(local_model_server: LocalModelServer) -> Iterator[str]:
+    settings = Settings(
+        upstream_api_base=local_model_server.api_base,
+        log_format="console",
+        log_level="warning",
+        request_timeout_s=300,
+    )
+    server = ServerThread(create_app(settings)).start()  # type: ignore[arg-type]
+    yield f"{server.url}/v1"
+    server.stop()
+
+
+@pytest.fixture
+async def sdk(proxy_url: str) -> AsyncIterator[AsyncOpenAI]:
+    async with AsyncOpenAI(base_url=proxy_url, api_key="local", max_retries=0, timeout=300) as c:
+        yield c
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[BubblewrapSandbox]:
+    box = await BubblewrapSandbox.create(workers=1)
+    yield box
+    await box.aclose()
+
+
+async def test_passthrough_chat_answers_from_the_model(sdk, local_model_server) -> None:
+    raw = await sdk.chat.completions.with_raw_response.create(
+        model=local_model_server.model_name,
+        messages=[{"role": "user", "content": "Say hello in one short sentence."}],
+        temperature=0,
+        max_tokens=30,
+    )
+    completion = raw.parse()
+    assert raw.headers["x-sstar-applied"] == "false"
+    assert completion.choices[0].message.content
+    assert completion.usage is not None
+    assert completion.usage.completion_tokens > 0
+
+
+async def test_sstar_function_task_passes_hidden_tests(sdk, sandbox, local_model_server) -> None:
+    raw = await sdk.chat.completions.with_raw_response.create(
+        model=local_model_server.model_name,
+        messages=[{"role": "user", "content": FUNCTION_TASK}],
+        extra_headers=BUDGET,
+    )
+    assert raw.headers["x-sstar-applied"] == "true", raw.headers.get("x-sstar-reason")
+    answer = raw.parse().choices[0].message.content or ""
+    result = await sandbox.run(
+        ExecutionRequest(
+            program=program_of(answer),
+            inputs=tuple(json.dumps([text]) for text in FUNCTION_HIDDEN),
+            mode="function",
+            entry_point="count_vowels",
+            limits=Limits(wall_time_s=5),
+        )
+    )
+    got = [(run.status, run.return_json) for run in result.runs]
+    assert got == [(Status.OK, json.dumps(v)) for v in FUNCTION_HIDDEN.values()], answer
+
+
+async def test_sstar_stdin_task_streams_a_program_that_passes(
+    sdk, sandbox, local_model_server
+) -> None:
+    stream = await sdk.chat.completions.create(
+        model=local_model_server.model_name,
+        messages=[{"role": "user", "content": STDIN_TASK}],
+        stream=True,
+        stream_options={"include_usage": True},
+        extra_headers=BUDGET,
+    )
+    answer, usage = "", None
+    async for chunk in stream:
+        if chunk.choices:
+            answer += chunk.choices[0].delta.content or ""
+        if chunk.usage is not None:
+            usage = chunk.usage
+    assert usage is not None
+    assert usage.total_tokens > 0
+    result = await sandbox.run(
+        ExecutionRequest(
+            program=program_of(answer),
+            inputs=tuple(STDIN_HIDDEN),
+            mode="stdin",
+            limits=Limits(wall_time_s=5),
+        )
+    )
+    for run, expected in zip(result.runs, STDIN_HIDDEN.values(), strict=True):
+        assert run.status == Status.OK, (answer, run.stderr)
+        assert outputs_match(run.stdout, expected), (answer, run.stdout)
