@@ -77,7 +77,7 @@ def proxy_url(local_model_server: LocalModelServer) -> Iterator[str]:
         log_level="warning",
         request_timeout_s=300,
     )
-    server = ServerThread(create_app(settings)).start()  # type: ignore[arg-type]
+    server = ServerThread(create_app(settings)).start()
     yield f"{server.url}/v1"
     server.stop()
 
