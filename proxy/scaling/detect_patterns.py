@@ -99,7 +99,10 @@ EDIT_FORMATS = _table(
         "continue_edit": r"section of code in a file to be rewritten|rewrite the code to satisfy"
         r"|\[BLANK\]|(?://|#|<!--) ?\.\.\. ?(?:existing|rest of) (?:the )?code",
         "filepath_comment": r"^[ \t]*(?://|#|<!--) ?filepath:",
-        "fim_tokens": r"<\|fim_|<fim_(?:prefix|suffix|middle)>|<\|editable_region|<\|code_to_edit",
+        "fim_tokens": r"<\|fim_|<fim_(?:prefix|suffix|middle)>|<\|editable_region|<\|code_to_edit"
+        r"|(?-i:<PRE>|<SUF>|<MID>|\[PREFIX\]|\[SUFFIX\])|<\|fim▁",
+        "inline_assist": r"<rewrite_this>|<insert_here>|file of text that I'm going to ask you to "
+        r"make an edit to",
         "path_header": r"^```[\w+#-]*[ :][\w./-]*/[\w.-]+\.\w{1,5}[ \t]*$"
         r"|^[\w.-]+(?:/[\w.-]+)+\.\w{1,5}\s*\n```",
     }

@@ -222,6 +222,15 @@ def test_oversized_conversation_passes_through_even_when_forced() -> None:
         ),
         (TASK + "\nReply with *SEARCH/REPLACE* blocks.", "edit_format"),
         (TASK + "\nRespond with a unified diff.", "edit_format"),
+        ("<PRE> def is_even(n): <SUF> <MID>", "edit_format"),
+        (
+            "<document>\n<rewrite_this>\ndef f(): pass\n</rewrite_this>\n</document>\n" + TASK,
+            "edit_format",
+        ),
+        (
+            "Please generate a concise, 5-word-or-less title for the conversation.\n" + TASK,
+            "background_task",
+        ),
         ("Implement `fib(n)` in Rust.", "other_language"),
         ("```cpp\nint add(int a, int b) {\n}\n```\nComplete the function.", "other_language"),
     ],
