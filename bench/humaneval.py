@@ -20,7 +20,12 @@ from pathlib import Path
 
 from bench.accuracy.client import MODES, ProxyClient, ScalingOptions
 from bench.accuracy.grading import Grader
-from bench.accuracy.report import render_markdown, summarize, write_chart
+from bench.accuracy.report import (
+    render_markdown,
+    render_problem_matrix,
+    summarize,
+    write_chart,
+)
 from bench.accuracy.runner import run_benchmark
 from bench.accuracy.store import ConfigMismatchError, ResultStore
 from bench.accuracy.tasks import HELD_OUT_WARNING, BenchTask, load_humaneval, load_stdin
@@ -100,9 +105,11 @@ def write_reports(
 ) -> str:
     """Write ``<stem>.md`` and ``<stem>.png`` for the tasks and modes asked; returns the table."""
     wanted = {(t.suite, t.task_id) for t in tasks}
-    rows = summarize([r for r in store.records if (r.suite, r.task_id) in wanted], modes)
+    records = [r for r in store.records if (r.suite, r.task_id) in wanted]
+    rows = summarize(records, modes)
     table = render_markdown(rows, title=title)
-    stem.with_suffix(".md").write_text(table)
+    matrix = render_problem_matrix(records, modes)
+    stem.with_suffix(".md").write_text(f"{table}\n#### Per problem\n\n{matrix}")
     write_chart(rows, stem.with_suffix(".png"), title=title)
     return table
 

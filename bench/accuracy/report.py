@@ -73,6 +73,28 @@ def render_markdown(rows: Sequence[ModeSummary], *, title: str) -> str:
     return "\n".join(out) + "\n"
 
 
+def render_problem_matrix(records: Sequence[Record], modes: Sequence[str]) -> str:
+    """Per problem and mode: ``pass``, ``fail``, ``fail*`` (a candidate passed: selection missed
+    it) or ``error``; the rows where modes disagree are where to read the traces."""
+    cells = {(r.suite, r.task_id, r.mode): r for r in records}
+    problems = list(dict.fromkeys((r.suite, r.task_id) for r in records))
+    out = ["| problem | " + " | ".join(modes) + " |", "|---|" + "---|" * len(modes)]
+    for suite, task_id in problems:
+        row = [_cell(cells.get((suite, task_id, mode))) for mode in modes]
+        out.append(f"| {task_id} | " + " | ".join(row) + " |")
+    return "\n".join(out) + "\n"
+
+
+def _cell(record: Record | None) -> str:
+    if record is None:
+        return ""
+    if record.error is not None:
+        return "error"
+    if record.passed:
+        return "pass"
+    return "fail*" if record.oracle_passed else "fail"
+
+
 def write_chart(rows: Sequence[ModeSummary], path: Path, *, title: str) -> None:
     """Grouped bars (pass@1 and oracle pass@N per mode), one panel per suite, as a PNG."""
     import matplotlib

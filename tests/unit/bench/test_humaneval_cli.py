@@ -72,5 +72,6 @@ def test_benchmark_end_to_end_with_resume(tmp_path, capsys):
     table = (tmp_path / "t.md").read_text()
     assert "| humaneval | adaptive | 1 | 100.0 | 100.0 | 150 |" in table
     assert "| stdin | plain | 1 | 0.0 | 0.0 | 150 |" in table
+    assert "| stdin/sum_of_evens | fail | pass |" in table
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "t-traces" / "adaptive" / "HumanEval_0.json").exists()

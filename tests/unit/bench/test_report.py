@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.accuracy.report import render_markdown, summarize, write_chart
+from bench.accuracy.report import render_markdown, render_problem_matrix, summarize, write_chart
 from bench.accuracy.store import Record
 
 
@@ -63,3 +63,12 @@ def test_chart_is_a_png(tmp_path):
     empty = tmp_path / "empty.png"
     write_chart([], empty, title="nothing yet")
     assert empty.stat().st_size > 0
+
+
+def test_problem_matrix_marks_selection_misses():
+    matrix = render_problem_matrix(_records(), ["plain", "adaptive", "public"])
+    lines = matrix.splitlines()
+    assert lines[0] == "| problem | plain | adaptive | public |"
+    assert "| HumanEval/0 | pass | pass |  |" in lines
+    assert "| HumanEval/2 | fail | fail* |  |" in lines
+    assert "| stdin/a |  | error |  |" in lines
