@@ -80,7 +80,8 @@ def _input_shown(value: object, task: CodeTask) -> bool:
     """The input must be in the prompt too: a short output like ``2`` occurs anywhere."""
     if isinstance(value, str):
         return _stripped_lines(value) in _stripped_lines(task.problem)
-    return isinstance(value, list) and all(_appears(arg, task.problem) for arg in value)
+    args = list(value.values()) if isinstance(value, dict) else value
+    return isinstance(args, list) and all(_appears(arg, task.problem) for arg in args)
 
 
 def _stripped_lines(text: str) -> str:

@@ -46,8 +46,13 @@ INPUT_FORMAT_STDIN = (
 )
 
 INPUT_FORMAT_FUNCTION = (
-    "Each input is a JSON array holding the {arity} positional argument(s) of `{signature}` in "
-    "order, for example {example}."
+    "Each input is a JSON object giving every parameter of `{signature}` its argument value, "
+    "for example {example}."
+)
+
+INPUT_FORMAT_POSITIONAL = (
+    "Each input is a JSON array holding the positional arguments of `{signature}` in order, "
+    "for example {example}."
 )
 
 SYNTHESIS_INPUTS = (

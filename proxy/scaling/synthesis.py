@@ -23,6 +23,7 @@ from proxy.scaling.literals import canonical_json, parse_literal
 from proxy.scaling.prompts import (
     DISTINGUISH_INPUTS,
     INPUT_FORMAT_FUNCTION,
+    INPUT_FORMAT_POSITIONAL,
     INPUT_FORMAT_STDIN,
     SYNTHESIS_INPUTS,
 )
@@ -36,18 +37,25 @@ _FENCE = re.compile(r"```[\w-]*[^\n]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
 
 def input_format(task: CodeTask) -> str:
-    """How inputs must be written for this task, with an example from the prompt if it has one."""
+    """How inputs must be written for this task, with an example from the prompt if it has one.
+
+    Function tasks with known parameters ask for JSON objects keyed by parameter name: a bare
+    array is ambiguous for one-parameter functions taking a list (is ``[1, 2]`` one argument or
+    two?), and models fill named fields more reliably.
+    """
     if task.kind == "stdin" or task.signature is None:
         return INPUT_FORMAT_STDIN
     params = [p for p in task.signature.params if p != "self"]
-    example = (
-        task.public_tests[0].input
-        if task.public_tests
-        else "[" + ", ".join(f"<{p}>" for p in params) + "]"
-    )
-    return INPUT_FORMAT_FUNCTION.format(
-        arity=len(params), signature=render_signature(task.signature), example=example
-    )
+    signature = render_signature(task.signature)
+    args = json.loads(task.public_tests[0].input) if task.public_tests else None
+    if not params:
+        example = json.dumps(args) if args is not None else "[1, 2]"
+        return INPUT_FORMAT_POSITIONAL.format(signature=signature, example=example)
+    if isinstance(args, list) and len(args) == len(params):
+        example = json.dumps(dict(zip(params, args, strict=True)))
+    else:
+        example = "{" + ", ".join(f'"{p}": ...' for p in params) + "}"
+    return INPUT_FORMAT_FUNCTION.format(signature=signature, example=example)
 
 
 def parse_inputs(text: str, *, task: CodeTask, limit: int) -> tuple[str, ...]:

@@ -23,7 +23,10 @@ def test_debug_feedback_renders() -> None:
 
 
 def test_synthesis_prompts_render() -> None:
-    fmt = prompts.INPUT_FORMAT_FUNCTION.format(arity=2, signature="f(a, b)", example="[1, 2]")
+    fmt = prompts.INPUT_FORMAT_FUNCTION.format(signature="f(a, b)", example='{"a": 1, "b": 2}')
+    assert "every parameter of `f(a, b)`" in fmt
+    positional = prompts.INPUT_FORMAT_POSITIONAL.format(signature="f(*args)", example="[1, 2]")
+    assert "positional arguments of `f(*args)`" in positional
     text = prompts.SYNTHESIS_INPUTS.format(problem="P", count=5, input_format=fmt)
     assert "Propose 5 test inputs" in text
     assert "never expected outputs" in text

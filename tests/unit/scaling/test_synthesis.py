@@ -46,15 +46,21 @@ def test_python_literals_are_accepted() -> None:
 
 def test_input_format_uses_a_prompt_example_when_there_is_one() -> None:
     plain = input_format(task())
-    assert "2 positional argument(s) of `f(a, b)`" in plain
-    assert "[<a>, <b>]" in plain
+    assert "JSON object giving every parameter of `f(a, b)`" in plain
+    assert '{"a": ..., "b": ...}' in plain
     with_test = CodeTask(
         problem="p",
         conversation=(),
         kind="function",
         model="m",
         signature=Signature("f", ("a", "b")),
-        public_tests=(PublicTest("[1,2]", "3"),),
+        public_tests=(PublicTest("[[1],2]", "3"),),
     )
-    assert "for example [1,2]" in input_format(with_test)
+    assert 'for example {"a": [1], "b": 2}' in input_format(with_test)
+    assert "positional arguments of `f()`" in input_format(task(params=()))
     assert "standard input" in input_format(task("stdin"))
+
+
+def test_named_inputs_for_one_list_parameter() -> None:
+    reply = '[{"xs": [1, 2]}, {"xs": []}, {"ys": [1]}, [[3]]]'
+    assert parse_inputs(reply, task=task(params=("xs",)), limit=10) == ("[[1,2]]", "[[]]", "[[3]]")
