@@ -73,10 +73,12 @@ class Cgroup:
                 _write(self.memory_dir / "memory.swap.max", "0")
 
     def oom_kills(self) -> int:
-        """How many processes the kernel OOM-killed in this cgroup so far."""
-        if self.version == 1:
-            return _read_counter(self.memory_dir / "memory.oom_control", "oom_kill")
-        return _read_counter(self.memory_dir / "memory.events", "oom_kill")
+        """How many processes the kernel OOM-killed in this cgroup so far (0 once removed)."""
+        name = "memory.oom_control" if self.version == 1 else "memory.events"
+        try:
+            return _read_counter(self.memory_dir / name, "oom_kill")
+        except FileNotFoundError:  # removed by a concurrent close(); the run is void anyway
+            return 0
 
     def pids(self) -> list[int]:
         found: set[int] = set()

@@ -176,6 +176,7 @@ def _resolve(namespace: dict[str, Any], entry: str) -> Any:
 def run_candidate(load: dict[str, Any], nonce: str) -> None:
     """Child side: run the program (stdin mode) or call the entry point (function mode)."""
     mode = load["mode"]
+    sys.argv[:] = ["solution.py"]
     try:
         code = compile(load["program"], "<candidate>", "exec")
         namespace: dict[str, Any] = {"__builtins__": builtins}

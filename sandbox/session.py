@@ -34,6 +34,7 @@ _DRAIN_GRACE_S = 1.0
 _SEND_TIMEOUT_S = 5.0
 _RESULT_CAP = 4 << 20
 _NOFILE = 256
+_LAUNCH_ERR_CAP = 64 << 10
 _SHIM = (
     'for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; shift; done; shift; exec "$@"'
 )
@@ -77,6 +78,9 @@ class Session:
         self._ctl = ctl
         self._buf = b""
         self._closed = False
+        self._stopping = asyncio.Event()  # close() was called: a run in flight must end now
+        self._idle = asyncio.Event()  # no run in flight (so the socket may be closed)
+        self._idle.set()
 
     @classmethod
     async def start(cls, spec: LaunchSpec) -> Session:
@@ -91,7 +95,7 @@ class Session:
                 *argv,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.PIPE,  # bwrap's own errors: the fail-closed reason
                 pass_fds=(theirs.fileno(), *extra),
                 env=dict(MINIMAL_ENV),
                 cwd=spec.cwd,
@@ -112,11 +116,24 @@ class Session:
                 await session._recv()
         except (TimeoutError, SandboxCrashedError) as exc:
             await session.close()
-            raise SandboxCrashedError(f"sandbox did not start (exit {process.returncode})") from exc
+            reason = await session._launcher_errors()
+            raise SandboxCrashedError(
+                f"sandbox did not start (exit {process.returncode}): {reason}"
+            ) from exc
         except BaseException:
             await asyncio.shield(session.close())
             raise
         return session
+
+    async def _launcher_errors(self) -> str:
+        """The tail of what bwrap (or the zygote) wrote to stderr before dying."""
+        if self._process.stderr is None:
+            return ""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                data = await self._process.stderr.read(_LAUNCH_ERR_CAP)
+                return data.decode(errors="replace").strip()[-500:] or "no error output"
+        return "no error output"
 
     async def _recv(self) -> dict[str, object]:
         loop = asyncio.get_running_loop()
@@ -227,15 +244,20 @@ class Session:
         """Wait for the zygote's exit report, an output cap, or the wall deadline."""
         exit_task = asyncio.ensure_future(self._recv())
         cap_tasks = [asyncio.ensure_future(r.overflowed.wait()) for r in readers]
+        stop_task = asyncio.ensure_future(self._stopping.wait())
+        self._idle.clear()
         try:
             done, _ = await asyncio.wait(
-                [exit_task, *cap_tasks],
+                [exit_task, stop_task, *cap_tasks],
                 timeout=limits.wall_time_s,
                 return_when=asyncio.FIRST_COMPLETED,
             )
         finally:
-            for task in (exit_task, *cap_tasks):
+            for task in (exit_task, stop_task, *cap_tasks):
                 task.cancel()
+            self._idle.set()
+        if stop_task in done:
+            return _End(died=True)
         overflowed = any(r.overflowed.is_set() for r in readers)
         failure = exit_task.exception() if exit_task in done else None
         if exit_task in done and not overflowed:
@@ -263,10 +285,16 @@ class Session:
             return
         self._closed = True
         self.kill()
-        self._ctl.close()
+        self._stopping.set()
         try:
+            # NOTE: closing the socket under a pending sock_recv would leave that read hanging.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_DRAIN_GRACE_S):
+                    await self._idle.wait()
+            self._ctl.close()
             await asyncio.shield(self._process.wait())
         finally:
+            self._ctl.close()
             if self._spec.cgroup is not None:
                 await self._spec.cgroup.aremove()
             self._spec.on_close()

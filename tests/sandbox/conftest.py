@@ -25,7 +25,6 @@ FAKE_FILE_SECRET = "FILE-SECRET-9f8e7d6c5b4a"  # noqa: S105 - planted, fake
 REPO = Path(__file__).resolve().parents[2]
 SHORT = Limits(wall_time_s=1.0, cpu_time_s=1.0, memory_mb=128)
 _MAX_LOOP_STALL_S = 0.5
-_ATTACK_NAMES = frozenset({"x", "big", "out.txt", "hard", "stdout", "run"})
 
 
 def descendants(root: int) -> set[int]:
@@ -57,17 +56,10 @@ def session_cgroups() -> set[Path]:
 
 
 def _host_files() -> set[str]:
-    """Host places a program could try to write, filtered to the names the attack programs use
-    (``*attack*`` and a few fixed ones): other work on this machine creates unrelated files."""
+    """Host places a program could try to write, filtered to the names every attack program uses
+    for its files (``*attack*``): other work on this machine creates unrelated files meanwhile."""
     places = [Path("/tmp"), REPO, Path("/etc"), Path("/usr/bin"), Path("/dev/shm"), Path.home()]
-    return {
-        str(path)
-        for place in places
-        for path in place.iterdir()
-        if "attack" in path.name
-        or path.name in _ATTACK_NAMES
-        or path.name.startswith("sstar-local")
-    }
+    return {str(path) for place in places for path in place.iterdir() if "attack" in path.name}
 
 
 @dataclass

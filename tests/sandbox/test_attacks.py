@@ -173,7 +173,7 @@ async def test_r13_disk_filling_then_wiped(sandbox: BubblewrapSandbox, host: Hos
         assert run.status is Status.RUNTIME_ERROR
         assert "No space left" in (run.error or ""), run.error
     assert runs[3].stdout == "[] ['run'] []\n"
-    big = "f = open('big', 'wb')\nwhile True:\n    f.write(b'x' * (1 << 20))"
+    big = "f = open('attack-big', 'wb')\nwhile True:\n    f.write(b'x' * (1 << 20))"
     run = await run_one(sandbox, host, big)
     assert run.status is Status.RUNTIME_ERROR
     assert "SIGXFSZ" in (run.error or "")
@@ -182,8 +182,9 @@ async def test_r13_disk_filling_then_wiped(sandbox: BubblewrapSandbox, host: Hos
 async def test_r15_no_state_between_runs(sandbox: BubblewrapSandbox, host: Host) -> None:
     program = (
         "import os, sys\nif sys.stdin.read() == 'write':\n"
-        "    for p in ('/tmp/x', '/dev/shm/x', 'x'):\n        open(p, 'w').write('state')\n"
-        "print([os.path.exists(p) for p in ('/tmp/x', '/dev/shm/x', 'x')])\n"
+        "    for p in ('/tmp/attack', '/dev/shm/attack', 'attack'):\n"
+        "        open(p, 'w').write('state')\n"
+        "print([os.path.exists(p) for p in ('/tmp/attack', '/dev/shm/attack', 'attack')])\n"
     )
     runs = host.keep((await sandbox.run(ExecutionRequest(program, ("write", "read")))).runs)
     assert [r.stdout for r in runs] == ["[True, True, True]\n", "[False, False, False]\n"]
@@ -269,7 +270,14 @@ def _exists(path: str) -> bool:
 
 
 async def test_e4_read_only_everywhere_else(sandbox: BubblewrapSandbox, host: Host) -> None:
-    targets = ["/usr/attack", "/attack", "/etc/attack", "/dev/attack", "/bin/bash", f"{REPO}/x"]
+    targets = [
+        "/usr/attack",
+        "/attack",
+        "/etc/attack",
+        "/dev/attack",
+        "/bin/bash",
+        f"{REPO}/attack",
+    ]
     bash_hash = _sha256("/usr/bin/bash")
     program = (
         f"import errno\nfor p in {targets!r}:\n    try:\n        open(p, 'ab').write(b'x')\n"
@@ -280,17 +288,18 @@ async def test_e4_read_only_everywhere_else(sandbox: BubblewrapSandbox, host: Ho
     assert "WROTE" not in run.stdout
     assert run.stdout.count("\n") == len(targets)
     assert _sha256("/usr/bin/bash") == bash_hash
-    assert not _exists(f"{REPO}/x")
+    assert not _exists(f"{REPO}/attack")
 
 
 async def test_e5_links_never_followed_by_the_host(sandbox: BubblewrapSandbox, host: Host) -> None:
     shadow = _sha256("/etc/shadow")
     program = (
-        "import os\nos.symlink('/etc/shadow', 'out.txt')\nos.symlink('/proc/1/mem', 'stdout')\n"
+        "import os\nos.symlink('/etc/shadow', 'attack.txt')\n"
+        "os.symlink('/proc/1/mem', 'attack-stdout')\n"
         "for src in ('/usr/bin/python3', '/etc/passwd'):\n    try:\n"
-        "        os.link(src, 'hard')\n        print('linked', src)\n"
+        "        os.link(src, 'attack-hard')\n        print('linked', src)\n"
         "    except OSError as e:\n        print(type(e).__name__)\n"
-        "print(os.readlink('out.txt'))\n"
+        "print(os.readlink('attack.txt'))\n"
     )
     run = await run_one(sandbox, host, program)
     assert run.status is Status.OK
