@@ -33,6 +33,7 @@ from proxy.upstream.base import Upstream
 from proxy.upstream.litellm_client import (
     LiteLLMPassthrough,
     LiteLLMUpstream,
+    OpenAIClientPool,
     close_clients,
     warm_up,
 )
@@ -89,8 +90,11 @@ async def _services(
 ) -> AsyncIterator[None]:
     router = ModelRouter(settings)
     relay = Relay(settings)
-    passthrough = Passthrough(router=router, relay=relay, litellm=LiteLLMPassthrough(settings))
-    engine_upstream = upstream or LiteLLMUpstream(settings, router=router)
+    clients = OpenAIClientPool(timeout_s=settings.request_timeout_s)
+    passthrough = Passthrough(
+        router=router, relay=relay, litellm=LiteLLMPassthrough(settings, clients=clients)
+    )
+    engine_upstream = upstream or LiteLLMUpstream(settings, router=router, clients=clients)
     app.state.settings = settings
     app.state.router = router
     app.state.relay = relay
@@ -116,6 +120,7 @@ async def _services(
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await warming
         await relay.aclose()
+        await clients.aclose()
         await close_clients()
 
 

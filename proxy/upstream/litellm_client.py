@@ -16,6 +16,7 @@ import asyncio
 import importlib
 import os
 import re
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
@@ -82,6 +83,18 @@ def _status_error(exc: Exception, status: int) -> UpstreamStatusError:
     return UpstreamStatusError(_message(exc), status_code=status, error_type=error_type)
 
 
+async def close_clients() -> None:
+    """Close and forget litellm's cached HTTP clients (they are bound to this event loop).
+
+    A no-op when litellm was never imported, so shutting down a relay-only proxy stays instant.
+    """
+    if "litellm" not in sys.modules:
+        return
+    litellm = _litellm()
+    await litellm.close_litellm_async_clients()
+    litellm.in_memory_llm_clients_cache.flush_cache()
+
+
 def _retry_after(exc: Exception) -> float | None:
     response = getattr(exc, "response", None)
     headers = getattr(response, "headers", None)
@@ -121,13 +134,44 @@ def map_upstream_errors() -> Iterator[None]:
         raise UpstreamTimeoutError("upstream timed out") from exc
 
 
-def _route_args(route: LiteLLMRoute | RelayRoute) -> dict[str, Any]:
+class OpenAIClientPool:
+    """The ``AsyncOpenAI`` clients we hand to litellm for ``openai/`` models, one per base and key.
+
+    Why: litellm otherwise caches clients process-wide, bound to whichever event loop made them,
+    and never closes them; owning them gives each app a clean start and a clean shutdown.
+    """
+
+    def __init__(self, *, timeout_s: float) -> None:
+        self._timeout_s = timeout_s
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def get(self, api_base: str, api_key: str) -> Any:
+        key = (api_base, api_key)
+        client = self._clients.get(key)
+        if client is None:
+            import openai  # NOTE: litellm depends on openai; imported only when needed
+
+            client = openai.AsyncOpenAI(
+                base_url=api_base, api_key=api_key, max_retries=0, timeout=self._timeout_s
+            )
+            self._clients[key] = client
+        return client
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
+            await client.close()
+
+
+def _route_args(route: LiteLLMRoute | RelayRoute, pool: OpenAIClientPool) -> dict[str, Any]:
     """litellm model id and credentials: OpenAI-compatible bases go through ``openai/<model>``."""
     if isinstance(route, RelayRoute):
+        key = route.api_key or _PLACEHOLDER_KEY
         return {
             "model": f"openai/{route.model}",
             "api_base": route.api_base,
-            "api_key": route.api_key or _PLACEHOLDER_KEY,
+            "api_key": key,
+            "client": pool.get(route.api_base, key),
         }
     args: dict[str, Any] = {"model": route.litellm_model}
     if route.api_base:
@@ -136,6 +180,8 @@ def _route_args(route: LiteLLMRoute | RelayRoute) -> dict[str, Any]:
         args["api_key"] = route.api_key
     elif route.api_base and route.litellm_model.startswith(_OPENAI_COMPATIBLE):
         args["api_key"] = _PLACEHOLDER_KEY
+    if route.api_base and route.litellm_model.startswith("openai/"):
+        args["client"] = pool.get(route.api_base, args["api_key"])
     return args
 
 
@@ -172,14 +218,24 @@ def _to_response(response: Any) -> UpstreamResponse:
 class LiteLLMUpstream:
     """``Upstream`` for the S* engine: one chat call (with ``n``) through litellm, retried."""
 
-    def __init__(self, settings: Settings, *, router: ModelRouter | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        router: ModelRouter | None = None,
+        clients: OpenAIClientPool | None = None,
+    ) -> None:
         self._settings = settings
         self._router = router or ModelRouter(settings)
+        self._clients = clients or OpenAIClientPool(timeout_s=settings.request_timeout_s)
+
+    async def aclose(self) -> None:
+        await self._clients.aclose()
 
     async def complete(self, request: UpstreamRequest) -> UpstreamResponse:
         kwargs = {
             **_request_args(request),
-            **_route_args(self._router.resolve(request.model)),
+            **_route_args(self._router.resolve(request.model), self._clients),
             "max_retries": 0,
             "timeout": request.timeout_s or self._settings.request_timeout_s,
         }
@@ -195,8 +251,12 @@ class LiteLLMUpstream:
 class LiteLLMPassthrough:
     """Pass-through for config-mapped models, where litellm's provider translation is needed."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, clients: OpenAIClientPool | None = None) -> None:
         self._settings = settings
+        self._clients = clients or OpenAIClientPool(timeout_s=settings.request_timeout_s)
+
+    async def aclose(self) -> None:
+        await self._clients.aclose()
 
     async def forward(
         self, endpoint: Endpoint, route: LiteLLMRoute, params: dict[str, Any]
@@ -204,7 +264,7 @@ class LiteLLMPassthrough:
         """The response as a dict, or (``stream: true``) an iterator of chunk dicts."""
         kwargs = {
             **params,
-            **_route_args(route),
+            **_route_args(route, self._clients),
             "max_retries": 0,
             "timeout": self._settings.request_timeout_s,
         }
@@ -217,9 +277,24 @@ class LiteLLMPassthrough:
         return _dump(result, route.public_name)
 
     async def _chunks(self, stream: Any, public_name: str) -> AsyncIterator[dict[str, Any]]:
-        with map_upstream_errors():
-            async for chunk in stream:
-                yield _dump(chunk, public_name)
+        try:
+            with map_upstream_errors():
+                async for chunk in stream:
+                    yield _dump(chunk, public_name)
+        finally:
+            await _close_stream(stream)
+
+
+async def _close_stream(stream: Any) -> None:
+    """Release the provider stream under litellm's wrapper (closing it stops the generation)."""
+    inner = getattr(stream, "completion_stream", None)
+    for target in (inner, stream):
+        close = getattr(target, "aclose", None) or getattr(target, "close", None)
+        if close is not None:
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
+            return
 
 
 def _dump(response: Any, public_name: str) -> dict[str, Any]:

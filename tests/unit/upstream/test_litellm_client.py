@@ -1,0 +1,179 @@
+"""LiteLLMUpstream and the litellm pass-through, against the loopback fake upstream."""
+
+from __future__ import annotations
+
+import httpx2  # the http library the openai SDK is built on
+import openai
+import pytest
+
+from proxy.errors import (
+    ProxyError,
+    UpstreamError,
+    UpstreamRateLimitError,
+    UpstreamStatusError,
+    UpstreamTimeoutError,
+)
+from proxy.settings import Settings
+from proxy.upstream.base import Message, UpstreamRequest
+from proxy.upstream.litellm_client import LiteLLMPassthrough, LiteLLMUpstream, map_upstream_errors
+from proxy.upstream.routing import LiteLLMRoute
+from tests.fake_upstream import Reply
+
+# litellm's streaming models trigger a pydantic UserWarning (a third-party typing detail).
+pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly. qualifier:UserWarning")
+
+REQUEST = httpx2.Request("POST", "http://upstream/v1/chat/completions")
+
+
+def _status(status: int, headers: dict[str, str] | None = None) -> httpx2.Response:
+    return httpx2.Response(status, headers=headers, request=REQUEST)
+
+
+@pytest.mark.parametrize(
+    ("raised", "expected", "status"),
+    [
+        (
+            openai.RateLimitError("slow", response=_status(429, {"retry-after": "2"}), body=None),
+            UpstreamRateLimitError,
+            429,
+        ),
+        (openai.APITimeoutError(REQUEST), UpstreamTimeoutError, 504),
+        (openai.APIConnectionError(request=REQUEST), UpstreamError, 502),
+        (
+            openai.BadRequestError(
+                "litellm.BadRequestError: OpenAIException - bad tool",
+                response=_status(400),
+                body=None,
+            ),
+            UpstreamStatusError,
+            400,
+        ),
+        (
+            openai.InternalServerError("boom", response=_status(503), body=None),
+            UpstreamStatusError,
+            503,
+        ),
+        (TimeoutError(), UpstreamTimeoutError, 504),
+    ],
+)
+def test_map_upstream_errors(raised, expected, status):
+    with pytest.raises(expected) as caught, map_upstream_errors():
+        raise raised
+    assert type(caught.value) is expected
+    assert caught.value.status_code == status
+    assert caught.value.__cause__ is raised
+
+
+def test_mapped_messages_lose_the_litellm_prefix():
+    error = openai.BadRequestError(
+        "litellm.BadRequestError: OpenAIException - bad tool", response=_status(400), body=None
+    )
+    with pytest.raises(UpstreamStatusError) as caught, map_upstream_errors():
+        raise error
+    assert caught.value.message == "bad tool"
+    assert caught.value.error_type == "invalid_request_error"
+
+
+def test_rate_limit_keeps_retry_after():
+    error = openai.RateLimitError("slow", response=_status(429, {"retry-after": "2"}), body=None)
+    with pytest.raises(UpstreamRateLimitError) as caught, map_upstream_errors():
+        raise error
+    assert caught.value.retry_after_s == 2.0
+
+
+def test_proxy_errors_pass_unchanged():
+    original = ProxyError("ours")
+    with pytest.raises(ProxyError) as caught, map_upstream_errors():
+        raise original
+    assert caught.value is original
+
+
+@pytest.fixture
+async def make_upstream(make_settings):
+    """``make_upstream(**settings)``: a LiteLLMUpstream closed after the test."""
+    made: list[LiteLLMUpstream] = []
+
+    def make(**overrides: object) -> LiteLLMUpstream:
+        made.append(LiteLLMUpstream(make_settings(**overrides)))
+        return made[-1]
+
+    yield make
+    for upstream in made:
+        await upstream.aclose()
+
+
+def _request(**overrides: object) -> UpstreamRequest:
+    values: dict[str, object] = {
+        "model": "fake-model",
+        "messages": (Message("system", "be brief"), Message("user", "hi")),
+    }
+    values.update(overrides)
+    return UpstreamRequest(**values)  # type: ignore[arg-type]
+
+
+async def test_complete_sends_the_request_and_counts_choices(make_upstream, fake_upstream):
+    fake_upstream.responder = lambda path, body: ["a", "b", "c"]
+    upstream = make_upstream(upstream_api_key="sk-up")
+    response = await upstream.complete(
+        _request(n=3, temperature=0.5, seed=4, stop=("END",), max_tokens=9, extra={"top_p": 0.9})
+    )
+    assert [c.text for c in response.choices] == ["a", "b", "c"]
+    assert response.usage.completion_tokens == 3
+    sent = fake_upstream.last.json
+    assert sent["model"] == "fake-model"
+    assert sent["messages"] == [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "hi"},
+    ]
+    assert (sent["n"], sent["temperature"], sent["seed"], sent["stop"]) == (3, 0.5, 4, ["END"])
+    assert (sent["max_tokens"], sent["top_p"]) == (9, 0.9)
+    assert fake_upstream.last.headers["authorization"] == "Bearer sk-up"
+    assert fake_upstream.last.headers["x-stainless-retry-count"] == "0"
+
+
+async def test_complete_retries_5xx_then_succeeds(make_upstream, fake_upstream):
+    replies = iter([Reply(status=503), Reply(text="ok")])
+    fake_upstream.responder = lambda path, body: next(replies)
+    upstream = make_upstream(upstream_retries=2)
+    response = await upstream.complete(_request())
+    assert response.choices[0].text == "ok"
+    assert len(fake_upstream.requests) == 2
+
+
+async def test_complete_does_not_retry_4xx(make_upstream, fake_upstream):
+    fake_upstream.responder = lambda path, body: Reply(status=400, error="nope")
+    upstream = make_upstream(upstream_retries=2)
+    with pytest.raises(UpstreamStatusError) as caught:
+        await upstream.complete(_request())
+    assert caught.value.status_code == 400
+    assert len(fake_upstream.requests) == 1
+
+
+async def test_complete_honours_its_timeout(make_upstream, fake_upstream):
+    fake_upstream.responder = lambda path, body: Reply(delay_s=2)
+    upstream = make_upstream()
+    with pytest.raises(UpstreamTimeoutError):
+        await upstream.complete(_request(timeout_s=0.3))
+
+
+async def test_complete_uses_the_mapped_litellm_model(make_upstream, fake_upstream):
+    upstream = make_upstream(
+        upstream_api_base=None,
+        models={"public": {"model": "openai/fake-coder", "api_base": fake_upstream.base_url}},
+    )
+    await upstream.complete(_request(model="sstar/public"))
+    assert fake_upstream.last.json["model"] == "fake-coder"
+
+
+async def test_passthrough_stream_yields_clean_chunks(fake_upstream):
+    route = LiteLLMRoute("public", "openai/fake-model", fake_upstream.base_url, None)
+    passthrough = LiteLLMPassthrough(Settings(upstream_retries=0))
+    params = {"messages": [{"role": "user", "content": "x"}], "stream": True}
+    chunks = await passthrough.forward("chat/completions", route, params)
+    assert not isinstance(chunks, dict)
+    received = [chunk async for chunk in chunks]
+    await passthrough.aclose()
+    assert {c["model"] for c in received} == {"public"}
+    assert all("provider_specific_fields" not in c for c in received)
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in received if c["choices"])
+    assert text == "Hello from the fake upstream."
