@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import secrets
 import signal
@@ -28,10 +29,12 @@ from sandbox.errors import SandboxCrashedError
 from sandbox.pipes import CappedReader, PipeWriter
 from sandbox.verdict import Evidence, decide
 
+_log = logging.getLogger(__name__)
 MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 _HELLO_TIMEOUT_S = 10.0
 _DRAIN_GRACE_S = 1.0
 _SEND_TIMEOUT_S = 5.0
+_REAP_TIMEOUT_S = 5.0
 _RESULT_CAP = 4 << 20
 _NOFILE = 256
 _LAUNCH_ERR_CAP = 64 << 10
@@ -292,12 +295,20 @@ class Session:
                 async with asyncio.timeout(_DRAIN_GRACE_S):
                     await self._idle.wait()
             self._ctl.close()
-            await asyncio.shield(self._process.wait())
+            async with asyncio.timeout(_REAP_TIMEOUT_S):
+                await asyncio.shield(self._process.wait())
         finally:
             self._ctl.close()
-            if self._spec.cgroup is not None:
-                await self._spec.cgroup.aremove()
+            await self._remove_cgroup()
             self._spec.on_close()
+
+    async def _remove_cgroup(self) -> None:
+        if self._spec.cgroup is None:
+            return
+        try:
+            await self._spec.cgroup.aremove()
+        except OSError as exc:  # removed at the next start by remove_stale(); never fatal here
+            _log.error("sandbox_cgroup_leaked", extra={"reason": str(exc)})
 
 
 def _int_or_none(value: object) -> int | None:
