@@ -63,6 +63,12 @@ class RequestView:
     explicit_tests: bool = False
 
 
+def _type_of(item: object) -> str | None:
+    """The ``type`` of a part or item, when it is a string (never trust client JSON)."""
+    kind = item.get("type") if isinstance(item, Mapping) else None
+    return kind if isinstance(kind, str) else None
+
+
 def _message(raw: object) -> tuple[ViewMessage, bool]:
     """A ``ViewMessage`` and whether the raw message looked like a Responses-API item."""
     if not isinstance(raw, Mapping):
@@ -74,7 +80,7 @@ def _message(raw: object) -> tuple[ViewMessage, bool]:
         texts.append(content)
     elif isinstance(content, list):
         for part in content:
-            kind = part.get("type") if isinstance(part, Mapping) else None
+            kind = _type_of(part)
             responses_like |= kind in _RESPONSES_TYPES
             if kind in {"text", "input_text", "output_text"} and isinstance(part, Mapping):
                 texts.append(str(part.get("text", "")))
@@ -82,7 +88,7 @@ def _message(raw: object) -> tuple[ViewMessage, bool]:
                 non_text = True
     elif content is not None:
         non_text = True
-    responses_like |= raw.get("type") in _RESPONSES_TYPES or "role" not in raw
+    responses_like |= _type_of(raw) in _RESPONSES_TYPES or "role" not in raw
     message = ViewMessage(
         role=str(raw.get("role", "unknown")),
         text="\n".join(texts),

@@ -482,3 +482,18 @@ def test_even_humaneval_prompts_get_s_star() -> None:
         if not detect(_user(problems[f"HumanEval/{index}"]["prompt"])).apply
     ]
     assert missed == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"messages": [{"role": "user", "content": "x", "type": ["unhashable"]}]},
+        {"messages": [{"role": "user", "content": [{"type": {"a": 1}}, "part", 3]}]},
+        {"messages": [None, 3, [], {"content": {"text": "x"}}]},
+        {"messages": [{"role": "user", "content": "hi"}], "n": "2", "response_format": "json"},
+    ],
+)
+def test_malformed_bodies_never_crash(body: dict[str, Any]) -> None:
+    decision = detect(view_from_body(body))
+    assert not decision.apply
+    assert decision.reason
