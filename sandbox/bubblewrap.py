@@ -20,10 +20,11 @@ from pathlib import Path
 from sandbox.base import ExecutionRequest, ExecutionResult
 from sandbox.cgroups import CGROUP_ROOT, CgroupDriver, detect_driver, remove_stale
 from sandbox.errors import SandboxCrashedError, SandboxError, SandboxUnavailableError
+from sandbox.launch import LaunchSpec
 from sandbox.pool import SessionPool
 from sandbox.seccomp import build_filter, filter_fd
 from sandbox.selftest import run_selftest
-from sandbox.session import LaunchSpec, Session
+from sandbox.session import Session
 
 _log = logging.getLogger(__name__)
 _SANDBOX_UID = "65534"

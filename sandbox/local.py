@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from sandbox.base import ExecutionRequest, ExecutionResult
 from sandbox.bubblewrap import harness_source
 from sandbox.errors import SandboxUnavailableError
+from sandbox.launch import LaunchSpec
 from sandbox.pool import SessionPool
-from sandbox.session import LaunchSpec, Session
+from sandbox.session import Session
 
 _log = logging.getLogger(__name__)
 

@@ -20,17 +20,16 @@ import signal
 import socket
 import struct
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sandbox.base import Limits, RunResult
-from sandbox.cgroups import Cgroup
 from sandbox.errors import SandboxCrashedError
+from sandbox.launch import LaunchSpec, launch
 from sandbox.pipes import CappedReader, PipeWriter
 from sandbox.verdict import Evidence, decide
 
 _log = logging.getLogger(__name__)
-MINIMAL_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
 _HELLO_TIMEOUT_S = 10.0
 _DRAIN_GRACE_S = 1.0
 _SEND_TIMEOUT_S = 5.0
@@ -38,22 +37,6 @@ _REAP_TIMEOUT_S = 5.0
 _RESULT_CAP = 4 << 20
 _NOFILE = 256
 _LAUNCH_ERR_CAP = 64 << 10
-_SHIM = (
-    'for f; do [ "$f" = -- ] && break; echo $$ > "$f" || exit 125; shift; done; shift; exec "$@"'
-)
-
-
-@dataclass(frozen=True, slots=True)
-class LaunchSpec:
-    """How to start a zygote: ``argv(ctl_fd)`` plus the fds, cwd and cgroup it needs."""
-
-    argv: Callable[[int], Sequence[str]]
-    pass_fds: Callable[[], tuple[int, ...]] = tuple
-    cwd: str | None = None
-    cgroup: Cgroup | None = None
-    memory_headroom_bytes: int = 48 << 20
-    local_rlimit_as: bool = False
-    on_close: Callable[[], None] = field(default=lambda: None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,31 +71,7 @@ class Session:
     @classmethod
     async def start(cls, spec: LaunchSpec) -> Session:
         """Launch the zygote in its own process group (and cgroup) and wait until it is warm."""
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        extra = spec.pass_fds()
-        argv = list(spec.argv(theirs.fileno()))
-        if spec.cgroup is not None:
-            argv = ["/bin/sh", "-c", _SHIM, "sh", *spec.cgroup.procs_files, "--", *argv]
-        try:
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.PIPE,  # bwrap's own errors: the fail-closed reason
-                pass_fds=(theirs.fileno(), *extra),
-                env=dict(MINIMAL_ENV),
-                cwd=spec.cwd,
-                process_group=0,
-            )
-        except OSError as exc:
-            ours.close()
-            spec.on_close()
-            raise SandboxCrashedError(f"cannot launch sandbox: {exc}") from exc
-        finally:
-            theirs.close()
-            for fd in extra:
-                os.close(fd)
-        ours.setblocking(False)
+        process, ours = await launch(spec)
         session = cls(spec, process, ours)
         try:
             async with asyncio.timeout(_HELLO_TIMEOUT_S):
