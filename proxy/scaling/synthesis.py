@@ -69,12 +69,18 @@ def parse_inputs(text: str, *, task: CodeTask, limit: int) -> tuple[str, ...]:
 
 
 def validate_input(item: object, task: CodeTask) -> str | None:
-    """One proposed input in the sandbox's format, or ``None`` if it does not fit the task."""
+    """One proposed input in the sandbox's format, or ``None`` if it does not fit the task.
+
+    Models often wrap inputs as ``{"input": ..., "expected": ...}`` despite the instructions;
+    the input is taken and anything else ignored (expected outputs are never trusted).
+    """
+    params = [p for p in task.signature.params if p != "self"] if task.signature else []
+    if isinstance(item, dict) and "input" in item and "input" not in params:
+        item = item["input"]
     if task.kind == "stdin":
         if not isinstance(item, str) or not item.strip() or len(item) > MAX_INPUT_CHARS:
             return None
         return item if item.endswith("\n") else item + "\n"
-    params = [p for p in task.signature.params if p != "self"] if task.signature else []
     if isinstance(item, dict) and params and set(item) == set(params):
         item = [item[p] for p in params]
     if not isinstance(item, list) or (params and len(item) != len(params)):

@@ -64,3 +64,10 @@ def test_input_format_uses_a_prompt_example_when_there_is_one() -> None:
 def test_named_inputs_for_one_list_parameter() -> None:
     reply = '[{"xs": [1, 2]}, {"xs": []}, {"ys": [1]}, [[3]]]'
     assert parse_inputs(reply, task=task(params=("xs",)), limit=10) == ("[[1,2]]", "[[]]", "[[3]]")
+
+
+def test_wrapped_inputs_are_unwrapped_and_expected_outputs_ignored() -> None:
+    stdin_reply = '[{"input": "3\\n1 2 3\\n", "expected": "8"}, {"expected": "1"}]'
+    assert parse_inputs(stdin_reply, task=task("stdin"), limit=5) == ("3\n1 2 3\n",)
+    function_reply = '[{"input": {"a": 1, "b": 2}, "output": 3}, {"input": [4, 5]}]'
+    assert parse_inputs(function_reply, task=task(), limit=5) == ("[1,2]", "[4,5]")
