@@ -227,3 +227,37 @@ async def test_examples_listed_by_the_model_become_public_tests(sandbox) -> None
     assert result.public_tests == (PublicTest("2 3\n", "5", source="model"),)
     assert result.program == FIXED.rstrip("\n")
     assert result.candidates[0].best_round == 1
+
+
+async def test_debug_replies_without_code_or_failing_calls_keep_the_best_so_far(sandbox) -> None:
+    def script(request: UpstreamRequest) -> list[str]:
+        if request.purpose == "sample":
+            return [fenced(BUGGY), fenced(BUGGY.replace("a - b", "b - a"))][: request.n]
+        if request.purpose == "debug":
+            if "print(a - b)" in request.messages[-2].content:
+                return ["I am not sure what is wrong."]
+            raise UpstreamRateLimitError("busy")
+        return ["[]"]
+
+    upstream = ScriptedUpstream(script)
+    params = ScalingParams(samples=2, rounds=2, exec_wall_time_s=1.0)
+    result = await ScalingEngine(upstream, sandbox).run(make_task(), params)
+    assert [len(c.revisions) for c in result.candidates] == [1, 1]
+    assert len(upstream.by_purpose("debug")) == 2  # each stopped after its first attempt
+    assert any("debug call failed" in d for d in result.degraded)
+    assert result.program  # still answers with the best it has
+
+
+async def test_debugging_is_cut_by_its_share_of_the_deadline(sandbox) -> None:
+    def script(request: UpstreamRequest) -> list[str]:
+        if request.purpose == "sample":
+            return [fenced(BUGGY)]
+        return [fenced(FIXED)]
+
+    upstream = ScriptedUpstream(script, purpose_delays={"debug": 30.0})
+    params = ScalingParams(samples=1, rounds=2, deadline_s=1.5, exec_wall_time_s=1.0)
+    started = time.monotonic()
+    result = await ScalingEngine(upstream, sandbox).run(make_task(), params)
+    assert time.monotonic() - started < 2.0
+    assert result.program == BUGGY.rstrip("\n")
+    assert any("debugging cut short" in d for d in result.degraded)
