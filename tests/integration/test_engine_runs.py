@@ -261,3 +261,21 @@ async def test_debugging_is_cut_by_its_share_of_the_deadline(sandbox) -> None:
     assert time.monotonic() - started < 2.0
     assert result.program == BUGGY.rstrip("\n")
     assert any("debugging cut short" in d for d in result.degraded)
+
+
+async def test_cancellation_stops_sandbox_runs(sandbox) -> None:
+    spin = "while True:\n    pass\n"
+    upstream = ScriptedUpstream(lambda r: [fenced(spin)] * r.n)
+    params = ScalingParams(samples=1, rounds=0, exec_wall_time_s=20.0)
+    run = asyncio.create_task(ScalingEngine(upstream, sandbox).run(make_task(), params))
+    await asyncio.sleep(0.5)  # sampling is instant; the spinning program is now executing
+    started = time.monotonic()
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+    assert time.monotonic() - started < 2.0
+    # the sandbox is still usable afterwards
+    after = await ScalingEngine(ScriptedUpstream(lambda r: [fenced(FIXED)]), sandbox).run(
+        make_task(), ScalingParams(samples=1, rounds=0)
+    )
+    assert after.candidates[0].best.passed == 2
