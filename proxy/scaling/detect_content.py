@@ -22,6 +22,7 @@ from proxy.scaling.detect_patterns import (
     CODE_WORD,
     CONTINUE_CHAT_RULES,
     EDIT_FORMATS,
+    FIM_SENTINELS,
     NO_CODE,
     QUESTION,
     SIDE_EFFECTS,
@@ -64,6 +65,8 @@ def _agent(f: Facts) -> Hit | None:
 
 
 def _edit(f: Facts) -> Hit | None:
+    if any(FIM_SENTINELS.search(text) for text in f.texts):
+        return "edit_format", "client expects an edit format (fim_tokens)"
     name = first_match(EDIT_FORMATS, f.texts)
     return ("edit_format", f"client expects an edit format ({name})") if name else None
 

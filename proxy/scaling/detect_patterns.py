@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from proxy.scaling.shape_code import Caseless, caseless
+
 __all__ = [
     "ABOUT_CODE",
     "ABOUT_EXISTING",
@@ -22,6 +24,7 @@ __all__ = [
     "CODE_WORD",
     "CONTINUE_CHAT_RULES",
     "EDIT_FORMATS",
+    "FIM_SENTINELS",
     "NO_CODE",
     "QUESTION",
     "SIDE_EFFECTS",
@@ -29,11 +32,11 @@ __all__ = [
     "first_match",
 ]
 
-Fingerprints = tuple[tuple[str, re.Pattern[str]], ...]
+Fingerprints = tuple[tuple[str, Caseless], ...]
 
 
 def _table(entries: dict[str, str]) -> Fingerprints:
-    return tuple((name, re.compile(rx, re.I | re.M)) for name, rx in entries.items())
+    return tuple((name, caseless(rx, re.M)) for name, rx in entries.items())
 
 
 def first_match(table: Fingerprints, texts: tuple[str, ...]) -> str | None:
@@ -100,7 +103,7 @@ EDIT_FORMATS = _table(
         r"|\[BLANK\]|(?://|#|<!--) ?\.\.\. ?(?:existing|rest of) (?:the )?code",
         "filepath_comment": r"^[ \t]*(?://|#|<!--) ?filepath:",
         "fim_tokens": r"<\|fim_|<fim_(?:prefix|suffix|middle)>|<\|editable_region|<\|code_to_edit"
-        r"|(?-i:<PRE>|<SUF>|<MID>|\[PREFIX\]|\[SUFFIX\])|<\|fim▁",
+        r"|<\|fim▁",
         "inline_assist": r"<rewrite_this>|<insert_here>|file of text that I'm going to ask you to "
         r"make an edit to",
         "path_header": r"^```[\w+#-]*[ :][\w./-]*/[\w.-]+\.\w{1,5}[ \t]*$"
@@ -133,46 +136,42 @@ SIDE_EFFECTS = _table(
 
 CODE_FENCE_OR_DEF = re.compile(r"```|^[ \t]*(?:def|class) \w", re.M)
 # A later turn that points back at an earlier answer ("your code", "now make it faster").
-BACKREF = re.compile(
+BACKREF = caseless(
     r"\b(?:your|you (?:wrote|gave|made|did)|above|previous(?:ly)?|earlier|the same|instead|also|"
     r"again|still|now|it (?:fails|crashes|doesn't|does not|is too|should)|that (?:code|function|"
-    r"solution|program|one)|this (?:code|function|solution|program))\b",
-    re.I,
+    r"solution|program|one)|this (?:code|function|solution|program))\b"
 )
-QUESTION = re.compile(
+QUESTION = caseless(
     r"^\W*(?:(?:hi|hey|hello|thanks)\W+)?(?:(?:can|could|would) you |please |pls )?"
     r"(?:explain|describe|what|why|how (?:does|do|is|are|can|would|should|much|many)|when|where|"
     r"who|which|is|are|does|do(?! not)|compare|summari[sz]e|tell me|help me understand|"
-    r"give me (?:a )?hint)\b",
-    re.I,
+    r"give me (?:a )?hint)\b"
 )
-TASK_VERB = re.compile(
+TASK_VERB = caseless(
     r"\b(?:write|implement|create|code|define|complete|finish|solve|generate|build|develop|"
-    r"fill in|make a|give me (?:a|the) (?:code|program|function|solution))\b",
-    re.I,
+    r"fill in|make a|give me (?:a|the) (?:code|program|function|solution))\b"
 )
-ABOUT_CODE = re.compile(
+ABOUT_CODE = caseless(
     r"\b(?:explain|explanation|what does|wrong|walk me through|review|critique|feedback|refactor|"
     r"clean(?: |-)?up|improve|optimi[sz]e|speed up|faster|simplify|document|docstrings?|comments?|"
     r"type hints|annotate|unit tests?|translate|convert|port|rewrite|debug|fix|bug|errors?|"
-    r"traceback|exception|why|complexity|rename|lint|pep ?8|understand|modify|change|update)\b",
-    re.I,
+    r"traceback|exception|why|complexity|rename|lint|pep ?8|understand|modify|change|update)\b"
 )
-CODE_WORD = re.compile(
+CODE_WORD = caseless(
     r"\b(?:code|program|script|function|method|class|algorithm|python|implement|def|snippet|"
-    r"regex|leetcode|codeforces|atcoder)\b",
-    re.I,
+    r"regex|leetcode|codeforces|atcoder)\b"
 )
 # "Write tests for `is_prime(n)`" names a function but wants something else than its code.
-ABOUT_EXISTING = re.compile(
+ABOUT_EXISTING = caseless(
     r"\b(?:write|add|generate|create|give me)\s+(?:a |an |some |the )?(?:\w+ )?"
     r"(?:tests?|test cases|test suite|docstrings?|comments?|documentation|docs|type hints|"
-    r"explanation|summary|review)\s+(?:for|to|of|on)\b",
-    re.I,
+    r"explanation|summary|review)\s+(?:for|to|of|on)\b"
 )
-NO_CODE = re.compile(
+NO_CODE = caseless(
     r"\b(?:no code|without (?:any )?code|(?:don't|do not) (?:write|give|show)(?: me)? (?:any )?"
     r"(?:code|the solution)|(?:just|only) (?:the )?(?:idea|approach|intuition|explanation|hint)s?|"
-    r"explain (?:the )?(?:idea|approach|intuition))\b",
-    re.I,
+    r"explain (?:the )?(?:idea|approach|intuition))\b"
 )
+
+# Upper-case FIM sentinels (CodeLlama, Codestral): case matters, "<pre>" is just HTML.
+FIM_SENTINELS = re.compile(r"<PRE>|<SUF>|<MID>|\[PREFIX\]|\[SUFFIX\]")

@@ -16,7 +16,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from proxy.scaling.shape_code import fenced_blocks, find_entry_point, split_params, strip_fences
+from proxy.scaling.shape_code import (
+    caseless,
+    fenced_blocks,
+    find_entry_point,
+    split_params,
+    strip_fences,
+)
 from proxy.scaling.types import Signature, TaskKind
 
 __all__ = ["TaskShape", "detect_language", "infer_task_shape"]
@@ -136,10 +142,9 @@ _CF_IO_TOKEN = re.compile(r"%lld|%I64d|\bcin\b|\bcout\b|scanf|printf")
 _CF_IO_NOTE = re.compile(
     r"^[^.\n]*?(?:%lld|%I64d|\bcin\b|\bcout\b|scanf|printf)[^.\n]*[.\n]?", re.M
 )
-_TO_PYTHON = re.compile(
+_TO_PYTHON = caseless(
     r"\b(?:translate|convert|port|rewrite|rewritten|converted|translated)\b[^.\n]{0,80}"
-    r"\b(?:to|into|in)\s+[Pp]ython\b",
-    re.I,
+    r"\b(?:to|into|in)\s+[Pp]ython\b"
 )
 
 
@@ -171,27 +176,25 @@ _HEADING = (
     r"^[ \t]*(?:#+[ \t]*|\*\*|-{2,}[ \t]*)?{word}(?:[ \t]+(?:format|specification|data))?"
     r"(?:\*\*)?[ \t]*:?(?:\*\*)?[ \t]*$"
 )
-_INPUT_HEADING = re.compile(_HEADING.replace("{word}", "(?:input|入力)"), re.I | re.M)
-_OUTPUT_HEADING = re.compile(_HEADING.replace("{word}", "(?:output|出力)"), re.I | re.M)
-_SAMPLE = re.compile(r"\b(?:sample|example)\s+input\b|^[ \t]*input\s*\d+\s*:?[ \t]*$", re.I | re.M)
-_STDIN_WORDS = re.compile(
+_INPUT_HEADING = caseless(_HEADING.replace("{word}", "(?:input|入力)"), re.M)
+_OUTPUT_HEADING = caseless(_HEADING.replace("{word}", "(?:output|出力)"), re.M)
+_SAMPLE = caseless(r"\b(?:sample|example)\s+input\b|^[ \t]*input\s*\d+\s*:?[ \t]*$", re.M)
+_STDIN_WORDS = caseless(
     r"\bstandard input\b|\bstdin\b|\bsys\.stdin\b|\bfrom the (?:console|keyboard)\b|"
-    r"\binput is given\b|\binput\(\)",
-    re.I,
+    r"\binput is given\b|\binput\(\)"
 )
-_FIRST_LINE = re.compile(r"\bthe first line(?: of (?:the )?input)? contains\b", re.I)
-_PRINT = re.compile(r"\b(?:print|output)\s+(?:the|a|an|one|each|all|yes|no|[\"'`])", re.I)
-_INLINE_IO = re.compile(r"^[ \t]*(?:\*\*)?input(?:\*\*)?:[^=\n]+$", re.I | re.M)
-_INLINE_OUT = re.compile(r"^[ \t]*(?:\*\*)?output(?:\*\*)?:", re.I | re.M)
-_IO_WORDS = re.compile(r"\bprint|\blines?\b|\bspace-separated\b|\bread\b", re.I)
-_LEETCODE_IO = re.compile(r"^[ \t]*(?:\*\*)?input:?(?:\*\*)?:?\s*[a-z_]\w*\s*=", re.I | re.M)
-_PROGRAM = re.compile(r"\b(?:program|script|code|solution|solver|application)\b", re.I)
-_READS = re.compile(
+_FIRST_LINE = caseless(r"\bthe first line(?: of (?:the )?input)? contains\b")
+_PRINT = caseless(r"\b(?:print|output)\s+(?:the|a|an|one|each|all|yes|no|[\"'`])")
+_INLINE_IO = caseless(r"^[ \t]*(?:\*\*)?input(?:\*\*)?:[^=\n]+$", re.M)
+_INLINE_OUT = caseless(r"^[ \t]*(?:\*\*)?output(?:\*\*)?:", re.M)
+_IO_WORDS = caseless(r"\bprint|\blines?\b|\bspace-separated\b|\bread\b")
+_LEETCODE_IO = caseless(r"^[ \t]*(?:\*\*)?input:?(?:\*\*)?:?\s*[a-z_]\w*\s*=", re.M)
+_PROGRAM = caseless(r"\b(?:program|script|code|solution|solver|application)\b")
+_READS = caseless(
     r"\b(?:reads?|reading|takes?|accepts?|gets?|asks?)\b[^.\n]{0,80}"
-    r"\b(?:input|inputs|integers?|numbers?|lines?|strings?|words?|values?|n|t|text|queries)\b",
-    re.I,
+    r"\b(?:input|inputs|integers?|numbers?|lines?|strings?|words?|values?|n|t|text|queries)\b"
 )
-_PRINTS = re.compile(r"\b(?:prints?|outputs?|displays?|writes? (?:out|to stdout))\b", re.I)
+_PRINTS = caseless(r"\b(?:prints?|outputs?|displays?|writes? (?:out|to stdout))\b")
 
 
 def _stdin_evidence(prose: str) -> str | None:
@@ -226,7 +229,7 @@ _EXAMPLE_LINE = re.compile(
     re.M,
 )
 _CALL = re.compile(rf"({_IDENT})\s*\(")
-_FUNCTION_WORD = re.compile(r"\b(?:function|method|def|routine|procedure|subroutine)\b", re.I)
+_FUNCTION_WORD = caseless(r"\b(?:function|method|def|routine|procedure|subroutine)\b")
 # Builtins and prose words that look like calls ("print(x)", "f(x) = ...") but name no task.
 _NOT_NAMES = frozenset(
     re.findall(

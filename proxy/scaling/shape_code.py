@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from proxy.scaling.types import Signature
 
 __all__ = [
+    "Caseless",
     "EntryPoint",
     "FunctionDef",
+    "caseless",
     "fenced_blocks",
     "find_entry_point",
     "has_implemented_code",
@@ -48,6 +50,32 @@ _CODE_TOKEN = re.compile(
     r"#include|public |private |function\b|const |let |var |fn |func |SELECT\b)|[;{}][ \t]*$",
     re.M,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Caseless:
+    """A case-insensitive pattern that runs fast: it searches the lower-cased text.
+
+    NOTE: CPython's ``re.IGNORECASE`` disables the literal-prefix scan, so word alternations
+    ran at ~3 µs per character (100 ms on a 30k prompt); lower-casing once is ~50x faster.
+    Only truthiness is used: positions refer to the lower-cased text.
+    """
+
+    pattern: re.Pattern[str]
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.pattern.search(text.lower())
+
+    def match(self, text: str) -> re.Match[str] | None:
+        return self.pattern.match(text.lower())
+
+
+def caseless(source: str, flags: int = 0) -> Caseless:
+    """Compile ``source`` for lower-cased text: literal letters lowered, escapes (``\\W``) kept."""
+    lowered = re.sub(
+        r"\\.|[A-Z]", lambda m: m.group(0) if len(m.group(0)) == 2 else m.group(0).lower(), source
+    )
+    return Caseless(re.compile(lowered, flags))
 
 
 @dataclass(frozen=True, slots=True)
