@@ -21,6 +21,11 @@ doubt passes through. Rules run in a fixed order, cheapest and hardest first:
    overrides only ``no_runnable_task``.
 5. Otherwise ``coding_task``.
 
+Modules: ``detect_view`` (the view and ``view_from_body``), ``detect_content`` (facts and content
+rules), ``detect_patterns`` (client fingerprints), ``shape``/``shape_code`` (task shape, language).
+Only ``apply``/``rule``/``reason`` are the contract with the API layer; reasons may be reworded,
+rule ids are stable.
+
 Problem text: the last user message. A system/developer message is prepended only when the user
 message alone has no runnable shape and the two together do ("solve the problem below" in the
 user turn, the statement in the system prompt). Forced follow-ups use every user turn, so the
