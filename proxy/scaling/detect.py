@@ -23,8 +23,7 @@ doubt passes through. Rules run in a fixed order, cheapest and hardest first:
 
 Modules: ``detect_view`` (the view and ``view_from_body``), ``detect_content`` (facts and content
 rules), ``detect_patterns`` (client fingerprints), ``shape``/``shape_code`` (task shape, language).
-Only ``apply``/``rule``/``reason`` are the contract with the API layer; reasons may be reworded,
-rule ids are stable.
+Rule ids are stable (logs, tests and clients may key on them); reasons may be reworded.
 
 Problem text: the last user message. A system/developer message is prepended only when the user
 message alone has no runnable shape and the two together do ("solve the problem below" in the
