@@ -15,17 +15,15 @@ skipped, never guessed: a wrong "public" test would reject correct programs.
 
 from __future__ import annotations
 
-import ast
 import re
 import textwrap
 from dataclasses import dataclass
 
-from proxy.scaling.literals import (
-    canonical_json,
-    order_arguments,
-    parse_arguments,
-    parse_call_node,
-    parse_literal,
+from proxy.scaling.call_examples import (
+    call_line_tests,
+    doctest_tests,
+    function_block_test,
+    sentence_tests,
 )
 from proxy.scaling.types import PublicTest, Signature, TaskKind
 
@@ -40,16 +38,6 @@ _HEADER = re.compile(
 _TERMINATOR = re.compile(
     r"^[ \t]*(?:[#>*_\-]+[ \t]*)?(?:explanation|note|notes|constraints?|example|examples|sample"
     r"|hint|follow[- ]up)\b",
-    re.IGNORECASE,
-)
-_ARROW = re.compile(
-    r"^[ \t]*(?:==>|==|=>|=|➞|->|→|should\s+return|returns|should\s+be|gives|is)[ \t]*"
-    r"(?P<rest>.+)$",
-    re.IGNORECASE,
-)
-_FOR_SENTENCE = re.compile(
-    r"\bfor\s+(?P<args>.+?)(?:,\s*the\s+.*?)?\s+the\s+(?:output|result|answer)\s+"
-    r"(?:should\s+be|is|will\s+be)\s+(?P<expected>.+)$",
     re.IGNORECASE,
 )
 
@@ -73,20 +61,17 @@ def extract_public_tests(
             tests.append(PublicTest(input=_stdin_text(given), expected=_stdout_text(expected)))
     elif signature is not None:
         params = tuple(p for p in signature.params if p != "self")
-        tests.extend(_doctests(text, signature.name, params))
-        tests.extend(_call_lines(text, signature.name, params))
-        tests.extend(_for_sentences(text, params))
+        tests.extend(doctest_tests(text, signature.name, params))
+        tests.extend(call_line_tests(text, signature.name, params))
+        tests.extend(sentence_tests(text, params))
         for given, expected in _io_pairs(text):
-            test = _function_block_test(given, expected, params)
+            test = function_block_test(given, expected, params)
             if test is not None:
                 tests.append(test)
     unique: dict[tuple[str, str | None], PublicTest] = {}
     for test in tests:
         unique.setdefault((test.input, test.expected), test)
     return tuple(unique.values())[:MAX_TESTS]
-
-
-# -- stdin-style blocks -------------------------------------------------------------------------
 
 
 def _io_pairs(text: str) -> list[tuple[str, str]]:
@@ -160,174 +145,3 @@ def _stdin_text(text: str) -> str:
 
 def _stdout_text(text: str) -> str:
     return "\n".join(line.rstrip() for line in text.strip("\n").splitlines())
-
-
-# -- function-style examples --------------------------------------------------------------------
-
-
-def _make_test(
-    args: tuple[object, ...], expected: object, params: tuple[str, ...]
-) -> PublicTest | None:
-    if params and len(args) != len(params):
-        return None
-    return PublicTest(input=canonical_json(list(args)), expected=canonical_json(expected))
-
-
-def _function_block_test(given: str, expected: str, params: tuple[str, ...]) -> PublicTest | None:
-    try:
-        value = parse_literal(expected)
-    except ValueError:
-        return None
-    try:
-        args, kwargs = parse_arguments(given)
-        test = _make_test(order_arguments(args, kwargs, params), value, params)
-        if test is not None:
-            return test
-    except ValueError:
-        pass
-    lines = [line for line in given.splitlines() if line.strip()]
-    if len(lines) > 1 and len(lines) == len(params):
-        # LiveCodeBench's functional format: one JSON value per parameter, one per line.
-        try:
-            return _make_test(tuple(parse_literal(line) for line in lines), value, params)
-        except ValueError:
-            return None
-    if len(params) == 1:
-        try:
-            return _make_test((parse_literal(given),), value, params)
-        except ValueError:
-            return None
-    return None
-
-
-def _doctests(text: str, name: str, params: tuple[str, ...]) -> list[PublicTest]:
-    lines = text.splitlines()
-    tests: list[PublicTest] = []
-    index = 0
-    while index < len(lines):
-        stripped = lines[index].strip()
-        index += 1
-        if not stripped.startswith(">>>"):
-            continue
-        source = [stripped[3:].strip()]
-        while index < len(lines) and lines[index].strip().startswith("..."):
-            source.append(lines[index].strip()[3:].strip())
-            index += 1
-        result: list[str] = []
-        while index < len(lines):
-            line = lines[index].strip()
-            if not line or line.startswith(">>>"):
-                break
-            done = line.endswith(('"""', "'''"))
-            line = line.removesuffix('"""').removesuffix("'''").strip()
-            if line:
-                result.append(line)
-            index += 1
-            if done:
-                break
-        test = _doctest(" ".join(source), "\n".join(result), name, params)
-        if test is not None:
-            tests.append(test)
-    return tests
-
-
-def _doctest(source: str, result: str, name: str, params: tuple[str, ...]) -> PublicTest | None:
-    try:
-        node = ast.parse(source, mode="eval").body
-        # NOTE: no result line means the call returned None (doctest prints nothing for it),
-        # except that HumanEval also writes ">>> f(x) == y" with no result line at all.
-        expected = parse_literal(result) if result else None
-    except (SyntaxError, ValueError):
-        return None
-    if (
-        isinstance(node, ast.Compare)
-        and (expected is True or not result)
-        and len(node.ops) == 1
-        and isinstance(node.ops[0], ast.Eq)
-    ):
-        try:
-            expected = parse_literal(ast.unparse(node.comparators[0]))
-        except ValueError:
-            return None
-        node = node.left
-    return _call_test(node, expected, name, params)
-
-
-def _call_test(
-    node: ast.expr, expected: object, name: str, params: tuple[str, ...]
-) -> PublicTest | None:
-    if not isinstance(node, ast.Call):
-        return None
-    if not (isinstance(node.func, ast.Name) and node.func.id == name):
-        return None
-    try:
-        args, kwargs = parse_call_node(node)
-        return _make_test(order_arguments(args, kwargs, params), expected, params)
-    except ValueError:
-        return None
-
-
-def _call_lines(text: str, name: str, params: tuple[str, ...]) -> list[PublicTest]:
-    pattern = re.compile(rf"(?<![\w.]){re.escape(name)}\s*\(")
-    tests: list[PublicTest] = []
-    for line in text.splitlines():
-        if line.strip().startswith((">>>", "def ", "...")):
-            continue
-        for match in pattern.finditer(line):
-            end = _closing_paren(line, match.end() - 1)
-            if end is None:
-                continue
-            arrow = _ARROW.match(line[end + 1 :])
-            if arrow is None:
-                continue
-            try:
-                node = ast.parse(line[match.start() : end + 1], mode="eval").body
-                expected = parse_literal(arrow["rest"])
-            except (SyntaxError, ValueError):
-                continue
-            test = _call_test(node, expected, name, params)
-            if test is not None:
-                tests.append(test)
-    return tests
-
-
-def _for_sentences(text: str, params: tuple[str, ...]) -> list[PublicTest]:
-    tests: list[PublicTest] = []
-    for line in text.splitlines():
-        match = _FOR_SENTENCE.search(line)
-        if match is None:
-            continue
-        try:
-            args, kwargs = parse_arguments(match["args"].strip().rstrip(","))
-            test = _make_test(
-                order_arguments(args, kwargs, params), parse_literal(match["expected"]), params
-            )
-        except ValueError:
-            continue
-        if test is not None:
-            tests.append(test)
-    return tests
-
-
-def _closing_paren(line: str, open_index: int) -> int | None:
-    """Index of the parenthesis closing ``line[open_index]``, skipping string literals."""
-    depth = 0
-    quote: str | None = None
-    index = open_index
-    while index < len(line):
-        char = line[index]
-        if quote is not None:
-            if char == "\\":
-                index += 1
-            elif char == quote:
-                quote = None
-        elif char in "'\"":
-            quote = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-            if depth == 0:
-                return index
-        index += 1
-    return None
