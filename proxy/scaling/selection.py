@@ -32,7 +32,9 @@ from proxy.upstream.base import Upstream
 from sandbox import RunResult
 
 CODE_JUDGE_MAX_PROGRAMS = 8
-_CODE_ANSWER = re.compile(r"answer\s*[:\uff1a]?\s*[*`\"'(\[]*\s*(?:candidate\s+)?(\d+)", re.I)
+_CODE_ANSWER = re.compile(
+    r"answer[*_\s]*(?:is\b)?[*_\s]*[:\uff1a]?[\s*_`\"'(\[#]*(?:candidate\s+)?(\d+)", re.I
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,9 @@ from proxy.upstream.base import Upstream
 from sandbox import RunResult
 
 MAX_SHOWN_INPUTS = 4
-_ANSWER = re.compile(r"answer\s*[:\uff1a]?\s*[*`\"'(\[]*\s*(?:program\s+)?([AB])\b", re.IGNORECASE)
+_ANSWER = re.compile(
+    r"answer[*_\s]*(?:is\b)?[*_\s]*[:\uff1a]?[\s*_`\"'(\[]*(?:program\s+)?([AB])\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True, slots=True)
