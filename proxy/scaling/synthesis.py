@@ -26,6 +26,7 @@ from proxy.scaling.prompts import (
     INPUT_FORMAT_POSITIONAL,
     INPUT_FORMAT_STDIN,
     SYNTHESIS_INPUTS,
+    clip,
 )
 from proxy.scaling.sampling import render_signature
 from proxy.scaling.types import CodeTask, ScalingParams
@@ -81,7 +82,8 @@ def validate_input(item: object, task: CodeTask) -> str | None:
         if not isinstance(item, str) or not item.strip() or len(item) > MAX_INPUT_CHARS:
             return None
         return item if item.endswith("\n") else item + "\n"
-    if isinstance(item, dict) and params and set(item) == set(params):
+    if isinstance(item, dict) and params and all(p in item for p in params):
+        # NOTE: extra keys (an "expected" the model added anyway) are ignored, never trusted.
         item = [item[p] for p in params]
     if not isinstance(item, list) or (params and len(item) != len(params)):
         return None
@@ -142,7 +144,7 @@ async def synthesize_inputs(
     text = await ask(budget, upstream, task=task, params=params, prompt=prompt, purpose="synthesis")
     inputs = parse_inputs(text, task=task, limit=params.num_synth_inputs)
     if text and not inputs:
-        budget.degrade("input synthesis returned no valid input")
+        budget.degrade(f"input synthesis returned no valid input: {clip(text.strip(), 160)!r}")
     return inputs
 
 

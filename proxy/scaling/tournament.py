@@ -121,8 +121,8 @@ class Tournament:
             *zip(extra, runs_a.result(), runs_b.result(), strict=True),
             *zip(self._synthesized, a.runs, b.runs, strict=False),
         ]
-        shown = [r for r in rows if self._executor.key(r[1]) != self._executor.key(r[2])]
-        shown = shown[:MAX_SHOWN_INPUTS]
+        differing = {r[0]: r for r in rows if self._executor.key(r[1]) != self._executor.key(r[2])}
+        shown = list(differing.values())[:MAX_SHOWN_INPUTS]
         inputs = tuple(r[0] for r in shown)
         outputs_a = tuple(describe_run(r[1], self._task.kind) for r in shown)
         outputs_b = tuple(describe_run(r[2], self._task.kind) for r in shown)

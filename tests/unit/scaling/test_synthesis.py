@@ -62,7 +62,7 @@ def test_input_format_uses_a_prompt_example_when_there_is_one() -> None:
 
 
 def test_named_inputs_for_one_list_parameter() -> None:
-    reply = '[{"xs": [1, 2]}, {"xs": []}, {"ys": [1]}, [[3]]]'
+    reply = '[{"xs": [1, 2]}, {"xs": [], "expected": 0}, {"ys": [1]}, [[3]]]'
     assert parse_inputs(reply, task=task(params=("xs",)), limit=10) == ("[[1,2]]", "[[]]", "[[3]]")
 
 
