@@ -11,6 +11,7 @@ candidates or a cheaper selection and raises only when it has nothing to answer 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
@@ -38,7 +39,13 @@ from proxy.scaling.detect import Decision
 from proxy.scaling.engine import ScalingEngine
 from proxy.scaling.extraction import extract_public_tests
 from proxy.scaling.trace import render_trace
-from proxy.scaling.types import CodeTask, ProgressCallback, ScalingResult, TaskKind
+from proxy.scaling.types import (
+    CodeTask,
+    ProgressCallback,
+    ScalingParams,
+    ScalingResult,
+    TaskKind,
+)
 from proxy.upstream.base import Message, Role
 
 log = structlog.get_logger(__name__)
@@ -98,6 +105,40 @@ def build_task(body: Mapping[str, Any], controls: Controls, decision: Decision) 
     )
 
 
+# Client sampling fields that are harmless to repeat on every sub-call. ``stop`` is not among them:
+# a client's stop string could cut the fenced program the engine needs.
+_FORWARDED_SAMPLING = (
+    "top_p",
+    "top_k",
+    "min_p",
+    "presence_penalty",
+    "frequency_penalty",
+    "repetition_penalty",
+    "logit_bias",
+    "user",
+)
+
+
+def request_params(body: Mapping[str, Any], params: ScalingParams) -> ScalingParams:
+    """The run's knobs refined by the request itself (OPENAI_API.md §2, S* mode column).
+
+    The client's output cap (``max_completion_tokens`` or the deprecated ``max_tokens``) is the
+    per-sample cap; ``seed`` seeds the randomised steps unless a control set one; harmless
+    sampling fields are forwarded to the sub-calls.
+    """
+    updates: dict[str, Any] = {}
+    cap = body.get("max_completion_tokens") or body.get("max_tokens")
+    if isinstance(cap, int) and not isinstance(cap, bool) and cap > 0:
+        updates["max_tokens_per_call"] = cap
+    seed = body.get("seed")
+    if params.seed is None and isinstance(seed, int) and not isinstance(seed, bool):
+        updates["seed"] = seed
+    extra = {key: body[key] for key in _FORWARDED_SAMPLING if body.get(key) is not None}
+    if extra:
+        updates["sampling_extra"] = {**params.sampling_extra, **extra}
+    return dataclasses.replace(params, **updates) if updates else params
+
+
 def dedupe_key(body: Mapping[str, Any], controls: Controls, caller: str) -> str:
     """Identical request + caller + effective S* parameters = the same run."""
     payload = {
@@ -150,10 +191,11 @@ class ScalingService:
         if engine is None:  # pragma: no cover - ChatService checks availability first
             raise RuntimeError("S* answer() called while the sandbox is unavailable")
         task = build_task(body, controls, decision)
+        params = request_params(body, controls.params)
         run_id = "run_" + uuid.uuid4().hex[:24]
         key = dedupe_key(body, controls, caller_identity(request.headers))
         subscription = self._coordinator.subscribe(
-            key, run_id, self._starter(engine, task, controls, run_id)
+            key, run_id, self._starter(engine, task, params, run_id)
         )
         structlog.contextvars.bind_contextvars(mode="sstar", run_id=subscription.run_id)
         identity = CompletionIdentity(
@@ -195,14 +237,12 @@ class ScalingService:
         return self.store.get(run_id)
 
     def _starter(
-        self, engine: ScalingEngine, task: CodeTask, controls: Controls, run_id: str
+        self, engine: ScalingEngine, task: CodeTask, params: ScalingParams, run_id: str
     ) -> RunFactory:
         async def start(publish: ProgressCallback) -> ScalingResult:
             started = time.monotonic()
-            result = await engine.run(task, controls.params, on_progress=publish)
-            self.store.put(
-                run_id, render_trace(result, task=task, params=controls.params, run_id=run_id)
-            )
+            result = await engine.run(task, params, on_progress=publish)
+            self.store.put(run_id, render_trace(result, task=task, params=params, run_id=run_id))
             log.info(
                 "scaling_done",
                 run_id=run_id,

@@ -270,6 +270,18 @@ def test_extra_body_and_headers_set_the_budget(sdk, script, fake_upstream):
     assert raw.headers["x-sstar-summary"].startswith("samples=1;")
 
 
+def test_client_sampling_fields_reach_the_sub_calls(sdk, script, fake_upstream):
+    raw = chat(sdk, max_tokens=321, top_p=0.9, seed=5, stop=["\n\n\n"])
+    assert raw.headers["x-sstar-applied"] == "true"
+    sampling = [r for r in fake_upstream.requests if purpose_of(last_user_text(r.json)) == "sample"]
+    assert sampling
+    for request in sampling:
+        assert request.json["max_tokens"] == 321, "the client's cap is the per-sample cap"
+        assert request.json["top_p"] == 0.9
+        assert request.json["seed"] == 5
+        assert "stop" not in request.json, "a client stop string could cut the fenced program"
+
+
 def test_code_output_form_returns_only_the_program(sdk, script):
     completion = chat(sdk, extra_headers={"x-sstar-output": "code"}).parse()
     assert completion.choices[0].message.content.strip() == f"```python\n{CORRECT}```".strip()

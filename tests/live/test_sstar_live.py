@@ -25,6 +25,7 @@ from tests.servers import ServerThread
 pytestmark = [pytest.mark.live, pytest.mark.bwrap]
 
 BUDGET = {"x-sstar-samples": "4", "x-sstar-rounds": "1", "x-sstar-deadline-ms": "150000"}
+SAMPLE_CAP = 400  # per-sample tokens: these programs need ~150; a rambling sample must not stall
 
 FUNCTION_TASK = '''Complete this Python function.
 
@@ -113,6 +114,7 @@ async def test_sstar_function_task_passes_hidden_tests(sdk, sandbox, local_model
     raw = await sdk.chat.completions.with_raw_response.create(
         model=local_model_server.model_name,
         messages=[{"role": "user", "content": FUNCTION_TASK}],
+        max_tokens=SAMPLE_CAP,
         extra_headers=BUDGET,
     )
     assert raw.headers["x-sstar-applied"] == "true", raw.headers.get("x-sstar-reason")
@@ -138,6 +140,7 @@ async def test_sstar_stdin_task_streams_a_program_that_passes(
         messages=[{"role": "user", "content": STDIN_TASK}],
         stream=True,
         stream_options={"include_usage": True},
+        max_tokens=SAMPLE_CAP,
         extra_headers=BUDGET,
     )
     answer, usage = "", None
