@@ -103,7 +103,7 @@ def write_chart(rows: Sequence[ModeSummary], path: Path, *, title: str) -> None:
     import matplotlib.pyplot as plt
 
     suites = list(dict.fromkeys(r.suite for r in rows)) or ["(no results)"]
-    fig, axes = plt.subplots(1, len(suites), figsize=(5.5 * len(suites), 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(suites), figsize=(5.5 * len(suites), 4.6), squeeze=False)
     for ax, suite in zip(axes[0], suites, strict=True):
         group = [r for r in rows if r.suite == suite]
         xs = list(range(len(group)))
@@ -111,12 +111,13 @@ def write_chart(rows: Sequence[ModeSummary], path: Path, *, title: str) -> None:
         ax.bar([x + 0.2 for x in xs], [r.oracle_pass for r in group], 0.4, label="oracle pass@N")
         for x, r in zip(xs, group, strict=True):
             ax.text(x - 0.2, r.pass_at_1 + 1, f"{r.pass_at_1:.0f}", ha="center", fontsize=8)
+            ax.text(x + 0.2, r.oracle_pass + 1, f"{r.oracle_pass:.0f}", ha="center", fontsize=8)
         ax.set_xticks(xs, [r.mode for r in group])
-        ax.set_ylim(0, 105)
+        ax.set_ylim(0, 108)
         n = max((r.problems for r in group), default=0)
         ax.set_title(f"{suite} ({n} problems)")
         ax.set_ylabel("% of problems solved")
-        ax.legend(loc="upper left", fontsize=8)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
