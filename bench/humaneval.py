@@ -181,6 +181,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigMismatchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished answers are saved; rerun the same command to resume",
+              file=sys.stderr)  # fmt: skip
+        return 130
 
 
 if __name__ == "__main__":
