@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import re
 import time
+
+import structlog
 
 from proxy.scaling.engine import ScalingEngine
 from proxy.scaling.types import CodeTask, PublicTest, ScalingParams, ScalingResult, Signature
@@ -82,6 +85,8 @@ async def _run(
 
 
 async def main(delay: float, sample_counts: list[int]) -> None:
+    # NOTE: the engine logs one event per stage; the table is the output here.
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     sandbox = await BubblewrapSandbox.create()
     try:
         await _run(sandbox, delay=0.0, samples=2, rounds=0)  # warm the sandbox
