@@ -247,3 +247,53 @@ def test_every_even_humaneval_prompt_yields_tests_and_the_canonical_solution_pas
             passed += json.loads(actual) == json.loads(test.expected or "null")
     assert total >= 200
     assert passed / total >= 0.95
+
+
+CODEFORCES_EXAMPLES = """Examples
+input
+3
+1 2 3
+output
+6
+input
+1
+5
+output
+5
+Note
+In the first example the answer is 1 + 2 + 3.
+"""
+
+LEETCODE_MARKDOWN = """**Example 1:**
+
+**Input:** nums = [2,7,11,15], target = 9
+**Output:** [0,1]
+**Explanation:** Because nums[0] + nums[1] == 9.
+
+### Example 2
+```
+Input: nums = [3,3], target = 6
+Output: [0,1]
+```
+"""
+
+ATCODER_FENCED = "Sample Input 1\n\n```\n3 5\n```\n\nSample Output 1\n\n```\n8\n```\n"
+
+
+def test_codeforces_lowercase_examples() -> None:
+    tests = extract_public_tests(CODEFORCES_EXAMPLES, kind="stdin", signature=None)
+    assert [(t.input, t.expected) for t in tests] == [("3\n1 2 3\n", "6"), ("1\n5\n", "5")]
+
+
+def test_leetcode_markdown_bold_and_fenced() -> None:
+    sig = Signature("twoSum", ("nums", "target"), "Solution")
+    tests = extract_public_tests(LEETCODE_MARKDOWN, kind="function", signature=sig)
+    assert [(t.input, t.expected) for t in tests] == [
+        ("[[2,7,11,15],9]", "[0,1]"),
+        ("[[3,3],6]", "[0,1]"),
+    ]
+
+
+def test_atcoder_fenced_samples() -> None:
+    tests = extract_public_tests(ATCODER_FENCED, kind="stdin", signature=None)
+    assert tests == (PublicTest(input="3 5\n", expected="8"),)
