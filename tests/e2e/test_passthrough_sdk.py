@@ -32,7 +32,7 @@ def _serve(fake: FakeUpstream, **overrides: object) -> ServerThread:
         "sstar_mode": "off",
         "log_format": "console",
         "log_level": "warning",
-        "request_timeout_s": 3.0,
+        "request_timeout_s": 1.0,
     }
     values.update(overrides)
     return ServerThread(create_app(Settings(**values))).start()  # type: ignore[arg-type]
@@ -186,7 +186,7 @@ def test_upstream_errors_reach_the_sdk_typed(sdk, fake_upstream, reply, exceptio
 
 
 def test_timeout_is_504(sdk, fake_upstream):
-    fake_upstream.responder = lambda path, body: Reply(delay_s=4)
+    fake_upstream.responder = lambda path, body: Reply(delay_s=2)
     with pytest.raises(openai.InternalServerError) as caught:
         sdk.chat.completions.create(model="fake-model", messages=MESSAGES)
     assert caught.value.status_code == 504
