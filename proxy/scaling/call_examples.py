@@ -33,7 +33,7 @@ _FOR_SENTENCE = re.compile(
 
 
 def make_test(
-    args: tuple[object, ...], expected: object, params: tuple[str, ...]
+    args: tuple[object, ...], expected: object, *, params: tuple[str, ...]
 ) -> PublicTest | None:
     """A test calling with ``args``; ``None`` if the arity does not fit the signature."""
     if params and len(args) != len(params):
@@ -41,7 +41,7 @@ def make_test(
     return PublicTest(input=canonical_json(list(args)), expected=canonical_json(expected))
 
 
-def function_block_test(given: str, expected: str, params: tuple[str, ...]) -> PublicTest | None:
+def function_block_test(given: str, expected: str, *, params: tuple[str, ...]) -> PublicTest | None:
     """An ``Input:``/``Output:`` pair as a call: named, positional or one value per line."""
     try:
         value = parse_literal(expected)
@@ -49,7 +49,7 @@ def function_block_test(given: str, expected: str, params: tuple[str, ...]) -> P
         return None
     try:
         args, kwargs = parse_arguments(given)
-        test = make_test(order_arguments(args, kwargs, params), value, params)
+        test = make_test(order_arguments(args, kwargs, params=params), value, params=params)
         if test is not None:
             return test
     except ValueError:
@@ -58,18 +58,18 @@ def function_block_test(given: str, expected: str, params: tuple[str, ...]) -> P
     if len(lines) > 1 and len(lines) == len(params):
         # LiveCodeBench's functional format: one JSON value per parameter, one per line.
         try:
-            return make_test(tuple(parse_literal(line) for line in lines), value, params)
+            return make_test(tuple(parse_literal(line) for line in lines), value, params=params)
         except ValueError:
             return None
     if len(params) == 1:
         try:
-            return make_test((parse_literal(given),), value, params)
+            return make_test((parse_literal(given),), value, params=params)
         except ValueError:
             return None
     return None
 
 
-def doctest_tests(text: str, name: str, params: tuple[str, ...]) -> list[PublicTest]:
+def doctest_tests(text: str, *, name: str, params: tuple[str, ...]) -> list[PublicTest]:
     """``>>> name(...)`` lines and the result lines that follow them."""
     lines = text.splitlines()
     tests: list[PublicTest] = []
@@ -95,13 +95,13 @@ def doctest_tests(text: str, name: str, params: tuple[str, ...]) -> list[PublicT
             index += 1
             if done:
                 break
-        test = _doctest(" ".join(source), "\n".join(result), name, params)
+        test = _doctest(" ".join(source), "\n".join(result), name=name, params=params)
         if test is not None:
             tests.append(test)
     return tests
 
 
-def _doctest(source: str, result: str, name: str, params: tuple[str, ...]) -> PublicTest | None:
+def _doctest(source: str, result: str, *, name: str, params: tuple[str, ...]) -> PublicTest | None:
     try:
         node = ast.parse(source, mode="eval").body
         # NOTE: no result line means the call returned None (doctest prints nothing for it),
@@ -120,11 +120,11 @@ def _doctest(source: str, result: str, name: str, params: tuple[str, ...]) -> Pu
         except ValueError:
             return None
         node = node.left
-    return _call_test(node, expected, name, params)
+    return _call_test(node, expected, name=name, params=params)
 
 
 def _call_test(
-    node: ast.expr, expected: object, name: str, params: tuple[str, ...]
+    node: ast.expr, expected: object, *, name: str, params: tuple[str, ...]
 ) -> PublicTest | None:
     if not isinstance(node, ast.Call):
         return None
@@ -132,12 +132,12 @@ def _call_test(
         return None
     try:
         args, kwargs = parse_call_node(node)
-        return make_test(order_arguments(args, kwargs, params), expected, params)
+        return make_test(order_arguments(args, kwargs, params=params), expected, params=params)
     except ValueError:
         return None
 
 
-def call_line_tests(text: str, name: str, params: tuple[str, ...]) -> list[PublicTest]:
+def call_line_tests(text: str, *, name: str, params: tuple[str, ...]) -> list[PublicTest]:
     """Lines like ``name(1, 2) == 3`` (also ``=>``, ``➞``, ``returns``, ``assert``)."""
     pattern = re.compile(rf"(?<![\w.]){re.escape(name)}\s*\(")
     tests: list[PublicTest] = []
@@ -156,7 +156,7 @@ def call_line_tests(text: str, name: str, params: tuple[str, ...]) -> list[Publi
                 expected = parse_literal(arrow["rest"])
             except (SyntaxError, ValueError):
                 continue
-            test = _call_test(node, expected, name, params)
+            test = _call_test(node, expected, name=name, params=params)
             if test is not None:
                 tests.append(test)
     return tests
@@ -172,7 +172,9 @@ def sentence_tests(text: str, params: tuple[str, ...]) -> list[PublicTest]:
         try:
             args, kwargs = parse_arguments(match["args"].strip().rstrip(","))
             test = make_test(
-                order_arguments(args, kwargs, params), parse_literal(match["expected"]), params
+                order_arguments(args, kwargs, params=params),
+                parse_literal(match["expected"]),
+                params=params,
             )
         except ValueError:
             continue

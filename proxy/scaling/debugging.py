@@ -52,8 +52,8 @@ def best_round(revisions: tuple[Revision, ...]) -> int:
 async def debug_candidates(
     budget: RunBudget,
     upstream: Upstream,
-    executor: Executor,
     *,
+    executor: Executor,
     task: CodeTask,
     params: ScalingParams,
     candidates: tuple[Candidate, ...],
@@ -71,7 +71,7 @@ async def debug_candidates(
                     _debug_one(
                         budget,
                         upstream,
-                        executor,
+                        executor=executor,
                         task=task,
                         params=params,
                         history=histories[candidate.index],
@@ -92,8 +92,8 @@ def _finish(candidate: Candidate, revisions: tuple[Revision, ...]) -> Candidate:
 async def _debug_one(
     budget: RunBudget,
     upstream: Upstream,
-    executor: Executor,
     *,
+    executor: Executor,
     task: CodeTask,
     params: ScalingParams,
     history: list[Revision],
@@ -102,7 +102,13 @@ async def _debug_one(
     """Debug one candidate; a cap ends it quietly (the revisions so far are kept)."""
     try:
         await _debug_rounds(
-            budget, upstream, executor, task=task, params=params, history=history, index=index
+            budget,
+            upstream,
+            executor=executor,
+            task=task,
+            params=params,
+            history=history,
+            index=index,
         )
     except BudgetExhaustedError as exc:
         budget.degrade(f"debugging stopped: {exc.reason}")
@@ -111,8 +117,8 @@ async def _debug_one(
 async def _debug_rounds(
     budget: RunBudget,
     upstream: Upstream,
-    executor: Executor,
     *,
+    executor: Executor,
     task: CodeTask,
     params: ScalingParams,
     history: list[Revision],

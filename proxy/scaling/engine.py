@@ -68,7 +68,7 @@ class ScalingEngine:
         on_progress: ProgressCallback | None = None,
     ) -> ScalingResult:
         """One S* run; see the module docstring for what raises and what degrades."""
-        run = _Run(task, params, on_progress, budget=RunBudget(params))
+        run = _Run(task, params=params, on_progress=on_progress, budget=RunBudget(params))
         # NOTE: initial inputs (and, if asked for, the prompt's examples) need only the problem,
         # so they are requested while sampling runs: off the critical path. The synthesis call is
         # wasted only when every program agrees.
@@ -82,13 +82,14 @@ class ScalingEngine:
                 extract_tests_with_model(run.budget, self._upstream, task=task, params=params)
             )
         try:
-            return await self._run(run, synthesis, examples)
+            return await self._run(run, synthesis=synthesis, examples=examples)
         finally:
             await _cancel(synthesis, examples)
 
     async def _run(
         self,
         run: _Run,
+        *,
         synthesis: asyncio.Task[tuple[str, ...]] | None,
         examples: asyncio.Task[tuple[PublicTest, ...]] | None,
     ) -> ScalingResult:
@@ -115,7 +116,7 @@ class ScalingEngine:
             candidates = await debug_candidates(
                 run.budget,
                 self._upstream,
-                executor,
+                executor=executor,
                 task=task,
                 params=params,
                 candidates=candidates,
@@ -128,7 +129,7 @@ class ScalingEngine:
             selection = await select_candidate(
                 run.budget,
                 self._upstream,
-                executor,
+                executor=executor,
                 task=task,
                 params=params,
                 candidates=candidates,
@@ -163,9 +164,9 @@ class _Run:
     def __init__(
         self,
         task: CodeTask,
+        *,
         params: ScalingParams,
         on_progress: ProgressCallback | None,
-        *,
         budget: RunBudget,
     ) -> None:
         self.task = task

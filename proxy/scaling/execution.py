@@ -74,14 +74,14 @@ class Executor:
             try:
                 runs = await self._run_uncached(program, tuple(mine))
             except BaseException as exc:
-                self._abandon(key, futures, exc)
+                self._abandon(key, futures=futures, exc=exc)
                 raise
             for given, run in zip(mine, runs, strict=True):
                 futures[given].set_result(run)
         return tuple([await self._results[(key, i)] for i in inputs])
 
     def _abandon(
-        self, program: str, futures: dict[str, asyncio.Future[RunResult]], exc: BaseException
+        self, program: str, *, futures: dict[str, asyncio.Future[RunResult]], exc: BaseException
     ) -> None:
         """Forget runs that did not finish so that waiters fail the same way and nothing leaks."""
         reason = exc.reason if isinstance(exc, BudgetExhaustedError) else "execution abandoned"

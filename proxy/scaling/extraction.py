@@ -61,11 +61,11 @@ def extract_public_tests(
             tests.append(PublicTest(input=_stdin_text(given), expected=_stdout_text(expected)))
     elif signature is not None:
         params = tuple(p for p in signature.params if p != "self")
-        tests.extend(doctest_tests(text, signature.name, params))
-        tests.extend(call_line_tests(text, signature.name, params))
+        tests.extend(doctest_tests(text, name=signature.name, params=params))
+        tests.extend(call_line_tests(text, name=signature.name, params=params))
         tests.extend(sentence_tests(text, params))
         for given, expected in _io_pairs(text):
-            test = function_block_test(given, expected, params)
+            test = function_block_test(given, expected, params=params)
             if test is not None:
                 tests.append(test)
     unique: dict[tuple[str, str | None], PublicTest] = {}
@@ -100,12 +100,12 @@ def _blocks(lines: list[str]) -> list[_Block]:
         rest = match["rest"].strip()
         if rest and not match["colon"]:
             continue  # "Input is given from Standard Input..." is prose, not a header
-        content = _block_content(lines, index + 1, rest)
+        content = _block_content(lines, start=index + 1, inline=rest)
         blocks.append(_Block(match["which"].lower(), bool(match["sample"]), content))
     return blocks
 
 
-def _block_content(lines: list[str], start: int, inline: str) -> str:
+def _block_content(lines: list[str], *, start: int, inline: str) -> str:
     index = start
     if not inline:
         while index < len(lines) and not lines[index].strip():

@@ -83,7 +83,7 @@ def parse_call_node(node: ast.Call) -> tuple[tuple[object, ...], dict[str, objec
 
 
 def order_arguments(
-    args: tuple[object, ...], kwargs: dict[str, object], params: tuple[str, ...]
+    args: tuple[object, ...], kwargs: dict[str, object], *, params: tuple[str, ...]
 ) -> tuple[object, ...]:
     """Map named arguments onto the signature's positional order.
 

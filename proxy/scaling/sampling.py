@@ -81,7 +81,7 @@ async def sample_candidates(
         purpose="sample",
     )
     errors: list[UpstreamError] = []
-    texts = await _call(budget, upstream, base, errors)
+    texts = await _call(budget, upstream, request=base, errors=errors)
     for round_ in range(MAKEUP_ROUNDS):
         missing = params.samples - len(texts)
         if missing <= 0 or budget.exhausted() is not None:
@@ -92,13 +92,17 @@ async def sample_candidates(
             for i in range(missing)
         ]
         async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(_call(budget, upstream, r, errors)) for r in requests]
+            tasks = [
+                group.create_task(_call(budget, upstream, request=r, errors=errors))
+                for r in requests
+            ]
         texts.extend(text for task_ in tasks for text in task_.result())
     if len(texts) < params.samples:
         budget.degrade(f"sampled {len(texts)} of {params.samples} candidates")
     entry_point = task.signature.entry_point if task.signature is not None else None
     candidates = tuple(
-        _candidate(index, text, entry_point) for index, text in enumerate(texts[: params.samples])
+        _candidate(index, text, entry_point=entry_point)
+        for index, text in enumerate(texts[: params.samples])
     )
     return SamplingOutcome(candidates, errors[-1] if errors and not texts else None)
 
@@ -108,7 +112,7 @@ def _seed(params: ScalingParams, offset: int) -> int | None:
 
 
 async def _call(
-    budget: RunBudget, upstream: Upstream, request: UpstreamRequest, errors: list[UpstreamError]
+    budget: RunBudget, upstream: Upstream, *, request: UpstreamRequest, errors: list[UpstreamError]
 ) -> list[str]:
     try:
         response = await budget.complete(upstream, request)
@@ -122,7 +126,7 @@ async def _call(
     return [choice.text for choice in response.choices[: request.n]]
 
 
-def _candidate(index: int, text: str, entry_point: str | None) -> Candidate:
+def _candidate(index: int, text: str, *, entry_point: str | None) -> Candidate:
     found = extract_program(text, entry_point=entry_point)
     if found is None:
         return Candidate(index, (Revision(0, "", text),), 0, dropped_reason="no code in the answer")

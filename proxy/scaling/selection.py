@@ -82,8 +82,8 @@ def dedupe(candidates: Sequence[Candidate]) -> list[_Program]:
 async def select_candidate(
     budget: RunBudget,
     upstream: Upstream,
-    executor: Executor,
     *,
+    executor: Executor,
     task: CodeTask,
     params: ScalingParams,
     candidates: tuple[Candidate, ...],
@@ -115,7 +115,7 @@ async def select_candidate(
     return await _select_by_behaviour(
         budget,
         upstream,
-        executor,
+        executor=executor,
         task=task,
         params=params,
         programs=programs,
@@ -136,18 +136,20 @@ class _Observation:
 async def _select_by_behaviour(
     budget: RunBudget,
     upstream: Upstream,
-    executor: Executor,
     *,
+    executor: Executor,
     task: CodeTask,
     params: ScalingParams,
     programs: list[_Program],
     reasons: list[str],
     synthesis: Awaitable[tuple[str, ...]],
 ) -> Selection:
-    seen = await _observe(budget, executor, task=task, programs=programs, synthesis=synthesis)
+    seen = await _observe(
+        budget, executor=executor, task=task, programs=programs, synthesis=synthesis
+    )
     if seen.inputs and not seen.synthesized:
         reasons.append("no synthesized inputs: clustered on the public inputs")
-    behaviours = _behaviours(programs, seen, executor)
+    behaviours = _behaviours(programs, seen, executor=executor)
     clusters = cluster_behaviours(behaviours)
     total = max(1, len(task.public_tests))
     passed = {b.index: b.public_passed for b in behaviours}
@@ -165,7 +167,7 @@ async def _select_by_behaviour(
             for c in clusters
         ]
         tournament = Tournament(
-            budget, upstream, executor, task=task, params=params, synthesized=seen.inputs
+            budget, upstream, executor=executor, task=task, params=params, synthesized=seen.inputs
         )
         matches = await tournament.play_all(contenders, deadline=budget.stage_deadline(0.95))
         decided = sum(m.winner is not None for m in matches)
@@ -181,8 +183,8 @@ async def _select_by_behaviour(
 
 async def _observe(
     budget: RunBudget,
-    executor: Executor,
     *,
+    executor: Executor,
     task: CodeTask,
     programs: list[_Program],
     synthesis: Awaitable[tuple[str, ...]],
@@ -198,7 +200,8 @@ async def _observe(
                 return _Observation(synthesized)
             async with asyncio.TaskGroup() as group:
                 pending = [
-                    group.create_task(_run_or_none(budget, executor, p, inputs)) for p in programs
+                    group.create_task(_run_or_none(budget, executor, program=p, inputs=inputs))
+                    for p in programs
                 ]
     except TimeoutError:
         budget.degrade("input synthesis or execution cut short by the deadline")
@@ -210,7 +213,7 @@ async def _observe(
 
 
 def _behaviours(
-    programs: list[_Program], seen: _Observation, executor: Executor
+    programs: list[_Program], seen: _Observation, *, executor: Executor
 ) -> list[Behaviour]:
     if not seen.runs:
         # NOTE: no behaviour evidence: every distinct program stands alone; size decides.
@@ -231,7 +234,7 @@ def _behaviours(
 
 
 async def _run_or_none(
-    budget: RunBudget, executor: Executor, program: _Program, inputs: tuple[str, ...]
+    budget: RunBudget, executor: Executor, *, program: _Program, inputs: tuple[str, ...]
 ) -> tuple[RunResult, ...] | None:
     try:
         return await executor.run(program.candidate.best.program, inputs)

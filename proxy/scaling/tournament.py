@@ -65,8 +65,8 @@ class Tournament:
         self,
         budget: RunBudget,
         upstream: Upstream,
-        executor: Executor,
         *,
+        executor: Executor,
         task: CodeTask,
         params: ScalingParams,
         synthesized: tuple[str, ...],
@@ -130,10 +130,10 @@ class Tournament:
             return Match(a.cluster.id, b.cluster.id, (), (), (), ("same", "same"), None)
         async with asyncio.TaskGroup() as group:
             forward = group.create_task(
-                self._judge(a.program, b.program, inputs, (outputs_a, outputs_b))
+                self._judge((a.program, b.program), inputs=inputs, outputs=(outputs_a, outputs_b))
             )
             backward = group.create_task(
-                self._judge(b.program, a.program, inputs, (outputs_b, outputs_a))
+                self._judge((b.program, a.program), inputs=inputs, outputs=(outputs_b, outputs_a))
             )
         first = {"A": a.cluster.id, "B": b.cluster.id}.get(forward.result() or "")
         second = {"A": b.cluster.id, "B": a.cluster.id}.get(backward.result() or "")
@@ -143,8 +143,8 @@ class Tournament:
 
     async def _judge(
         self,
-        program_a: str,
-        program_b: str,
+        programs: tuple[str, str],
+        *,
         inputs: tuple[str, ...],
         outputs: tuple[tuple[str, ...], tuple[str, ...]],
     ) -> str | None:
@@ -161,8 +161,8 @@ class Tournament:
         )
         prompt = JUDGE_EXECUTION.format(
             problem=self._task.problem,
-            program_a=program_a,
-            program_b=program_b,
+            program_a=programs[0],
+            program_b=programs[1],
             executions=executions,
         )
         text = await ask(

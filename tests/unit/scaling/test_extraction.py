@@ -205,8 +205,8 @@ def test_literals_canonical_json() -> None:
     with pytest.raises(ValueError, match="not a literal"):
         parse_literal("foo(1)")
     with pytest.raises(ValueError, match="signature"):
-        order_arguments((), {"x": 1, "y": 2}, ("a",))
-    assert order_arguments((1,), {"c": 3, "b": 2}, ("a", "b", "c")) == (1, 2, 3)
+        order_arguments((), {"x": 1, "y": 2}, params=("a",))
+    assert order_arguments((1,), {"c": 3, "b": 2}, params=("a", "b", "c")) == (1, 2, 3)
 
 
 def _even_humaneval() -> list[dict[str, str]]:
