@@ -65,17 +65,25 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _chat_service(request: Request) -> ChatService:
+# NOTE: dependencies are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a
+# worker thread, a thread hop per dependency per request.
+
+
+async def _settings_dep(request: Request) -> Settings:
+    return _settings(request)
+
+
+async def _chat_service(request: Request) -> ChatService:
     service: ChatService = request.app.state.chat_service
     return service
 
 
-def _scaling(request: Request) -> ScalingService:
+async def _scaling(request: Request) -> ScalingService:
     service: ScalingService = request.app.state.scaling
     return service
 
 
-def _passthrough(request: Request) -> Passthrough:
+async def _passthrough(request: Request) -> Passthrough:
     passthrough: Passthrough = request.app.state.passthrough
     return passthrough
 
@@ -108,7 +116,7 @@ async def require_client_key(request: Request) -> None:
         raise AuthenticationError(message, code="invalid_api_key")
 
 
-SettingsDep = Annotated[Settings, Depends(_settings)]
+SettingsDep = Annotated[Settings, Depends(_settings_dep)]
 ChatServiceDep = Annotated[ChatService, Depends(_chat_service)]
 PassthroughDep = Annotated[Passthrough, Depends(_passthrough)]
 ScalingDep = Annotated[ScalingService, Depends(_scaling)]
