@@ -7,32 +7,10 @@ generated at import time: hidden tests come from :func:`hidden_tests` when a cal
 
 from __future__ import annotations
 
-from bench.stdin_problems import (
-    p01_sum_of_evens,
-    p02_temperature_swing,
-    p03_vowel_count,
-    p04_reverse_words,
-    p05_runner_up,
-    p06_palindromes,
-    p07_running_total,
-    p08_clock_arithmetic,
-    p09_most_frequent_word,
-    p10_longest_streak,
-    p11_target_pairs,
-    p12_range_sums,
-    p13_bracket_check,
-    p14_best_stretch,
-    p15_garden_paths,
-    p16_maze_escape,
-    p17_painted_fence,
-    p18_making_change,
-    p19_rising_sequence,
-    p20_island_groups,
-    p21_window_variety,
-    p22_max_stack,
-    p23_gcd_sweep,
-    p24_meeting_rooms,
-)
+import importlib
+import pkgutil
+import re
+
 from bench.stdin_problems.base import (
     Sample,
     StdinProblem,
@@ -41,37 +19,18 @@ from bench.stdin_problems.base import (
     run_reference,
 )
 
-_MODULES = (
-    p01_sum_of_evens,
-    p02_temperature_swing,
-    p03_vowel_count,
-    p04_reverse_words,
-    p05_runner_up,
-    p06_palindromes,
-    p07_running_total,
-    p08_clock_arithmetic,
-    p09_most_frequent_word,
-    p10_longest_streak,
-    p11_target_pairs,
-    p12_range_sums,
-    p13_bracket_check,
-    p14_best_stretch,
-    p15_garden_paths,
-    p16_maze_escape,
-    p17_painted_fence,
-    p18_making_change,
-    p19_rising_sequence,
-    p20_island_groups,
-    p21_window_variety,
-    p22_max_stack,
-    p23_gcd_sweep,
-    p24_meeting_rooms,
-)
-
 
 def all_problems() -> tuple[StdinProblem, ...]:
-    """Every problem, in a fixed order (easy ones are spread through the list by number)."""
-    return tuple(module.PROBLEM for module in _MODULES)
+    """Every problem module ``pNN_*`` of this package, in number order (easy ones are spread
+    through the list). A new problem is a new module; nothing else to register."""
+    names = sorted(
+        info.name
+        for info in pkgutil.iter_modules(__path__)
+        if re.fullmatch(r"p\d\d_\w+", info.name)
+    )
+    modules = [importlib.import_module(f"{__name__}.{name}") for name in names]
+    problems: tuple[StdinProblem, ...] = tuple(module.PROBLEM for module in modules)
+    return problems
 
 
 def get_problem(name: str) -> StdinProblem:
