@@ -140,7 +140,12 @@ class LocalModelServer:
         ]
 
     def start(self) -> None:
-        """Start the child and block until it is healthy; raises ServerStartError otherwise."""
+        """Start the child and block until it is healthy; raises ServerStartError otherwise.
+
+        The child is spawned by the supervisor thread, which lives until ``stop()``: the kernel
+        sends ``PR_SET_PDEATHSIG`` when the *thread* that forked the child exits, so spawning
+        from a short-lived thread (e.g. ``asyncio.to_thread``) would kill the child early.
+        """
         if self._monitor is not None:
             raise RuntimeError("LocalModelServer.start() called twice")
         if self._log_path is None:
@@ -149,15 +154,16 @@ class LocalModelServer:
             self._log_path = Path(name)
         if not self.port:
             self.port = _free_port(self.host)
-        try:
-            self._spawn_and_wait()
-        except BaseException:
-            self.stop()
-            raise
+        ready = threading.Event()
+        errors: list[BaseException] = []
         self._monitor = threading.Thread(
-            target=self._supervise, name="llama-server-supervisor", daemon=True
+            target=self._run, args=(ready, errors), name="llama-server-supervisor", daemon=True
         )
         self._monitor.start()
+        ready.wait()
+        if errors:
+            self.stop()
+            raise errors[0]
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop supervising and terminate the child (SIGTERM, then SIGKILL after ``timeout``)."""
@@ -222,6 +228,17 @@ class LocalModelServer:
         await self.aclose()
 
     # -- supervision ------------------------------------------------------------------------
+
+    def _run(self, ready: threading.Event, errors: list[BaseException]) -> None:
+        """The supervisor thread: first start (reported to ``start()``), then supervision."""
+        try:
+            self._spawn_and_wait()
+        except BaseException as exc:  # handed to start(), which re-raises it in the caller
+            errors.append(exc)
+            return
+        finally:
+            ready.set()
+        self._supervise()
 
     def _spawn_and_wait(self) -> None:
         with self._lock:

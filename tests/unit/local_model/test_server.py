@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,3 +173,39 @@ def test_sync_context_manager(fake_model: PreparedModel) -> None:
         pid = srv.pid
         assert pid is not None
     assert not _alive(pid)
+
+
+def test_child_outlives_the_thread_that_called_start(server: LocalModelServer) -> None:
+    # PR_SET_PDEATHSIG fires when the forking *thread* exits; the supervisor thread forks.
+    starter = threading.Thread(target=server.start)
+    starter.start()
+    starter.join()
+    pid = server.pid
+    assert pid is not None
+    time.sleep(0.5)
+    assert server.pid == pid
+    assert server.is_healthy()
+    assert server.restarts == 0
+
+
+def test_child_dies_with_a_killed_parent(fake_model: PreparedModel, tmp_path: Path) -> None:
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from proxy.local_model import LocalModelServer, PreparedModel\n"
+        f"m = PreparedModel(Path({str(fake_model.server_binary)!r}), Path('m'), 'x')\n"
+        "s = LocalModelServer(m)\n"
+        "s.start()\n"
+        "print(s.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True
+    ) as parent:
+        try:
+            assert parent.stdout is not None
+            child = int(parent.stdout.readline())
+            assert _alive(child)
+        finally:
+            parent.kill()
+    _wait_until(lambda: not _alive(child), timeout=10)
