@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from proxy.api.disconnect import cancel_on_disconnect
 from proxy.api.protocol import EXTENSION_FIELD
 from proxy.api.sse import EventStreamResponse, encode_event, relay_events
-from proxy.errors import NotFoundError
+from proxy.errors import NotFoundError, UpstreamError
 from proxy.settings import ALIAS_PREFIX
 from proxy.upstream.litellm_client import Endpoint, LiteLLMPassthrough
 from proxy.upstream.relay import Relay, RelayedResponse, forward_headers
@@ -131,7 +131,10 @@ class Passthrough:
             relayed = await self._relay.get(
                 f"{base}/models", forward_headers(headers.items(), self._router.relay_key)
             )
-            payload = json.loads(relayed.body or b"{}")
+            try:
+                payload = json.loads(relayed.body or b"{}")
+            except ValueError as exc:
+                raise UpstreamError("upstream returned an invalid model list") from exc
             listed = payload.get("data", []) if isinstance(payload, dict) else []
             entries.extend(
                 e for e in listed if isinstance(e, dict) and isinstance(e.get("id"), str)
