@@ -55,7 +55,9 @@ def embedded_upstream(settings: Settings) -> Iterator[Settings]:
         raise UsageError(f"sstar-proxy: the embedded model could not start: {exc}") from exc
     try:
         _say(f"embedded model {server.model_name} serving at {server.api_base}")
-        yield settings.model_copy(update={"upstream_api_base": server.api_base})
+        yield settings.model_copy(
+            update={"upstream_api_base": server.api_base, "upstream_is_llama_cpp": True}
+        )
     finally:
         server.stop()
 

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     upstream_retries: int = Field(2, ge=0, le=10)
     upstream_retry_backoff_s: float = Field(0.5, ge=0, le=30)
     upstream_retry_max_wait_s: float = Field(20.0, ge=0, le=300)
+    # llama.cpp's server reports the usage of ONE choice when n > 1; with this set, S* counts
+    # every choice's tokens with the server's own /tokenize endpoint (honest usage sums).
+    upstream_is_llama_cpp: bool = False
 
     # --- serving ----------------------------------------------------------------------------
     host: str = "127.0.0.1"

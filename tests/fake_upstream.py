@@ -141,8 +141,16 @@ class FakeUpstream:
             routes=[
                 Route("/v1/models", self._models, methods=["GET"]),
                 Route("/v1/{endpoint:path}", self._generate, methods=["POST"]),
+                Route("/tokenize", self._tokenize, methods=["POST"]),
             ]
         )
+
+    async def _tokenize(self, request: Request) -> Response:
+        """llama.cpp's tokenizer endpoint; one token per whitespace-separated word."""
+        raw = await request.body()
+        self._record(request, raw)
+        content = json.loads(raw).get("content", "")
+        return JSONResponse({"tokens": list(range(len(content.split())))})
 
     async def _models(self, request: Request) -> Response:
         self._record(request, b"")

@@ -13,6 +13,7 @@ cannot send instead of silently dropping it; every litellm/openai exception is t
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import importlib
 import os
 import re
@@ -20,6 +21,9 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
+
+import httpx
+import structlog
 
 from proxy.errors import (
     ProxyError,
@@ -32,6 +36,8 @@ from proxy.settings import Settings
 from proxy.upstream.base import Choice, UpstreamRequest, UpstreamResponse, Usage
 from proxy.upstream.retry import retrying
 from proxy.upstream.routing import LiteLLMRoute, ModelRouter, RelayRoute
+
+log = structlog.get_logger(__name__)
 
 Endpoint = Literal["chat/completions", "completions", "embeddings"]
 
@@ -245,7 +251,29 @@ class LiteLLMUpstream:
                 async for attempt in retrying(self._settings):
                     with attempt, map_upstream_errors():
                         response = await litellm.acompletion(**kwargs)
-        return _to_response(response)
+        result = _to_response(response)
+        if self._settings.upstream_is_llama_cpp and len(result.choices) > 1:
+            result = await self._recount_choices(result, kwargs.get("api_base"))
+        return result
+
+    async def _recount_choices(
+        self, result: UpstreamResponse, api_base: str | None
+    ) -> UpstreamResponse:
+        """llama.cpp counts one choice of an ``n`` > 1 call: count each with its tokenizer."""
+        if not api_base:
+            return result
+        url = api_base.removesuffix("/").removesuffix("/v1") + "/tokenize"
+        try:
+            async with httpx.AsyncClient(timeout=10.0) as http:
+                replies = await asyncio.gather(
+                    *(http.post(url, json={"content": c.text}) for c in result.choices)
+                )
+            counted = sum(len(reply.raise_for_status().json()["tokens"]) for reply in replies)
+        except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
+            log.warning("usage_recount_failed", error=type(exc).__name__)
+            return result
+        usage = Usage(result.usage.prompt_tokens, max(counted, result.usage.completion_tokens))
+        return dataclasses.replace(result, usage=usage)
 
 
 class LiteLLMPassthrough:

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
 from openai import AsyncOpenAI
 
@@ -74,6 +75,7 @@ def program_of(answer: str) -> str:
 def proxy_url(local_model_server: LocalModelServer) -> Iterator[str]:
     settings = Settings(
         upstream_api_base=local_model_server.api_base,
+        upstream_is_llama_cpp=True,
         log_format="console",
         log_level="warning",
         request_timeout_s=300,
@@ -130,6 +132,24 @@ async def test_sstar_function_task_passes_hidden_tests(sdk, sandbox, local_model
     )
     got = [(run.status, run.return_json) for run in result.runs]
     assert got == [(Status.OK, json.dumps(v)) for v in FUNCTION_HIDDEN.values()], answer
+    await _usage_covers_every_generated_message(raw, local_model_server)
+
+
+async def _usage_covers_every_generated_message(raw, local_model_server) -> None:
+    """Honest usage: at least the tokens of every sample and revision, by the model's tokenizer."""
+    base = str(raw.http_response.url).split("/chat/completions")[0]
+    async with httpx.AsyncClient(timeout=30) as http:
+        trace = (await http.get(f"{base}/sstar/runs/{raw.headers['x-sstar-run-id']}")).json()
+        messages = [r["message"] for c in trace["candidates"] for r in c["revisions"]]
+        counts = [
+            len(
+                (
+                    await http.post(f"{local_model_server.base_url}/tokenize", json={"content": m})
+                ).json()["tokens"]
+            )
+            for m in messages
+        ]
+    assert raw.parse().usage.completion_tokens >= sum(counts)
 
 
 async def test_sstar_stdin_task_streams_a_program_that_passes(

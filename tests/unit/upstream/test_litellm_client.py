@@ -131,6 +131,22 @@ async def test_complete_sends_the_request_and_counts_choices(make_upstream, fake
     assert fake_upstream.last.headers["x-stainless-retry-count"] == "0"
 
 
+@pytest.mark.parametrize(("llama_cpp", "expected"), [(False, 3), (True, 5)])
+async def test_llama_cpp_usage_counts_every_choice(
+    make_upstream, fake_upstream, llama_cpp, expected
+):
+    # llama.cpp's server reports the completion tokens of one choice when n > 1
+    one_choice = {"prompt_tokens": 4, "completion_tokens": 3, "total_tokens": 7}
+    fake_upstream.responder = lambda path, body: Reply(
+        texts=["one two three", "four five"], usage=one_choice
+    )
+    upstream = make_upstream(upstream_is_llama_cpp=llama_cpp)
+    response = await upstream.complete(_request(n=2))
+    assert response.usage.completion_tokens == expected
+    assert response.usage.prompt_tokens == 4
+    assert (fake_upstream.last.path == "/tokenize") is llama_cpp
+
+
 async def test_complete_retries_5xx_then_succeeds(make_upstream, fake_upstream):
     replies = iter([Reply(status=503), Reply(text="ok")])
     fake_upstream.responder = lambda path, body: next(replies)
