@@ -164,7 +164,10 @@ async def _batch(
 async def _measure(
     targets: list[Target], *, concurrency: int, total: int, rounds: int
 ) -> dict[str, list[Sample]]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # NOTE: idle connections expire before uvicorn's 5 s keep-alive timeout closes them under us.
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2
+    )
     results: dict[str, list[Sample]] = {t.name: [] for t in targets}
     headers = {"authorization": f"Bearer {KEY}"}
     async with httpx.AsyncClient(limits=limits, timeout=60, headers=headers) as client:

@@ -161,7 +161,11 @@ class Relay:
                 timeout=httpx.Timeout(
                     settings.request_timeout_s, connect=settings.connect_timeout_s
                 ),
-                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+                # NOTE: expire idle connections before the upstream does (uvicorn, hence vLLM,
+                # closes them after 5 s), so a request never lands on a connection being closed.
+                limits=httpx.Limits(
+                    max_connections=256, max_keepalive_connections=64, keepalive_expiry=4
+                ),
                 transport=transport,
                 follow_redirects=False,
             )
