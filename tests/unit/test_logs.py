@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
+import pytest
 import structlog
 from starlette.types import Message
 from structlog.testing import capture_logs
@@ -11,6 +13,15 @@ from structlog.testing import capture_logs
 from proxy.logs import RequestContextMiddleware, configure_logging
 
 CHAT = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.fixture(autouse=True)
+def _structlog_defaults() -> Iterator[None]:
+    """Start from structlog's defaults: an app served earlier in the session may have configured a
+    warning-level filter, which ``capture_logs`` keeps (it swaps processors only)."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 async def test_one_event_per_request_with_model_and_mode_and_no_secrets(client):
