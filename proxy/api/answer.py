@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
 
+from proxy.api.sse import DONE, encode_event, error_event
 from proxy.errors import ProxyError
 from proxy.runs import Subscription
 from proxy.scaling.types import ProgressEvent, ScalingResult
@@ -24,7 +24,6 @@ from proxy.upstream.base import Usage
 
 log = structlog.get_logger(__name__)
 
-DONE = b"data: [DONE]\n\n"
 KEEPALIVE = b": keep-alive\n\n"
 _CONTENT_PIECE = 512
 
@@ -46,10 +45,6 @@ def usage_body(usage: Usage) -> dict[str, int]:
     }
 
 
-def answer_text(result: ScalingResult) -> str:
-    return result.message
-
-
 def completion_body(result: ScalingResult, identity: CompletionIdentity) -> dict[str, object]:
     """A non-streaming ``chat.completion`` carrying the selected program."""
     return {
@@ -61,7 +56,7 @@ def completion_body(result: ScalingResult, identity: CompletionIdentity) -> dict
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": answer_text(result), "refusal": None},
+                "message": {"role": "assistant", "content": result.message, "refusal": None},
                 "logprobs": None,
                 "finish_reason": "stop",
             }
@@ -94,21 +89,6 @@ def header_safe(text: str, limit: int = 512) -> str:
     return text.encode("ascii", "replace").decode("ascii").replace("\n", " ")[:limit]
 
 
-def sse_event(payload: Mapping[str, object]) -> bytes:
-    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
-
-
-def error_event(error: ProxyError | None) -> bytes:
-    """The one error event a stream can carry once the 200 went out."""
-    body = {
-        "message": error.message if error else "The S* run failed unexpectedly.",
-        "type": error.error_type if error else "server_error",
-        "param": error.param if error else None,
-        "code": error.code if error else None,
-    }
-    return sse_event({"error": body})
-
-
 class ChunkWriter:
     """Builds ``chat.completion.chunk`` events for one answer (one choice, index 0)."""
 
@@ -133,10 +113,10 @@ class ChunkWriter:
 
     def event(self, delta: Mapping[str, object], *, finish_reason: str | None = None) -> bytes:
         payload = self.chunk(delta, finish_reason=finish_reason)
-        return sse_event({**payload, "usage": None} if self._usage_field else payload)
+        return encode_event({**payload, "usage": None} if self._usage_field else payload)
 
     def usage_event(self, usage: Usage) -> bytes:
-        return sse_event(
+        return encode_event(
             {
                 "id": self._identity.id,
                 "object": "chat.completion.chunk",
@@ -179,7 +159,8 @@ async def stream_answer(
             raise
         except Exception as exc:
             log.warning("scaling_stream_failed", error=type(exc).__name__)
-            yield error_event(on_error(exc) if on_error else None)
+            error = on_error(exc) if on_error else None
+            yield error_event(error or ProxyError("The S* run failed unexpectedly."))
             yield DONE
             return
         finally:
@@ -189,7 +170,7 @@ async def stream_answer(
                     await result_task
         if on_result is not None:
             on_result(result)
-        text = answer_text(result)
+        text = result.message
         for start in range(0, len(text), _CONTENT_PIECE):
             yield writer.event({"content": text[start : start + _CONTENT_PIECE]})
         yield writer.event({}, finish_reason="stop")
