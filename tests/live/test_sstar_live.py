@@ -25,7 +25,13 @@ from tests.servers import ServerThread
 
 pytestmark = [pytest.mark.live, pytest.mark.bwrap]
 
-BUDGET = {"x-sstar-samples": "4", "x-sstar-rounds": "1", "x-sstar-deadline-ms": "150000"}
+# Seeded so a CI run samples what this file was checked with (batching may still vary it).
+BUDGET = {
+    "x-sstar-samples": "4",
+    "x-sstar-rounds": "1",
+    "x-sstar-deadline-ms": "150000",
+    "x-sstar-seed": "11",
+}
 SAMPLE_CAP = 400  # per-sample tokens: these programs need ~150; a rambling sample must not stall
 
 FUNCTION_TASK = '''Complete this Python function.
