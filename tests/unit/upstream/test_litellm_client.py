@@ -15,7 +15,8 @@ from proxy.errors import (
 )
 from proxy.settings import Settings
 from proxy.upstream.base import Message, UpstreamRequest
-from proxy.upstream.litellm_client import LiteLLMPassthrough, LiteLLMUpstream, map_upstream_errors
+from proxy.upstream.litellm_client import LiteLLMPassthrough, LiteLLMUpstream
+from proxy.upstream.litellm_errors import map_upstream_errors
 from proxy.upstream.routing import LiteLLMRoute
 from tests.fake_upstream import Reply
 
