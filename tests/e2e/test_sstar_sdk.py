@@ -282,6 +282,16 @@ def test_client_sampling_fields_reach_the_sub_calls(sdk, script, fake_upstream):
         assert "stop" not in request.json, "a client stop string could cut the fenced program"
 
 
+def test_a_spent_token_budget_still_answers_and_says_what_was_cut(sdk, script):
+    # each scripted call reports 18 tokens: sampling fits, the later stages do not
+    raw = chat(sdk, extra_headers={"x-sstar-max-tokens": "40"})
+    completion = raw.parse()
+    assert raw.headers["x-sstar-applied"] == "true"
+    assert "```python" in (completion.choices[0].message.content or "")
+    assert "budget" in raw.headers["x-sstar-degraded"]
+    assert completion.usage.total_tokens <= 40 + 18, "at most the call in flight overshoots"
+
+
 def test_code_output_form_returns_only_the_program(sdk, script):
     completion = chat(sdk, extra_headers={"x-sstar-output": "code"}).parse()
     assert completion.choices[0].message.content.strip() == f"```python\n{CORRECT}```".strip()
