@@ -122,7 +122,7 @@ class ScalingEngine:
                 candidates=candidates,
                 deadline=run.budget.stage_deadline(DEBUG_SHARE),
             )
-        passing = sum(1 for c in candidates if c.best.tests and all(t.passed for t in c.best.tests))
+        passing = sum(c.passes_public for c in candidates)
         run.note("candidates_debugged", passed_public=passing, tests=len(task.public_tests))
 
         async with run.stage("select"):

@@ -91,7 +91,7 @@ def _candidate(candidate: Candidate) -> dict[str, object]:
         "index": candidate.index,
         "dropped_reason": candidate.dropped_reason,
         "best_round": candidate.best_round,
-        "passed_public": bool(candidate.best.tests) and all(t.passed for t in candidate.best.tests),
+        "passed_public": candidate.passes_public,
         "revisions": [
             {
                 "round": r.round,

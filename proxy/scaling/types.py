@@ -131,6 +131,11 @@ class Candidate:
     def best(self) -> Revision:
         return self.revisions[self.best_round]
 
+    @property
+    def passes_public(self) -> bool:
+        """The best revision passes every public test (and there is at least one)."""
+        return bool(self.best.tests) and all(t.passed for t in self.best.tests)
+
 
 @dataclass(frozen=True, slots=True)
 class Cluster:
@@ -205,6 +210,4 @@ class ScalingResult:
     @property
     def passed_public(self) -> int:
         """How many candidates pass every public test with their best revision."""
-        return sum(
-            1 for c in self.candidates if c.best.tests and all(t.passed for t in c.best.tests)
-        )
+        return sum(c.passes_public for c in self.candidates)
