@@ -35,6 +35,7 @@ class ScriptedUpstream:
     max_choices: int | None = None
     requests: list[UpstreamRequest] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
+    usage_by_purpose: dict[str, Usage] = field(default_factory=dict)
     in_flight: int = 0
     peak_in_flight: int = 0
 
@@ -54,6 +55,8 @@ class ScriptedUpstream:
         prompt = sum(tokens(m.content) for m in request.messages)
         usage = Usage(prompt, sum(tokens(t) for t in texts))
         self.usage = self.usage + usage
+        spent = self.usage_by_purpose.get(request.purpose, Usage())
+        self.usage_by_purpose[request.purpose] = spent + usage
         return UpstreamResponse(tuple(Choice(t) for t in texts), usage, request.model)
 
     def by_purpose(self, purpose: str) -> list[UpstreamRequest]:

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 
 from proxy.scaling.types import ScalingParams
-from proxy.upstream.base import Upstream, UpstreamRequest, UpstreamResponse, Usage
+from proxy.upstream.base import Purpose, Upstream, UpstreamRequest, UpstreamResponse, Usage
 from sandbox import ExecutionRequest, ExecutionResult, Sandbox
 
 
@@ -49,6 +49,7 @@ class RunBudget:
         self.deadline = self.started + params.deadline_s
         self.max_total_tokens = params.max_total_tokens
         self.usage = Usage()
+        self.usage_by_purpose: dict[Purpose, Usage] = {}
         self.calls = 0
         self.executions = 0
         self._degraded: list[str] = []
@@ -57,6 +58,9 @@ class RunBudget:
 
     def now(self) -> float:
         return self._loop.time()
+
+    def elapsed_ms(self) -> float:
+        return round((self.now() - self.started) * 1000, 3)
 
     def remaining_s(self) -> float:
         return max(0.0, self.deadline - self.now())
@@ -119,7 +123,17 @@ class RunBudget:
         except TimeoutError as exc:
             raise BudgetExhaustedError("deadline reached during an upstream call") from exc
         self.usage = self.usage + response.usage
+        spent = self.usage_by_purpose.get(request.purpose, Usage())
+        self.usage_by_purpose[request.purpose] = spent + response.usage
         return response
+
+    def usage_for(self, purposes: frozenset[Purpose]) -> Usage:
+        """Tokens spent so far by calls of these purposes (what a cheaper mode would have paid)."""
+        total = Usage()
+        for purpose, usage in self.usage_by_purpose.items():
+            if purpose in purposes:
+                total = total + usage
+        return total
 
     async def execute(self, sandbox: Sandbox, request: ExecutionRequest) -> ExecutionResult:
         """One sandbox request within the deadline; every input counts as one execution."""

@@ -267,4 +267,5 @@ class _Run:
             degraded=self.budget.degraded,
             reasons=selection.reasons,
             public_tests=self.task.public_tests,
+            picks=selection.picks,
         )

@@ -10,6 +10,10 @@ full output signatures, tournament between clusters, rank. ``majority``: the sam
 tournament. ``public``: the first candidate passing the public tests. ``judge``: an LLM judge on
 code only. ``first``: the first sample with code. Whatever a cap or a fault cuts short, the stage
 selects from what exists (largest cluster, best public pass rate) and says so.
+
+The cheaper modes are steps of the dearer ones, so the stage records each step's pick
+(:class:`Pick`) on the way: an ``adaptive`` run also says what ``first``, ``public`` and
+``majority`` would have answered from the same candidates, and what each would have cost.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass
 
 from proxy.scaling.budget import BudgetExhaustedError, RunBudget
@@ -27,11 +31,27 @@ from proxy.scaling.execution import Executor
 from proxy.scaling.prompts import JUDGE_CODE, JUDGE_CODE_ITEM
 from proxy.scaling.synthesis import ask, synthesize_inputs
 from proxy.scaling.tournament import Contender, Tournament
-from proxy.scaling.types import Candidate, Cluster, CodeTask, Match, ScalingParams
-from proxy.upstream.base import Upstream
+from proxy.scaling.types import (
+    Candidate,
+    Cluster,
+    CodeTask,
+    Match,
+    Pick,
+    ScalingParams,
+    SelectionMode,
+)
+from proxy.upstream.base import Purpose, Upstream
 from sandbox import RunResult
 
 CODE_JUDGE_MAX_PROGRAMS = 8
+_EVERY_MODE: frozenset[Purpose] = frozenset({"sample", "debug", "extraction"})
+MODE_PURPOSES: Mapping[SelectionMode, frozenset[Purpose]] = {
+    "first": _EVERY_MODE,
+    "public": _EVERY_MODE,
+    "majority": _EVERY_MODE | {"synthesis"},
+    "judge": _EVERY_MODE | {"judge"},
+    "adaptive": _EVERY_MODE | {"synthesis", "distinguish", "judge"},
+}
 _CODE_ANSWER = re.compile(
     r"answer[*_\s]*(?:is\b)?[*_\s]*[:\uff1a]?[\s*_`\"'(\[#]*(?:candidate\s+)?(\d+)", re.I
 )
@@ -46,6 +66,14 @@ class Selection:
     matches: tuple[Match, ...] = ()
     synthesized_inputs: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
+    picks: tuple[Pick, ...] = ()
+
+
+def pick(budget: RunBudget, selection: SelectionMode, candidate: int) -> Pick:
+    """Record that ``selection`` would answer with ``candidate``, as of now."""
+    return Pick(
+        selection, candidate, budget.elapsed_ms(), budget.usage_for(MODE_PURPOSES[selection])
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,20 +123,37 @@ async def select_candidate(
     the problem, so the engine overlaps it with sampling); otherwise it is asked for here.
     """
     live = [c for c in candidates if c.dropped_reason is None]
+    picks = [pick(budget, "first", live[0].index)]
     if params.selection == "first":
-        return Selection(live[0].index, reasons=("selection 'first': the first sample with code",))
+        return Selection(
+            live[0].index,
+            reasons=("selection 'first': the first sample with code",),
+            picks=tuple(picks),
+        )
     pool, why = filter_public(live, len(task.public_tests))
     reasons = [why] if why else []
+    picks.append(pick(budget, "public", pool[0].index))
     if params.selection == "public":
         reasons.append("selection 'public': the first of them")
-        return Selection(pool[0].index, reasons=tuple(reasons))
+        return Selection(pool[0].index, reasons=tuple(reasons), picks=tuple(picks))
     programs = dedupe(pool)
     reasons.append(f"{len(programs)} distinct program(s) among {len(pool)}")
     if len(programs) == 1:
-        return Selection(programs[0].candidate.index, reasons=(*reasons, "nothing to choose"))
+        only = programs[0].candidate.index
+        later: tuple[SelectionMode, ...] = (
+            ("majority", "adaptive") if params.selection == "adaptive" else (params.selection,)
+        )
+        picks.extend(pick(budget, mode, only) for mode in later)
+        return Selection(only, reasons=(*reasons, "nothing to choose"), picks=tuple(picks))
     if params.selection == "judge":
         return await _judge_code(
-            budget, upstream, task=task, params=params, programs=programs, reasons=reasons
+            budget,
+            upstream,
+            task=task,
+            params=params,
+            programs=programs,
+            reasons=reasons,
+            picks=picks,
         )
     if synthesis is None:
         synthesis = synthesize_inputs(budget, upstream, task=task, params=params)
@@ -120,6 +165,7 @@ async def select_candidate(
         params=params,
         programs=programs,
         reasons=reasons,
+        picks=picks,
         synthesis=synthesis,
     )
 
@@ -142,6 +188,7 @@ async def _select_by_behaviour(
     params: ScalingParams,
     programs: list[_Program],
     reasons: list[str],
+    picks: list[Pick],
     synthesis: Awaitable[tuple[str, ...]],
 ) -> Selection:
     seen = await _observe(
@@ -155,6 +202,8 @@ async def _select_by_behaviour(
     passed = {b.index: b.public_passed for b in behaviours}
     rate = {c.id: passed[c.representative] / total for c in clusters}
     reasons.append(f"{len(clusters)} behaviour cluster(s) on {len(seen.inputs)} input(s)")
+    largest = rank_clusters(clusters, wins={}, public_rate=rate)[0]
+    picks.append(pick(budget, "majority", largest.representative))
     matches: tuple[Match, ...] = ()
     if len(clusters) > 1 and params.selection == "adaptive" and seen.runs:
         by_index = {p.candidate.index: (p, r) for p, r in zip(programs, seen.runs, strict=True)}
@@ -178,7 +227,16 @@ async def _select_by_behaviour(
         f"winner: cluster {winner.id} ({len(winner.members)} member(s), {wins.get(winner.id, 0)} "
         f"win(s)); representative candidate {winner.representative}"
     )
-    return Selection(winner.representative, clusters, matches, seen.synthesized, tuple(reasons))
+    if params.selection == "adaptive":
+        picks.append(pick(budget, "adaptive", winner.representative))
+    return Selection(
+        winner.representative,
+        clusters,
+        matches,
+        seen.synthesized,
+        tuple(reasons),
+        tuple(picks),
+    )
 
 
 async def _observe(
@@ -251,6 +309,7 @@ async def _judge_code(
     params: ScalingParams,
     programs: list[_Program],
     reasons: list[str],
+    picks: list[Pick],
 ) -> Selection:
     shown = sorted(programs, key=lambda p: (-len(p.members), p.candidate.index))
     shown = shown[:CODE_JUDGE_MAX_PROGRAMS]
@@ -266,6 +325,9 @@ async def _judge_code(
     choice = int(answers[-1]) if answers else 0
     if 1 <= choice <= len(shown):
         reasons.append(f"selection 'judge': the judge chose candidate {choice} of {len(shown)}")
-        return Selection(shown[choice - 1].candidate.index, reasons=tuple(reasons))
-    budget.degrade("the code judge gave no usable answer; took the most common program")
-    return Selection(shown[0].candidate.index, reasons=tuple(reasons))
+        chosen = shown[choice - 1].candidate.index
+    else:
+        budget.degrade("the code judge gave no usable answer; took the most common program")
+        chosen = shown[0].candidate.index
+    picks.append(pick(budget, "judge", chosen))
+    return Selection(chosen, reasons=tuple(reasons), picks=tuple(picks))

@@ -164,7 +164,9 @@ async def synthesize_distinguishing_inputs(
         count=DISTINGUISHING_INPUTS,
         input_format=input_format(task),
     )
-    text = await ask(budget, upstream, task=task, params=params, prompt=prompt, purpose="synthesis")
+    text = await ask(
+        budget, upstream, task=task, params=params, prompt=prompt, purpose="distinguish"
+    )
     return parse_inputs(text, task=task, limit=DISTINGUISHING_INPUTS)
 
 

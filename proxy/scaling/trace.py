@@ -15,7 +15,8 @@ Shape (every key always present; lists may be empty)::
      "matches": [{"cluster_a", "cluster_b", "inputs", "outputs_a", "outputs_b", "verdicts",
                   "winner"}],
      "synthesized_inputs", "timings": [{"stage", "duration_ms", "upstream_calls", "executions",
-                                        "usage"}], "degraded", "reasons"}
+                                        "usage"}], "degraded", "reasons",
+     "picks": [{"selection", "candidate", "elapsed_ms", "usage"}]}   (requested mode last)
 
 The API layer serialises this dict as is; nothing else crosses as ``dict``.
 """
@@ -61,6 +62,15 @@ def render_trace(
         ],
         "degraded": list(result.degraded),
         "reasons": list(result.reasons),
+        "picks": [
+            {
+                "selection": p.selection,
+                "candidate": p.candidate,
+                "elapsed_ms": p.elapsed_ms,
+                "usage": _usage(p.usage),
+            }
+            for p in result.picks
+        ],
     }
 
 

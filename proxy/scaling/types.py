@@ -161,6 +161,22 @@ class Match:
 
 
 @dataclass(frozen=True, slots=True)
+class Pick:
+    """What one selection mode would have answered from this run's candidates, and at what cost.
+
+    Selection computes the cheaper modes on the way to the requested one (``public`` filters
+    before ``majority`` clusters, before ``adaptive``'s tournament), so one run also measures
+    them on the very same candidates: a paired comparison for free. ``elapsed_ms`` is when the
+    pick was known; ``usage`` counts only the calls that mode itself makes.
+    """
+
+    selection: SelectionMode
+    candidate: int
+    elapsed_ms: float
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
 class StageTiming:
     """Wall time, calls and tokens of one stage."""
 
@@ -206,6 +222,7 @@ class ScalingResult:
     degraded: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     public_tests: tuple[PublicTest, ...] = ()  # the tests the run used (model-listed included)
+    picks: tuple[Pick, ...] = ()  # the requested mode last
 
     @property
     def passed_public(self) -> int:

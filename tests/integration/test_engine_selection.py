@@ -75,10 +75,9 @@ def oracle_judge(request: UpstreamRequest, *, biased: bool = False) -> list[str]
 
 
 def script(request: UpstreamRequest, *, biased: bool = False) -> list[str]:
-    prompt = request.messages[-1].content
     if request.purpose == "sample":
         return [answer(p) for p in SAMPLES][: request.n]
-    if request.purpose == "synthesis" and "Program A:" in prompt:
+    if request.purpose == "distinguish":
         return ["Inputs that separate them:\n```json\n[[15], [0], [30]]\n```"]
     if request.purpose == "synthesis":
         return ['```json\n[[0], [14], [15], [100], "bad", [1, 2]]\n```']
@@ -186,3 +185,32 @@ async def test_cheap_modes_answer_without_the_tournament(sandbox, mode) -> None:
     assert not upstream.by_purpose("synthesis")
     # judge mode lists distinct programs by cluster size: 1 = off-by-one pair, 2 = correct
     assert result.selected == {"public": 0, "first": 0, "judge": 0}[mode]
+
+
+async def test_adaptive_run_records_what_each_cheaper_mode_would_pick(sandbox) -> None:
+    upstream = ScriptedUpstream(script)
+    adaptive = await ScalingEngine(upstream, sandbox).run(make_task(), PARAMS)
+
+    assert [p.selection for p in adaptive.picks] == ["first", "public", "majority", "adaptive"]
+    picked = {p.selection: p.candidate for p in adaptive.picks}
+    # the tournament overrules the majority (the off-by-one pair) with the correct program
+    assert picked == {"first": 0, "public": 0, "majority": 1, "adaptive": 0}
+    assert picked["adaptive"] == adaptive.selected
+    elapsed = [p.elapsed_ms for p in adaptive.picks]
+    assert elapsed == sorted(elapsed)
+    usage = {p.selection: p.usage for p in adaptive.picks}
+    spent = upstream.usage_by_purpose
+    assert set(spent) == {"sample", "synthesis", "distinguish", "judge"}  # no debug call needed
+    assert usage["public"] == spent["sample"]
+    assert usage["majority"] == spent["sample"] + spent["synthesis"]
+    assert usage["adaptive"] == adaptive.usage == upstream.usage
+
+
+@pytest.mark.parametrize("mode", ["majority", "public", "first"])
+async def test_a_pick_matches_the_run_of_its_own_mode(sandbox, mode) -> None:
+    adaptive = await ScalingEngine(ScriptedUpstream(script), sandbox).run(make_task(), PARAMS)
+    params = ScalingParams(samples=5, rounds=2, exec_wall_time_s=0.5, seed=7, selection=mode)
+    own = await ScalingEngine(ScriptedUpstream(script), sandbox).run(make_task(), params)
+    assert own.picks[-1].selection == mode
+    assert own.picks[-1].candidate == own.selected
+    assert {p.selection: p.candidate for p in adaptive.picks}[mode] == own.selected

@@ -10,6 +10,7 @@ from proxy.scaling.types import (
     Cluster,
     CodeTask,
     Match,
+    Pick,
     PublicTest,
     Revision,
     ScalingParams,
@@ -52,6 +53,7 @@ def test_trace_is_json_and_carries_every_revision() -> None:
         timings=(StageTiming("sample", 1.5, 1, 0, Usage(10, 5)),),
         degraded=("x",),
         reasons=("y",),
+        picks=(Pick("public", 1, 2.5, Usage(4, 1)), Pick("adaptive", 0, 9.0, Usage(10, 5))),
     )
     trace = render_trace(result, task=task, params=ScalingParams(), run_id="run-1")
     decoded = json.loads(json.dumps(trace))
@@ -68,3 +70,10 @@ def test_trace_is_json_and_carries_every_revision() -> None:
     assert decoded["timings"][0]["usage"]["total_tokens"] == 15
     assert decoded["passed_public"] == 1
     assert decoded["params"]["samples"] == 8
+    assert decoded["picks"][0] == {
+        "selection": "public",
+        "candidate": 1,
+        "elapsed_ms": 2.5,
+        "usage": {"prompt_tokens": 4, "completion_tokens": 1, "total_tokens": 5},
+    }
+    assert decoded["picks"][-1]["selection"] == decoded["selection"]
