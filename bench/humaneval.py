@@ -4,8 +4,11 @@
     .venv/bin/python -m bench.humaneval       # plain vs majority vs public vs adaptive, N=8, R=2
 
 Each problem is sent with the ``openai`` SDK as a user would; S* is forced or turned off per mode
-with ``x-sstar-*`` headers. Answers and every candidate from the run trace are graded with hidden
-tests in the sandbox. Results go to ``bench/results/<name>.{json,md,png}``; the JSON is resumable.
+with ``x-sstar-*`` headers. By default the comparison is paired: ``majority`` and ``public`` are
+read from the ``adaptive`` run's trace (its selection passes through both), so every mode judges
+the same candidates; ``--independent`` sends each mode as its own request. Answers and every
+candidate from the run trace are graded with hidden tests in the sandbox. Results go to
+``bench/results/<name>.{json,md,png}``; the JSON is resumable.
 Odd HumanEval tasks are the held-out evaluation set: only ``--split all`` touches them.
 """
 
@@ -21,6 +24,7 @@ from pathlib import Path
 from bench.accuracy.client import MODES, ProxyClient, ScalingOptions
 from bench.accuracy.grading import Grader
 from bench.accuracy.report import (
+    derived_modes,
     render_markdown,
     render_problem_matrix,
     summarize,
@@ -78,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--max-tokens", type=int, default=1024, help="max_tokens of each request")
     p.add_argument("--concurrency", type=int, default=1, help="problems in flight at once")
+    p.add_argument(
+        "--independent",
+        action="store_true",
+        help="send every S* mode as its own request (re-sampled) instead of reading the cheaper "
+        "modes' picks from the dearest mode's run trace (paired, the default)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the stdin hidden tests")
     p.add_argument("--name", default=None, help="results name (default from suite/split/N/R)")
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
@@ -88,7 +98,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def default_name(args: argparse.Namespace) -> str:
-    return f"{args.suite}-{args.split}-n{args.samples}-r{args.rounds}"
+    name = f"{args.suite}-{args.split}-n{args.samples}-r{args.rounds}"
+    return f"{name}-independent" if args.independent else name
 
 
 def load_tasks(args: argparse.Namespace) -> list[BenchTask]:
@@ -107,7 +118,7 @@ def write_reports(
     wanted = {(t.suite, t.task_id) for t in tasks}
     records = [r for r in store.records if (r.suite, r.task_id) in wanted]
     rows = summarize(records, modes)
-    table = render_markdown(rows, title=title)
+    table = render_markdown(rows, title=title, derived=derived_modes(records))
     matrix = render_problem_matrix(records, modes)
     stem.with_suffix(".md").write_text(f"{table}\n#### Per problem\n\n{matrix}")
     write_chart(rows, stem.with_suffix(".png"), title=title)
@@ -129,7 +140,7 @@ def run_config(args: argparse.Namespace, model: str) -> dict[str, object]:
     """The settings that change results: a results file never mixes two of them."""
     keys = ("samples", "rounds", "temperature", "token_budget", "deadline_s", "max_tokens")
     return {"model": model, **{k: getattr(args, k) for k in keys}, "split": args.split,
-            "seed": args.seed}  # fmt: skip
+            "seed": args.seed, "paired": not args.independent}  # fmt: skip
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -160,6 +171,7 @@ async def run(args: argparse.Namespace) -> int:
             concurrency=args.concurrency,
             traces_dir=stem.with_name(stem.name + "-traces") if args.save_traces else None,
             progress=not args.no_progress,
+            paired=not args.independent,
         )
     finally:
         await client.aclose()

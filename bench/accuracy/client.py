@@ -34,6 +34,17 @@ class ScalingOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class TracePick:
+    """One entry of a trace's ``picks``: what a selection mode would have answered, at what cost."""
+
+    selection: str
+    candidate: int
+    wall_s: float
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """What one request produced: the answer, its cost, and the candidates from the trace."""
 
@@ -44,8 +55,9 @@ class Attempt:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     wall_s: float = 0.0
-    candidates: tuple[str, ...] = ()
+    candidates: Mapping[int, str] = field(default_factory=dict)  # index -> best program
     selected: int | None = None
+    picks: tuple[TracePick, ...] = ()
     trace: Mapping[str, Any] | None = field(default=None, compare=False)
     error: str | None = None
 
@@ -72,24 +84,46 @@ def mode_headers(mode: str, options: ScalingOptions) -> dict[str, str]:
     return headers
 
 
-def candidate_programs(trace: Mapping[str, Any]) -> tuple[tuple[str, ...], int | None]:
-    """Each candidate's best revision's program from a run trace, and the selected index.
+def candidate_programs(trace: Mapping[str, Any]) -> tuple[dict[int, str], int | None]:
+    """Each candidate's best revision's program (by candidate index) and the selected index.
 
     A revision whose program still carries a fence is extracted the way answers are.
     """
-    programs = []
-    for candidate in trace.get("candidates") or ():
+    programs: dict[int, str] = {}
+    for position, candidate in enumerate(trace.get("candidates") or ()):
         revisions = candidate.get("revisions") or ()
         if not revisions:
             continue
         best_round = candidate.get("best_round")
         best = next((r for r in revisions if r.get("round") == best_round), revisions[-1])
         program = str(best.get("program") or "")
-        programs.append(extract_program(program) if "```" in program else program)
+        index = candidate.get("index")
+        key = index if isinstance(index, int) else position
+        programs[key] = extract_program(program) if "```" in program else program
     selected = trace.get("selected")
     if isinstance(selected, Mapping):
         selected = selected.get("index")
-    return tuple(programs), selected if isinstance(selected, int) else None
+    return programs, selected if isinstance(selected, int) else None
+
+
+def trace_picks(trace: Mapping[str, Any]) -> tuple[TracePick, ...]:
+    """The trace's ``picks`` (older proxies have none); malformed entries are skipped."""
+    picks = []
+    for item in trace.get("picks") or ():
+        try:
+            usage = item.get("usage") or {}
+            picks.append(
+                TracePick(
+                    selection=str(item["selection"]),
+                    candidate=int(item["candidate"]),
+                    wall_s=float(item["elapsed_ms"]) / 1000,
+                    prompt_tokens=int(usage.get("prompt_tokens", 0)),
+                    completion_tokens=int(usage.get("completion_tokens", 0)),
+                )
+            )
+        except (AttributeError, KeyError, TypeError, ValueError):
+            continue
+    return tuple(picks)
 
 
 def _flag(value: str | None) -> bool | None:
@@ -146,7 +180,7 @@ class ProxyClient:
         usage = completion.usage
         run_id = raw.headers.get("x-sstar-run-id")
         trace = await self.trace(run_id) if run_id and mode != PLAIN else None
-        programs, selected = candidate_programs(trace) if trace else ((), None)
+        programs, selected = candidate_programs(trace) if trace else ({}, None)
         return Attempt(
             answer=(completion.choices[0].message.content or "") if completion.choices else "",
             run_id=run_id,
@@ -157,6 +191,7 @@ class ProxyClient:
             wall_s=wall_s,
             candidates=programs,
             selected=selected,
+            picks=trace_picks(trace) if trace else (),
             trace=trace,
         )
 

@@ -8,7 +8,7 @@ as are forced S* requests that the proxy answered without S* (``x-sstar-applied:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,8 +56,11 @@ def summarize(records: Sequence[Record], modes: Sequence[str]) -> list[ModeSumma
     return rows
 
 
-def render_markdown(rows: Sequence[ModeSummary], *, title: str) -> str:
-    """A markdown table of ``rows`` under a heading line."""
+def render_markdown(
+    rows: Sequence[ModeSummary], *, title: str, derived: Mapping[str, str] | None = None
+) -> str:
+    """A markdown table of ``rows`` under a heading line; ``derived`` maps a mode read from
+    another mode's runs (paired) to that mode, and is explained under the table."""
     out = [
         f"### {title}",
         "",
@@ -70,7 +73,18 @@ def render_markdown(rows: Sequence[ModeSummary], *, title: str) -> str:
             f"| {r.suite} | {r.mode} | {r.problems} | {r.pass_at_1:.1f} | {r.oracle_pass:.1f} "
             f"| {r.mean_tokens:.0f} | {r.mean_wall_s:.1f} | {r.errors} | {r.fallbacks} |"
         )
+    for mode, source in (derived or {}).items():
+        out.append(
+            f"\n`{mode}` is read from the `{source}` runs' traces: the candidate `{mode}` "
+            "selection picks from the same candidates; its tokens count only the calls it makes, "
+            "its wall time is when its pick was known."
+        )
     return "\n".join(out) + "\n"
+
+
+def derived_modes(records: Sequence[Record]) -> dict[str, str]:
+    """Modes whose records were read from another mode's runs, with that mode."""
+    return {r.mode: r.derived_from for r in records if r.derived_from is not None}
 
 
 def render_problem_matrix(records: Sequence[Record], modes: Sequence[str]) -> str:

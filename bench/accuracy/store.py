@@ -37,6 +37,7 @@ class Record:
     reason: str | None = None
     run_id: str | None = None
     error: str | None = None
+    derived_from: str | None = None  # the mode whose run this record was read from (paired)
 
     @property
     def key(self) -> tuple[str, str, str]:

@@ -23,6 +23,7 @@ class Reply:
     candidates: list[str] = field(default_factory=list)
     selected: int = 0
     status: int = 200
+    picks: list[dict[str, Any]] = field(default_factory=list)
 
 
 Script = Callable[[str, dict[str, str]], Reply]
@@ -65,6 +66,7 @@ def _app(script: Script, requests: list[dict[str, Any]]) -> FastAPI:
                 ],
                 "selected": reply.selected,
                 "usage": {"prompt_tokens": 100, "completion_tokens": 50},
+                "picks": reply.picks,
             }  # fmt: skip
         completion = {
             "id": "chatcmpl-1",

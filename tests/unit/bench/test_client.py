@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bench.accuracy.client import ProxyClient, ScalingOptions, candidate_programs, mode_headers
+from bench.accuracy.client import (
+    ProxyClient,
+    ScalingOptions,
+    TracePick,
+    candidate_programs,
+    mode_headers,
+    trace_picks,
+)
 from tests.unit.bench.fake_proxy import Reply, serve_fake_proxy
 
 
@@ -36,14 +43,32 @@ def test_candidate_programs_take_each_best_revision():
         ],
         "selected": {"index": 1},
     }  # fmt: skip
-    assert candidate_programs(trace) == (("a", "d", "print(1)\n"), 1)
-    assert candidate_programs({"candidates": [], "selected": None}) == ((), None)
+    assert candidate_programs(trace) == ({0: "a", 1: "d", 3: "print(1)\n"}, 1)
+    assert candidate_programs({"candidates": [], "selected": None}) == ({}, None)
+
+
+def test_trace_picks_read_each_mode_and_skip_malformed_entries():
+    usage = {"prompt_tokens": 30, "completion_tokens": 12, "total_tokens": 42}
+    trace = {
+        "picks": [
+            {"selection": "public", "candidate": 3, "elapsed_ms": 1500.0, "usage": usage},
+            {"selection": "majority", "elapsed_ms": 9.0, "usage": usage},  # no candidate
+            {"selection": "adaptive", "candidate": "x", "elapsed_ms": 1.0},
+        ]
+    }
+    assert trace_picks(trace) == (TracePick("public", 3, 1.5, 30, 12),)
+    assert trace_picks({}) == ()
 
 
 async def test_round_trip_through_a_proxy_with_traces():
     def script(message: str, headers: dict[str, str]) -> Reply:
         assert message == "Solve it."
-        return Reply(answer="```python\nprint(2)\n```", candidates=["print(1)\n", "print(2)\n"])
+        pick = {"selection": "public", "candidate": 1, "elapsed_ms": 250.0, "usage": {}}
+        return Reply(
+            answer="```python\nprint(2)\n```",
+            candidates=["print(1)\n", "print(2)\n"],
+            picks=[pick],
+        )
 
     with serve_fake_proxy(script) as proxy:
         client = ProxyClient(base_url=proxy.base_url, max_tokens=321)
@@ -55,12 +80,13 @@ async def test_round_trip_through_a_proxy_with_traces():
     assert scaled.error is None
     assert scaled.applied is True
     assert scaled.reason == "forced"
-    assert scaled.candidates == ("print(1)\n", "print(2)\n")
+    assert scaled.candidates == {0: "print(1)\n", 1: "print(2)\n"}
     assert scaled.selected == 0
+    assert scaled.picks == (TracePick("public", 1, 0.25, 0, 0),)
     assert (scaled.prompt_tokens, scaled.completion_tokens) == (100, 50)
     assert scaled.wall_s > 0
     assert plain.applied is False
-    assert plain.candidates == ()
+    assert plain.candidates == {}
     first, second = proxy.requests
     assert first["body"]["model"] == "fake-coder"
     assert first["body"]["max_tokens"] == 321

@@ -19,6 +19,8 @@ def test_parser_defaults_are_the_headline_configuration():
     assert args.concurrency == 1
     assert humaneval.scaling_options(args).deadline_ms == 600_000
     assert humaneval.default_name(args) == "humaneval-dev-n8-r2"
+    independent = humaneval.build_parser().parse_args(["--independent"])
+    assert humaneval.default_name(independent) == "humaneval-dev-n8-r2-independent"
     with pytest.raises(SystemExit):
         humaneval.build_parser().parse_args(["--modes", "plain,best"])
 
@@ -36,15 +38,19 @@ def _script(message: str, headers: dict[str, str]) -> Reply:
         wrong = "print(0)\n"
     if headers["x-sstar-mode"] == "off":
         return Reply(answer=f"```python\n{wrong}```")
-    return Reply(answer=f"Here:\n```python\n{right}```", candidates=[wrong, right], selected=1)
+    picks = [{"selection": "public", "candidate": 0, "elapsed_ms": 500.0, "usage": {}}]
+    return Reply(
+        answer=f"Here:\n```python\n{right}```", candidates=[wrong, right], selected=1, picks=picks
+    )
 
 
 @pytest.mark.bwrap
 def test_benchmark_end_to_end_with_resume(tmp_path, capsys):
     with serve_fake_proxy(_script) as proxy:
         argv = ["--base-url", proxy.base_url, "--suite", "both", "--limit", "1",
-                "--modes", "plain,adaptive", "--samples", "2", "--results-dir", str(tmp_path),
-                "--name", "t", "--no-progress", "--save-traces"]  # fmt: skip
+                "--modes", "plain,public,adaptive", "--samples", "2",
+                "--results-dir", str(tmp_path), "--name", "t",
+                "--no-progress", "--save-traces"]  # fmt: skip
         assert humaneval.main(argv) == 0
         assert len(proxy.requests) == 4
         assert proxy.requests[1]["headers"]["x-sstar-samples"] == "2"
@@ -65,13 +71,16 @@ def test_benchmark_end_to_end_with_resume(tmp_path, capsys):
     assert verdicts == {
         ("HumanEval/0", "plain"): (False, False),
         ("HumanEval/0", "adaptive"): (True, True),
+        ("HumanEval/0", "public"): (False, True),  # read from the adaptive run: no request
         ("stdin/sum_of_evens", "plain"): (False, False),
         ("stdin/sum_of_evens", "adaptive"): (True, True),
+        ("stdin/sum_of_evens", "public"): (False, True),
     }
     assert data["config"]["model"] == "fake-coder"
     table = (tmp_path / "t.md").read_text()
     assert "| humaneval | adaptive | 1 | 100.0 | 100.0 | 150 |" in table
     assert "| stdin | plain | 1 | 0.0 | 0.0 | 150 |" in table
-    assert "| stdin/sum_of_evens | fail | pass |" in table
+    assert "| stdin/sum_of_evens | fail | fail* | pass |" in table
+    assert "`public` is read from the `adaptive` runs' traces" in table
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "t-traces" / "adaptive" / "HumanEval_0.json").exists()
