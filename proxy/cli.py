@@ -44,7 +44,9 @@ def embedded_upstream(settings: Settings) -> Iterator[Settings]:
     _say(f"no upstream configured; starting the embedded model {settings.local_model}.")
     _say(EMBEDDED_HINT)
     try:
-        prepared = prepare_local_model(settings.local_model, settings.cache_dir)
+        prepared = prepare_local_model(
+            settings.local_model, settings.cache_dir, isa=settings.local_model_isa
+        )
         server = LocalModelServer(
             prepared,
             threads=settings.local_model_threads,

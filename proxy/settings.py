@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     # --- embedded local model ---------------------------------------------------------------
     local_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = "qwen2.5-coder-0.5b"
     local_model_threads: int | None = Field(None, ge=1)
+    local_model_isa: Literal["auto", "avx2", "avx512"] = "auto"
     cache_dir: Path = Field(default_factory=_default_cache_dir)
 
     @field_validator("api_keys", mode="before")

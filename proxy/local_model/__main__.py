@@ -30,6 +30,12 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--model", default=DEFAULT_MODEL, choices=sorted(MODELS))
         cmd.add_argument("--cache-dir", type=Path, default=None, help="default: user cache")
         cmd.add_argument("--jobs", type=int, default=2, help="compiler jobs for the build")
+        cmd.add_argument(
+            "--isa",
+            choices=("auto", "avx2", "avx512"),
+            default="auto",
+            help="instruction set of the llama-server build (auto: AVX-512 where available)",
+        )
         cmd.add_argument("--quiet", action="store_true", help="no progress output")
     serve = sub.choices["serve"]
     serve.add_argument("--threads", type=int, default=None)
@@ -43,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         prepared = prepare_local_model(
-            args.model, args.cache_dir, progress=not args.quiet, build_jobs=args.jobs
+            args.model, args.cache_dir, progress=not args.quiet, build_jobs=args.jobs, isa=args.isa
         )
         if args.command == "prepare":
             print(f"server_binary={prepared.server_binary}")  # noqa: T201

@@ -31,9 +31,27 @@ def test_build_key_is_stable_and_depends_on_the_flags() -> None:
     assert "-DGGML_NATIVE=OFF" in build.CMAKE_FLAGS  # the default native build crashes on AMX
 
 
+def test_auto_builds_for_avx512_only_where_the_cpu_has_the_whole_family(tmp_path: Path) -> None:
+    everything = build.AVX512_CPU_FLAGS | {"avx2", "fma", "amx_tile"}
+    wide = build.cmake_flags("auto", everything)
+    assert "-DGGML_AVX512=ON" in wide
+    assert "-DGGML_AVX512=OFF" not in wide
+    assert "-DGGML_NATIVE=OFF" in wide  # never native: AMX would be compiled in
+    assert not any("AMX" in f for f in wide)
+    assert build.cmake_flags("auto", everything - {"avx512_bf16"}) == build.CMAKE_FLAGS
+    assert build.cmake_flags("avx2", everything) == build.CMAKE_FLAGS
+    assert build.cmake_flags("avx512", frozenset()) == wide
+    assert build.build_key(wide) != build.build_key()
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu avx2 avx512f\nbogomips\t: 1\n")
+    assert build.cpu_flags(cpuinfo) == {"fpu", "avx2", "avx512f"}
+    assert build.cpu_flags(tmp_path / "missing") == frozenset()
+
+
 def test_cached_binary_is_returned_without_building(tmp_path: Path) -> None:
     target = _executable(build.server_binary_path(tmp_path), "exit 0")
-    assert build.ensure_server_binary(tmp_path, progress=False) == target
+    assert build.ensure_server_binary(tmp_path, progress=False, isa="avx2") == target
     assert target.parent.name.startswith(build.LLAMA_CPP_PYTHON_VERSION)
 
 
@@ -72,7 +90,7 @@ def test_a_failing_configure_names_the_step_the_log_and_the_fix(tmp_path: Path) 
     )
     log = tmp_path / "build.log"
     with pytest.raises(BuildError) as info:
-        build._compile(source, tmp_path / "build", log_path=log, jobs=1, progress=False)
+        build._compile(source, tmp_path / "build", (), log_path=log, jobs=1, progress=False)
     message = str(info.value)
     assert "cmake configure" in message
     assert "boom from cmake" in message
@@ -90,7 +108,9 @@ def test_a_build_without_the_target_output_is_reported(tmp_path: Path) -> None:
         'add_custom_target(llama-server COMMAND "${CMAKE_COMMAND}" -E echo "[ 50%] half")\n'
     )
     with pytest.raises(BuildError, match="bin/llama-server is missing"):
-        build._compile(source, tmp_path / "build", log_path=tmp_path / "log", jobs=1, progress=True)
+        build._compile(
+            source, tmp_path / "build", (), log_path=tmp_path / "log", jobs=1, progress=True
+        )
 
 
 def test_missing_cmake_is_reported_as_a_build_error(
@@ -98,7 +118,9 @@ def test_missing_cmake_is_reported_as_a_build_error(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(BuildError, match=r"(?s)exit 127.*command not found: cmake"):
-        build._compile(tmp_path, tmp_path / "b", log_path=tmp_path / "log", jobs=1, progress=False)
+        build._compile(
+            tmp_path, tmp_path / "b", (), log_path=tmp_path / "log", jobs=1, progress=False
+        )
 
 
 def test_smoke_test_rejects_a_binary_that_does_not_run(tmp_path: Path) -> None:
@@ -119,12 +141,13 @@ def test_full_build_flow_with_a_cached_source_and_a_fake_compiler(
     (work / "llama.cpp").mkdir(parents=True)
     (work / "llama.cpp" / "CMakeLists.txt").write_text("")
 
-    def fake_compile(source: Path, build_dir: Path, **_: object) -> Path:
+    def fake_compile(source: Path, build_dir: Path, flags: tuple[str, ...], **_: object) -> Path:
         assert source == work / "llama.cpp"
+        assert flags == build.CMAKE_FLAGS
         return _executable(build_dir / "bin" / "llama-server", "echo ok")
 
     monkeypatch.setattr(build, "_compile", fake_compile)
-    target = build.ensure_server_binary(tmp_path, progress=False)
+    target = build.ensure_server_binary(tmp_path, progress=False, isa="avx2")
     assert target == build.server_binary_path(tmp_path)
     assert os.access(target, os.X_OK)
     assert not work.exists()  # the source and build trees are removed after success

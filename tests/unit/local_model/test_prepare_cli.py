@@ -75,21 +75,21 @@ def test_prepare_assembles_then_builds_into_the_cache(
         calls.append(f"gguf:{spec.name}:{cache}")
         return cache / "models" / spec.gguf_filename
 
-    def fake_binary(cache: Path, *, jobs: int, progress: bool) -> Path:
-        calls.append(f"build:{jobs}")
+    def fake_binary(cache: Path, *, jobs: int, progress: bool, isa: str) -> Path:
+        calls.append(f"build:{jobs}:{isa}")
         return cache / "llama-server"
 
     monkeypatch.setattr(prepare_module, "ensure_gguf", fake_gguf)
     monkeypatch.setattr(prepare_module, "ensure_server_binary", fake_binary)
     prepared = local_model.prepare_local_model(
-        "qwen2.5-coder-1.5b", tmp_path, progress=False, build_jobs=1
+        "qwen2.5-coder-1.5b", tmp_path, progress=False, build_jobs=1, isa="avx2"
     )
     assert prepared == PreparedModel(
         server_binary=tmp_path / "llama-server",
         gguf=tmp_path / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
         model_name="qwen2.5-coder-1.5b",
     )
-    assert calls == [f"gguf:qwen2.5-coder-1.5b:{tmp_path}", "build:1"]
+    assert calls == [f"gguf:qwen2.5-coder-1.5b:{tmp_path}", "build:1:avx2"]
 
 
 def test_cli_prepare_prints_the_paths(
