@@ -263,6 +263,7 @@ class _Run:
             clusters=selection.clusters,
             matches=selection.matches,
             synthesized_inputs=selection.synthesized_inputs,
+            mutated_inputs=selection.mutated_inputs,
             timings=tuple(self._timings),
             degraded=self.budget.degraded,
             reasons=selection.reasons,

@@ -28,6 +28,7 @@ from proxy.scaling.budget import BudgetExhaustedError, RunBudget
 from proxy.scaling.clustering import Behaviour, cluster_behaviours, rank_clusters
 from proxy.scaling.code import normalise_program, strip_reasoning
 from proxy.scaling.execution import Executor
+from proxy.scaling.mutation import mutate_inputs
 from proxy.scaling.prompts import JUDGE_CODE, JUDGE_CODE_ITEM
 from proxy.scaling.synthesis import ask, synthesize_inputs
 from proxy.scaling.tournament import Contender, Tournament
@@ -67,6 +68,7 @@ class Selection:
     synthesized_inputs: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     picks: tuple[Pick, ...] = ()
+    mutated_inputs: tuple[str, ...] = ()
 
 
 def pick(budget: RunBudget, selection: SelectionMode, candidate: int) -> Pick:
@@ -175,6 +177,7 @@ class _Observation:
     """What executing the distinct programs showed: the inputs used and each program's runs."""
 
     synthesized: tuple[str, ...]
+    mutated: tuple[str, ...] = ()
     inputs: tuple[str, ...] = ()
     runs: tuple[tuple[RunResult, ...], ...] = ()
 
@@ -192,10 +195,12 @@ async def _select_by_behaviour(
     synthesis: Awaitable[tuple[str, ...]],
 ) -> Selection:
     seen = await _observe(
-        budget, executor=executor, task=task, programs=programs, synthesis=synthesis
+        budget, executor=executor, task=task, params=params, programs=programs, synthesis=synthesis
     )
     if seen.inputs and not seen.synthesized:
         reasons.append("no synthesized inputs: clustered on the public inputs")
+    if seen.mutated:
+        reasons.append(f"{len(seen.mutated)} input(s) varied from the known ones (order changed)")
     behaviours = _behaviours(programs, seen, executor=executor)
     clusters = cluster_behaviours(behaviours)
     total = max(1, len(task.public_tests))
@@ -236,6 +241,7 @@ async def _select_by_behaviour(
         seen.synthesized,
         tuple(reasons),
         tuple(picks),
+        seen.mutated,
     )
 
 
@@ -244,15 +250,22 @@ async def _observe(
     *,
     executor: Executor,
     task: CodeTask,
+    params: ScalingParams,
     programs: list[_Program],
     synthesis: Awaitable[tuple[str, ...]],
 ) -> _Observation:
-    """Await the synthesized inputs (else use the public ones) and run every program on them."""
+    """Await the synthesized inputs (else use the public ones), add their variants, and run
+    every program on them all."""
     synthesized: tuple[str, ...] = ()
+    mutated: tuple[str, ...] = ()
     try:
         async with asyncio.timeout_at(budget.stage_deadline(0.5)):
             synthesized = await synthesis
-            inputs = synthesized or tuple(t.input for t in task.public_tests)
+            public = tuple(t.input for t in task.public_tests)
+            mutated = mutate_inputs(
+                (*public, *synthesized), task=task, limit=params.num_synth_inputs
+            )
+            inputs = tuple(dict.fromkeys((*(synthesized or public), *mutated)))
             if not inputs:
                 budget.degrade("no inputs to execute: programs were not clustered by behaviour")
                 return _Observation(synthesized)
@@ -263,11 +276,11 @@ async def _observe(
                 ]
     except TimeoutError:
         budget.degrade("input synthesis or execution cut short by the deadline")
-        return _Observation(synthesized)
+        return _Observation(synthesized, mutated)
     runs = [t.result() for t in pending]
     if any(r is None for r in runs):
-        return _Observation(synthesized)
-    return _Observation(synthesized, inputs, tuple(r for r in runs if r is not None))
+        return _Observation(synthesized, mutated)
+    return _Observation(synthesized, mutated, inputs, tuple(r for r in runs if r is not None))
 
 
 def _behaviours(

@@ -14,8 +14,9 @@ Shape (every key always present; lists may be empty)::
      "clusters": [{"id", "members", "representative", "signature"}],
      "matches": [{"cluster_a", "cluster_b", "inputs", "outputs_a", "outputs_b", "verdicts",
                   "winner"}],
-     "synthesized_inputs", "timings": [{"stage", "duration_ms", "upstream_calls", "executions",
-                                        "usage"}], "degraded", "reasons",
+     "synthesized_inputs", "mutated_inputs",
+     "timings": [{"stage", "duration_ms", "upstream_calls", "executions", "usage"}],
+     "degraded", "reasons",
      "picks": [{"selection", "candidate", "elapsed_ms", "usage"}]}   (requested mode last)
 
 The API layer serialises this dict as is; nothing else crosses as ``dict``.
@@ -50,6 +51,7 @@ def render_trace(
         "clusters": [_jsonable(dataclasses.asdict(c)) for c in result.clusters],
         "matches": [_jsonable(dataclasses.asdict(m)) for m in result.matches],
         "synthesized_inputs": list(result.synthesized_inputs),
+        "mutated_inputs": list(result.mutated_inputs),
         "timings": [
             {
                 "stage": t.stage,

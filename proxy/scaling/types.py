@@ -218,6 +218,7 @@ class ScalingResult:
     clusters: tuple[Cluster, ...] = ()
     matches: tuple[Match, ...] = ()
     synthesized_inputs: tuple[str, ...] = ()
+    mutated_inputs: tuple[str, ...] = ()  # variants of known inputs, also executed
     timings: tuple[StageTiming, ...] = ()
     degraded: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()

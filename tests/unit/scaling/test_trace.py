@@ -50,6 +50,7 @@ def test_trace_is_json_and_carries_every_revision() -> None:
         clusters=(Cluster(0, (0,), 0, ("OK:2",)),),
         matches=(Match(0, 1, ("[5]",), ("6",), ("7",), ("0", "none"), None),),
         synthesized_inputs=("[5]",),
+        mutated_inputs=("[[2,1]]",),
         timings=(StageTiming("sample", 1.5, 1, 0, Usage(10, 5)),),
         degraded=("x",),
         reasons=("y",),
@@ -69,6 +70,7 @@ def test_trace_is_json_and_carries_every_revision() -> None:
     assert decoded["clusters"][0]["signature"] == ["OK:2"]
     assert decoded["timings"][0]["usage"]["total_tokens"] == 15
     assert decoded["passed_public"] == 1
+    assert decoded["mutated_inputs"] == ["[[2,1]]"]
     assert decoded["params"]["samples"] == 8
     assert decoded["picks"][0] == {
         "selection": "public",
