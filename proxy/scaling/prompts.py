@@ -58,7 +58,8 @@ INPUT_FORMAT_POSITIONAL = (
 SYNTHESIS_INPUTS = (
     "Here is a programming problem:\n\n{problem}\n\n"
     "Propose {count} test inputs for it: edge cases, tricky cases and a few larger ones, all valid "
-    "under the problem's constraints. {input_format} Give inputs only, never expected outputs. "
+    "under the problem's constraints, and none of them a copy of the problem's own examples. "
+    "{input_format} Give inputs only, never expected outputs. "
     "Reply with one ```json fenced block containing a JSON array of the inputs."
 )
 
