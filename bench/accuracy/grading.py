@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 from bench.accuracy.extraction import defines
 from bench.accuracy.tasks import BenchTask
-from bench.stdin_problems import TestCase
+from bench.data.stdin_problems import TestCase
 from sandbox import ExecutionRequest, ExecutionResult, Limits, Sandbox, Status
 from sandbox.compare import outputs_match
 

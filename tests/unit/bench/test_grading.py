@@ -15,7 +15,7 @@ from bench.accuracy.grading import (
     humaneval_harness,
 )
 from bench.accuracy.tasks import BenchTask, load_humaneval, load_stdin
-from bench.stdin_problems import StdinProblem, TestCase, all_problems, run_reference
+from bench.data.stdin_problems import StdinProblem, TestCase, all_problems, run_reference
 from sandbox import BubblewrapSandbox
 
 WRONG_HE0 = "def has_close_elements(numbers, threshold):\n    return False\n"

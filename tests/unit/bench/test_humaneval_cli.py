@@ -7,7 +7,7 @@ import json
 import pytest
 
 from bench import humaneval
-from bench.stdin_problems import get_problem
+from bench.data.stdin_problems import get_problem
 from tests.unit.bench.fake_proxy import Reply, serve_fake_proxy
 
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from bench.stdin_problems import all_problems, get_problem, hidden_tests, run_reference
-from bench.stdin_problems.base import StdinProblem
+from bench.data.stdin_problems import all_problems, get_problem, hidden_tests, run_reference
+from bench.data.stdin_problems.base import StdinProblem
 
 PROBLEMS = all_problems()
 IDS = [p.name for p in PROBLEMS]

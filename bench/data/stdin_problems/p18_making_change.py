@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bench.stdin_problems.base import Sample, StdinProblem, lines, render_statement
+from bench.data.stdin_problems.base import Sample, StdinProblem, lines, render_statement
 
 SAMPLES = (
     Sample("3 5\n1 2 5\n", "4\n"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bench.stdin_problems.base import Sample, StdinProblem, lines, render_statement
+from bench.data.stdin_problems.base import Sample, StdinProblem, lines, render_statement
 
 SAMPLES = (
     Sample("4\n1 2 3 4\n", "1 3 6 10\n"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import string
 
-from bench.stdin_problems.base import Sample, StdinProblem, render_statement
+from bench.data.stdin_problems.base import Sample, StdinProblem, render_statement
 
 SAMPLES = (
     Sample("programming\n", "3\n"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bench.stdin_problems.base import Sample, StdinProblem, render_statement
+from bench.data.stdin_problems.base import Sample, StdinProblem, render_statement
 
 SAMPLES = (
     Sample("5 3\n1 2 3 4 5\n1 5\n2 3\n4 4\n", "15\n5\n4\n"),

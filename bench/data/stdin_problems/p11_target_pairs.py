@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bench.stdin_problems.base import Sample, StdinProblem, lines, render_statement
+from bench.data.stdin_problems.base import Sample, StdinProblem, lines, render_statement
 
 SAMPLES = (
     Sample("5 6\n1 5 3 3 2\n", "2\n"),

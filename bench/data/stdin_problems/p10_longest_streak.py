@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bench.stdin_problems.base import Sample, StdinProblem, lines, render_statement
+from bench.data.stdin_problems.base import Sample, StdinProblem, lines, render_statement
 
 SAMPLES = (
     Sample("8\n1 1 2 2 2 3 1 1\n", "3\n"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bench.stdin_problems.base import Sample, StdinProblem, render_statement
+from bench.data.stdin_problems.base import Sample, StdinProblem, render_statement
 
 SAMPLES = (
     Sample("7\n1 3\n1 8\n3\n2\n3\n1 5\n3\n", "8\n3\n5\n"),

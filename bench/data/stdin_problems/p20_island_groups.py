@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bench.stdin_problems.base import Sample, StdinProblem, render_statement
+from bench.data.stdin_problems.base import Sample, StdinProblem, render_statement
 
 SAMPLES = (
     Sample("5 3\n1 2\n2 3\n4 4\n", "3\n"),

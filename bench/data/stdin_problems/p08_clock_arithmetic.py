@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bench.stdin_problems.base import Sample, StdinProblem, render_statement
+from bench.data.stdin_problems.base import Sample, StdinProblem, render_statement
 
 SAMPLES = (
     Sample("09:15\n50\n", "10:05\n"),

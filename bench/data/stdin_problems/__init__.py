@@ -11,7 +11,7 @@ import importlib
 import pkgutil
 import re
 
-from bench.stdin_problems.base import (
+from bench.data.stdin_problems.base import (
     Sample,
     StdinProblem,
     TestCase,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from bench.stdin_problems.base import Sample, StdinProblem, lines, render_statement
+from bench.data.stdin_problems.base import Sample, StdinProblem, lines, render_statement
 
 SAMPLES = (
     Sample("6\n2 -5 3 1 -1 4\n", "7\n"),
