@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -19,7 +18,6 @@ from proxy.scaling.engine import ScalingEngine
 from proxy.scaling.extraction import extract_public_tests
 from proxy.scaling.types import CodeTask, ScalingParams, Signature
 from proxy.upstream.base import Message, UpstreamRequest
-from sandbox import BubblewrapSandbox
 from tests.fakes import ScriptedUpstream
 
 pytestmark = pytest.mark.bwrap
@@ -78,15 +76,6 @@ def script(request: UpstreamRequest) -> list[str]:
             score["B"] += json.loads(out_b) == expected
         return ["Answer: A" if score["A"] >= score["B"] else "Answer: B"]
     raise AssertionError(f"unexpected call: {request.purpose}")
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[BubblewrapSandbox]:
-    box = await BubblewrapSandbox.create()
-    try:
-        yield box
-    finally:
-        await box.aclose()
 
 
 def make_task() -> CodeTask:

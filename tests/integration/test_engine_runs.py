@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -16,7 +15,6 @@ from proxy.errors import ScalingBudgetExceededError, UpstreamError, UpstreamRate
 from proxy.scaling.engine import ScalingEngine
 from proxy.scaling.types import CodeTask, PublicTest, ScalingParams
 from proxy.upstream.base import Message, UpstreamRequest
-from sandbox import BubblewrapSandbox
 from tests.fakes import ScriptedUpstream
 
 pytestmark = pytest.mark.bwrap
@@ -25,15 +23,6 @@ PROBLEM = "Read two integers a and b from one line and print a + b."
 BUGGY = "a, b = map(int, input().split())\nprint(a - b)\n"
 FIXED = "a, b = map(int, input().split())\nprint(a + b)\n"
 SLOW_FIXED = "import sys\na, b = map(int, sys.stdin.read().split())\nprint(b + a)\n"
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[BubblewrapSandbox]:
-    box = await BubblewrapSandbox.create()
-    try:
-        yield box
-    finally:
-        await box.aclose()
 
 
 def make_task(*, tests: bool = True) -> CodeTask:

@@ -10,7 +10,6 @@ in its prompt and compares them with the problem's arithmetic, like a careful mo
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -18,7 +17,6 @@ from proxy.scaling.engine import ScalingEngine
 from proxy.scaling.extraction import extract_public_tests
 from proxy.scaling.types import CodeTask, ScalingParams, Signature
 from proxy.upstream.base import Message, UpstreamRequest
-from sandbox import BubblewrapSandbox
 from tests.fakes import ScriptedUpstream
 
 pytestmark = pytest.mark.bwrap
@@ -84,15 +82,6 @@ def script(request: UpstreamRequest, *, biased: bool = False) -> list[str]:
     if request.purpose == "judge":
         return oracle_judge(request, biased=biased)
     raise AssertionError(f"unexpected call: {request.purpose}")
-
-
-@pytest.fixture
-async def sandbox() -> AsyncIterator[BubblewrapSandbox]:
-    box = await BubblewrapSandbox.create()
-    try:
-        yield box
-    finally:
-        await box.aclose()
 
 
 def make_task() -> CodeTask:
