@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -94,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-traces", action="store_true", help="keep every run trace as JSON")
     p.add_argument("--timeout-s", type=float, default=3600.0, help="client timeout per request")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="send nothing: write the table and chart from the results saved so far",
+    )
     return p
 
 
@@ -114,9 +120,16 @@ def load_tasks(args: argparse.Namespace) -> list[BenchTask]:
 def write_reports(
     store: ResultStore, tasks: Sequence[BenchTask], modes: Sequence[str], stem: Path, title: str
 ) -> str:
-    """Write ``<stem>.md`` and ``<stem>.png`` for the tasks and modes asked; returns the table."""
-    wanted = {(t.suite, t.task_id) for t in tasks}
+    """Write ``<stem>.md`` and ``<stem>.png`` for the tasks and modes asked; returns the table.
+
+    Only tasks finished in every mode count, so a stopped run still compares the modes on the
+    same problems; the title says how many of the tasks that is.
+    """
+    finished = [t for t in tasks if all(store.done(t.suite, t.task_id, m) for m in modes)]
+    wanted = {(t.suite, t.task_id) for t in finished}
     records = [r for r in store.records if (r.suite, r.task_id) in wanted]
+    if len(finished) < len(tasks):
+        title = f"{title} ({len(finished)} of {len(tasks)} tasks finished)"
     rows = summarize(records, modes)
     table = render_markdown(rows, title=title, derived=derived_modes(records))
     matrix = render_problem_matrix(records, modes)
@@ -149,6 +162,8 @@ async def run(args: argparse.Namespace) -> int:
 
     name = args.name or default_name(args)
     stem = args.results_dir / name
+    if args.report_only:
+        return report_saved(args, name, stem)
     client = ProxyClient(
         base_url=args.base_url,
         model=args.model,
@@ -179,6 +194,20 @@ async def run(args: argparse.Namespace) -> int:
     title = f"{name}: {model}, N={args.samples}, R={args.rounds}, split={args.split}"
     print(write_reports(store, tasks, args.modes, stem, title))
     print(f"{ran} answers graded now; results in {stem}.json, .md and .png")
+    return 0
+
+
+def report_saved(args: argparse.Namespace, name: str, stem: Path) -> int:
+    """``--report-only``: the table and chart of what ``<stem>.json`` holds so far."""
+    path = stem.with_suffix(".json")
+    if not path.exists():
+        print(f"error: no results at {path}", file=sys.stderr)
+        return 2
+    config = json.loads(path.read_text()).get("config", {})
+    store = ResultStore(path, config)
+    settings = f"N={config.get('samples')}, R={config.get('rounds')}, split={config.get('split')}"
+    title = f"{name}: {config.get('model')}, {settings}"
+    print(write_reports(store, load_tasks(args), args.modes, stem, title))
     return 0
 
 

@@ -84,3 +84,23 @@ def test_benchmark_end_to_end_with_resume(tmp_path, capsys):
     assert "`public` is read from the `adaptive` runs' traces" in table
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "t-traces" / "adaptive" / "HumanEval_0.json").exists()
+
+
+def test_report_only_counts_the_tasks_finished_in_every_mode(tmp_path, capsys):
+    from bench.accuracy.store import Record, ResultStore
+
+    config = {"model": "m", "samples": 8, "rounds": 2, "split": "dev"}
+    store = ResultStore(tmp_path / "r.json", config)
+    store.add(Record("humaneval", "HumanEval/0", "plain", passed=False, oracle_passed=False))
+    store.add(Record("humaneval", "HumanEval/0", "adaptive", passed=True, oracle_passed=True))
+    store.add(Record("humaneval", "HumanEval/2", "plain", passed=True, oracle_passed=True))
+    argv = ["--report-only", "--limit", "2", "--modes", "plain,adaptive",
+            "--results-dir", str(tmp_path), "--name", "r"]  # fmt: skip
+
+    assert humaneval.main(argv) == 0
+    table = capsys.readouterr().out
+    assert "### r: m, N=8, R=2, split=dev (1 of 2 tasks finished)" in table
+    assert "| humaneval | plain | 1 | 0.0 |" in table  # HumanEval/2 waits for its adaptive run
+    assert "| humaneval | adaptive | 1 | 100.0 |" in table
+    assert (tmp_path / "r.png").exists()
+    assert humaneval.main([*argv[:-1], "absent"]) == 2
