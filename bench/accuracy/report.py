@@ -73,11 +73,14 @@ def render_markdown(
             f"| {r.suite} | {r.mode} | {r.problems} | {r.pass_at_1:.1f} | {r.oracle_pass:.1f} "
             f"| {r.mean_tokens:.0f} | {r.mean_wall_s:.1f} | {r.errors} | {r.fallbacks} |"
         )
+    by_source: dict[str, list[str]] = {}
     for mode, source in (derived or {}).items():
+        by_source.setdefault(source, []).append(f"`{mode}`")
+    for source, names in by_source.items():
         out.append(
-            f"\n`{mode}` is read from the `{source}` runs' traces: the candidate `{mode}` "
-            "selection picks from the same candidates; its tokens count only the calls it makes, "
-            "its wall time is when its pick was known."
+            f"\n{' and '.join(names)}: read from the `{source}` runs' traces, i.e. the candidate "
+            "that selection picks from the same candidates; tokens count only the calls that mode "
+            "makes, wall time is when its pick was known."
         )
     return "\n".join(out) + "\n"
 

@@ -81,7 +81,7 @@ def test_benchmark_end_to_end_with_resume(tmp_path, capsys):
     assert "| humaneval | adaptive | 1 | 100.0 | 100.0 | 150 |" in table
     assert "| stdin | plain | 1 | 0.0 | 0.0 | 150 |" in table
     assert "| stdin/sum_of_evens | fail | fail* | pass |" in table
-    assert "`public` is read from the `adaptive` runs' traces" in table
+    assert "`public`: read from the `adaptive` runs' traces" in table
     assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "t-traces" / "adaptive" / "HumanEval_0.json").exists()
 
