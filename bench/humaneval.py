@@ -126,8 +126,13 @@ def write_reports(
     same problems; the title says how many of the tasks that is.
     """
     finished = [t for t in tasks if all(store.done(t.suite, t.task_id, m) for m in modes)]
-    wanted = {(t.suite, t.task_id) for t in finished}
-    records = [r for r in store.records if (r.suite, r.task_id) in wanted]
+    order: dict[tuple[str, str], int] = {
+        (t.suite, t.task_id): number for number, t in enumerate(finished)
+    }
+    records = sorted(
+        (r for r in store.records if (r.suite, r.task_id) in order),
+        key=lambda r: order[(r.suite, r.task_id)],
+    )
     if len(finished) < len(tasks):
         title = f"{title} ({len(finished)} of {len(tasks)} tasks finished)"
     rows = summarize(records, modes)

@@ -13,8 +13,12 @@ did their part, selection did not. Reading the trace says which step lost the co
     (synthesized, varied, public) never separated them.
 ``lost the tournament``
     the correct program's cluster played matches and the selected one won more.
+``tournament undecided``
+    the correct program's matches were played but none decided (the judge contradicted itself
+    when the two programs swapped places); the tie went to size, then the lower index.
 ``lost on size``
-    the correct program's cluster played no decisive match; the larger cluster won the tie.
+    the correct program's cluster played no match (a cap or fault cut the tournament); the
+    larger cluster won.
 ``no evidence``
     the trace has no clusters (no inputs could be executed, or a cap cut selection short).
 """
@@ -30,6 +34,7 @@ KINDS = (
     "filtered by public tests",
     "one cluster",
     "lost the tournament",
+    "tournament undecided",
     "lost on size",
     "no evidence",
 )
@@ -61,21 +66,21 @@ def classify(task_id: str, trace: Mapping[str, Any], correct: set[int]) -> Miss:
         return miss(KINDS[0], f"best public pass count {best}; correct candidates {counts}")
     clusters = {int(m): c for c in trace.get("clusters") or () for m in c["members"]}
     if not clusters:
-        return miss(KINDS[4], "; ".join(trace.get("degraded") or ()) or "no clusters in the trace")
+        return miss(KINDS[5], "; ".join(trace.get("degraded") or ()) or "no clusters in the trace")
     chosen = clusters.get(selected)
     if chosen is not None and correct & {int(m) for m in chosen["members"]}:
         inputs = len(chosen["signature"])
         return miss(KINDS[1], f"cluster {chosen['id']} mixes right and wrong on {inputs} input(s)")
     rival_ids = {clusters[i]["id"] for i in correct if i in clusters}
-    matches = [
-        m
-        for m in trace.get("matches") or ()
-        if {m["cluster_a"], m["cluster_b"]} & rival_ids and m.get("winner") is not None
-    ]
-    if matches:
-        lost = sum(m["winner"] not in rival_ids for m in matches)
-        return miss(KINDS[2], f"{lost} of {len(matches)} decided match(es) lost")
-    return miss(KINDS[3], f"clusters {sorted(rival_ids)} had no decided match")
+    played = [m for m in trace.get("matches") or () if {m["cluster_a"], m["cluster_b"]} & rival_ids]
+    decided = [m for m in played if m.get("winner") is not None]
+    if decided:
+        lost = sum(m["winner"] not in rival_ids for m in decided)
+        return miss(KINDS[2], f"{lost} of {len(decided)} decided match(es) lost")
+    if played:
+        verdicts = "; ".join("/".join(map(str, m.get("verdicts", ()))) for m in played)
+        return miss(KINDS[3], f"{len(played)} match(es), verdicts {verdicts}")
+    return miss(KINDS[4], f"clusters {sorted(rival_ids)} played no match")
 
 
 def _public_passed(candidate: Mapping[str, Any]) -> int:

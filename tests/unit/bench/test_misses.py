@@ -33,7 +33,7 @@ def _cluster(cid: int, members: list[int]) -> dict[str, Any]:
 
 
 def _match(a: int, b: int, winner: int | None) -> dict[str, Any]:
-    return {"cluster_a": a, "cluster_b": b, "winner": winner}
+    return {"cluster_a": a, "cluster_b": b, "winner": winner, "verdicts": ["0", "1"]}
 
 
 def test_each_step_that_can_lose_the_correct_program() -> None:
@@ -52,7 +52,10 @@ def test_each_step_that_can_lose_the_correct_program() -> None:
     assert (lost.kind, lost.detail) == ("lost the tournament", "1 of 1 decided match(es) lost")
 
     tie = classify("t", _trace(clusters=split, matches=[_match(0, 1, None)]), {1})
-    assert tie.kind == "lost on size"
+    assert (tie.kind, tie.detail) == ("tournament undecided", "1 match(es), verdicts 0/1")
+
+    unplayed = classify("t", _trace(clusters=split), {1})
+    assert (unplayed.kind, unplayed.detail) == ("lost on size", "clusters [1] played no match")
 
     bare = classify("t", _trace(degraded=["deadline reached"]), {1})
     assert (bare.kind, bare.detail) == ("no evidence", "deadline reached")
