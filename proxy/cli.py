@@ -57,9 +57,13 @@ def embedded_upstream(settings: Settings) -> Iterator[Settings]:
         raise UsageError(f"sstar-proxy: the embedded model could not start: {exc}") from exc
     try:
         _say(f"embedded model {server.model_name} serving at {server.api_base}")
-        yield settings.model_copy(
-            update={"upstream_api_base": server.api_base, "upstream_is_llama_cpp": True}
-        )
+        update: dict[str, object] = {
+            "upstream_api_base": server.api_base,
+            "upstream_is_llama_cpp": True,
+        }
+        if "judge" not in settings.model_fields_set:
+            update["judge"] = "scored"  # a 0.5B model's reasoned verdicts follow the position
+        yield settings.model_copy(update=update)
     finally:
         server.stop()
 

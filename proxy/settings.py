@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     max_rounds: int = Field(4, ge=0, le=16)
     selection: Literal["adaptive", "majority", "public", "judge", "first"] = "adaptive"
     temperature: float = Field(0.7, ge=0, le=2)
+    # How the tournament's judge answers: "reasoned" works the answer out in text and ends with
+    # a letter; "scored" answers with one letter and compares the letters' probabilities across
+    # both program orders (for small models whose reasoned verdicts follow the position; the
+    # embedded model uses it unless this is set).
+    judge: Literal["reasoned", "scored"] = "reasoned"
     max_total_tokens: int | None = Field(None, ge=1)
     deadline_s: float = Field(120.0, gt=0)
     max_deadline_s: float = Field(600.0, gt=0)

@@ -45,6 +45,9 @@ class Reply:
     chunk_delay_s: float = 0.0
     fail_after_chunks: int | None = None
     stream: bool | None = None
+    # Per token of each choice, the alternatives to report (token -> logprob) when the request
+    # asks for ``top_logprobs``; default: the token itself at -0.25.
+    alternatives: list[dict[str, float]] | None = None
 
     def choice_texts(self, body: dict[str, Any]) -> list[str]:
         if self.texts is not None:
@@ -70,24 +73,25 @@ def _usage(body: dict[str, Any], reply: Reply, texts: list[str]) -> dict[str, An
     }
 
 
-def _logprobs(text: str, body: dict[str, Any]) -> dict[str, Any] | None:
+def _logprobs(text: str, body: dict[str, Any], reply: Reply) -> dict[str, Any] | None:
     if not body.get("logprobs"):
         return None
     top = int(body.get("top_logprobs") or 0)
-    return {
-        "content": [
+    content = []
+    for position, token in enumerate(_words(text)):
+        scripted = reply.alternatives[position] if reply.alternatives else {token: -0.25}
+        ranked = sorted(scripted.items(), key=lambda item: -item[1])[:top]
+        content.append(
             {
                 "token": token,
-                "logprob": -0.25,
+                "logprob": scripted.get(token, -0.25),
                 "bytes": list(token.encode()),
-                "top_logprobs": [{"token": token, "logprob": -0.25, "bytes": list(token.encode())}][
-                    :top
+                "top_logprobs": [
+                    {"token": t, "logprob": lp, "bytes": list(t.encode())} for t, lp in ranked
                 ],
             }
-            for token in _words(text)
-        ],
-        "refusal": None,
-    }
+        )
+    return {"content": content, "refusal": None}
 
 
 def _finish(reply: Reply) -> str:
@@ -102,7 +106,7 @@ def _chat_choice(index: int, text: str, body: dict[str, Any], reply: Reply) -> d
     return {
         "index": index,
         "message": message,
-        "logprobs": _logprobs(text, body),
+        "logprobs": _logprobs(text, body, reply),
         "finish_reason": _finish(reply),
     }
 

@@ -2,8 +2,9 @@
 
 ``ScriptedUpstream`` is a function-backed ``Upstream`` (like httpx's mock transport): a plain
 function ``(UpstreamRequest) -> list[str]`` supplies the choice texts, so a test can say "three
-samples, one correct; synthesis proposes input 5; the judge prefers B". It only ever supplies
-model *text*; everything executed runs in the real sandbox. It records every request, counts
+samples, one correct; synthesis proposes input 5; the judge prefers B" (a ``Choice`` instead of
+a text also carries ``top_logprobs``). It only ever supplies model *text*; everything executed
+runs in the real sandbox. It records every request, counts
 usage (about four characters per token), can add a fixed delay per call or per purpose
 (latency benchmarks, deadlines), can ignore ``n`` like providers that return one choice, and
 lets a script raise ``UpstreamError`` to simulate outages.
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 
 from proxy.upstream.base import Choice, UpstreamRequest, UpstreamResponse, Usage
 
-Script = Callable[[UpstreamRequest], list[str]]
+Script = Callable[[UpstreamRequest], "list[str] | list[Choice]"]
 
 
 def tokens(text: str) -> int:
@@ -51,13 +52,13 @@ class ScriptedUpstream:
         finally:
             self.in_flight -= 1
         limit = request.n if self.max_choices is None else min(request.n, self.max_choices)
-        texts = texts[:limit]
+        choices = [t if isinstance(t, Choice) else Choice(t) for t in texts[:limit]]
         prompt = sum(tokens(m.content) for m in request.messages)
-        usage = Usage(prompt, sum(tokens(t) for t in texts))
+        usage = Usage(prompt, sum(tokens(c.text) for c in choices))
         self.usage = self.usage + usage
         spent = self.usage_by_purpose.get(request.purpose, Usage())
         self.usage_by_purpose[request.purpose] = spent + usage
-        return UpstreamResponse(tuple(Choice(t) for t in texts), usage, request.model)
+        return UpstreamResponse(tuple(choices), usage, request.model)
 
     def by_purpose(self, purpose: str) -> list[UpstreamRequest]:
         """The recorded requests with this purpose label."""

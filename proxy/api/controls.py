@@ -178,6 +178,7 @@ def _params(merged: Mapping[str, Any], settings: Settings) -> ScalingParams:
         max_total_tokens=merged.get("max_tokens", settings.max_total_tokens),
         deadline_s=deadline_ms / 1000 if deadline_ms is not None else settings.deadline_s,
         aux_model=merged.get("aux_model", settings.aux_model),
+        judge=settings.judge,
         output=merged.get("output", "message"),
         seed=merged.get("seed"),
     )

@@ -82,6 +82,14 @@ JUDGE_EXECUTION = (
     "which program is correct. End your reply with a line `Answer: A` or `Answer: B`."
 )
 
+JUDGE_EXECUTION_SCORED = (
+    "Here is a programming problem:\n\n{problem}\n\nTwo candidate solutions:\n\n"
+    "Program A:\n```python\n{program_a}\n```\n\nProgram B:\n```python\n{program_b}\n```\n\n"
+    "Both were executed on the same inputs; these are their real outputs:\n\n{executions}\n\n"
+    "According to the problem, which program's outputs are correct? Reply with the single "
+    "letter A or B."
+)
+
 JUDGE_EXECUTION_ITEM = (
     "Input {number}:\n{input}\nOutput of program A:\n{output_a}\nOutput of program B:\n{output_b}"
 )

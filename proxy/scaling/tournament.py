@@ -7,28 +7,48 @@ pair played. Pairs are scheduled largest clusters first and capped; they are pla
 Each game: ask the model for inputs that would distinguish *these two* programs (adaptive input
 synthesis), execute both, and show the judge the problem, both programs, the inputs on which
 their real outputs differ (adaptive ones first, then initial ones) and those actual outputs, never
-predicted ones. The judge is asked twice with the programs' order swapped: a consistent answer is
-a win, anything else (disagreement, no answer, failed call) a tie. Programs that behave alike on
-every input seen tie without a judge call. Verdicts are memoised per program pair.
+predicted ones. The judge is asked twice with the programs' order swapped, and each answer is
+read as the probability that the program shown first is correct:
+
+``reasoned`` (``ScalingParams.judge``): the judge works it out in text and ends with a letter, so
+each order gives 1 or 0 and only a consistent pair of answers decides (as in the paper).
+``scored``: the judge answers with one letter and the upstream's ``top_logprobs`` give P(A) and
+P(B) (balanced position calibration, Wang et al. 2023, "Large Language Models are not Fair
+Evaluators"). A small model that always says "A" still says it *less* surely when the worse
+program is shown first; averaging P(a correct) over both orders cancels the position bias and
+keeps that signal. Without logprobs the letter itself counts as 1 or 0.
+
+The match goes to a program when its averaged probability is above 1/2 by ``DECISION_MARGIN``;
+anything else (a tie, no answer, a failed call) is a draw. Programs that behave alike on every
+input seen draw without a judge call. Verdicts are memoised per program pair.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from proxy.errors import UpstreamError
 from proxy.scaling.budget import BudgetExhaustedError, RunBudget
 from proxy.scaling.code import strip_reasoning
 from proxy.scaling.execution import Executor, describe_run
-from proxy.scaling.prompts import JUDGE_EXECUTION, JUDGE_EXECUTION_ITEM, clip
+from proxy.scaling.prompts import (
+    JUDGE_EXECUTION,
+    JUDGE_EXECUTION_ITEM,
+    JUDGE_EXECUTION_SCORED,
+    clip,
+)
 from proxy.scaling.synthesis import ask, synthesize_distinguishing_inputs
 from proxy.scaling.types import Cluster, CodeTask, Match, ScalingParams
-from proxy.upstream.base import Upstream
+from proxy.upstream.base import Choice, Message, Upstream, UpstreamRequest
 from sandbox import RunResult
 
 MAX_SHOWN_INPUTS = 4
+DECISION_MARGIN = 0.02
+SCORED_TOP_LOGPROBS = 10
 _ANSWER = re.compile(
     r"answer[*_\s]*(?:is\b)?[*_\s]*[:\uff1a]?[\s*_`\"'(\[]*(?:program\s+)?([AB])\b", re.IGNORECASE
 )
@@ -56,6 +76,30 @@ def parse_verdict(text: str) -> str | None:
     """``"A"`` or ``"B"`` from the judge's final ``Answer:`` line, else ``None``."""
     answers = _ANSWER.findall(strip_reasoning(text))
     return answers[-1].upper() if answers else None
+
+
+def letter_probability(choice: Choice) -> float | None:
+    """P(A) / (P(A) + P(B)) at the answer's first token; the letter itself (1 or 0) when the
+    upstream sent no logprobs; ``None`` when neither letter is there."""
+    if choice.top_logprobs:
+        mass = {"A": 0.0, "B": 0.0}
+        for token, logprob in choice.top_logprobs[0].items():
+            if token.strip() in mass:
+                mass[token.strip()] += math.exp(logprob)
+        if mass["A"] + mass["B"] > 0:
+            return mass["A"] / (mass["A"] + mass["B"])
+    letter = choice.text.strip()[:1]
+    return {"A": 1.0, "B": 0.0}.get(letter)
+
+
+def decide(forward: float | None, backward: float | None) -> float | None:
+    """P(first program correct), averaged over both orders; ``None`` unless both answered.
+
+    ``forward`` is P(A) with the first program as A, ``backward`` P(A) with the second as A.
+    """
+    if forward is None or backward is None:
+        return None
+    return (forward + (1.0 - backward)) / 2
 
 
 class Tournament:
@@ -135,10 +179,14 @@ class Tournament:
             backward = group.create_task(
                 self._judge((b.program, a.program), inputs=inputs, outputs=(outputs_b, outputs_a))
             )
-        first = {"A": a.cluster.id, "B": b.cluster.id}.get(forward.result() or "")
-        second = {"A": b.cluster.id, "B": a.cluster.id}.get(backward.result() or "")
-        winner = first if first is not None and first == second else None
-        verdicts = tuple("none" if v is None else str(v) for v in (first, second))
+        p_a = decide(forward.result(), backward.result())
+        winner = None
+        if p_a is not None and abs(p_a - 0.5) > DECISION_MARGIN:
+            winner = a.cluster.id if p_a > 0.5 else b.cluster.id
+        verdicts = (
+            _verdict(forward.result(), first=a.cluster.id, second=b.cluster.id),
+            _verdict(backward.result(), first=b.cluster.id, second=a.cluster.id),
+        )
         return Match(a.cluster.id, b.cluster.id, inputs, outputs_a, outputs_b, verdicts, winner)
 
     async def _judge(
@@ -147,7 +195,8 @@ class Tournament:
         *,
         inputs: tuple[str, ...],
         outputs: tuple[tuple[str, ...], tuple[str, ...]],
-    ) -> str | None:
+    ) -> float | None:
+        """P(program A is correct) by one judge call; ``None`` without a usable answer."""
         executions = "\n\n".join(
             JUDGE_EXECUTION_ITEM.format(
                 number=number,
@@ -159,12 +208,15 @@ class Tournament:
                 zip(inputs, outputs[0], outputs[1], strict=True), start=1
             )
         )
-        prompt = JUDGE_EXECUTION.format(
+        scored = self._params.judge == "scored"
+        prompt = (JUDGE_EXECUTION_SCORED if scored else JUDGE_EXECUTION).format(
             problem=self._task.problem,
             program_a=programs[0],
             program_b=programs[1],
             executions=executions,
         )
+        if scored:
+            return await self._scored(prompt)
         text = await ask(
             self._budget,
             self._upstream,
@@ -174,4 +226,33 @@ class Tournament:
             purpose="judge",
             temperature=0.0,
         )
-        return parse_verdict(text)
+        verdict = parse_verdict(text)
+        return None if verdict is None else float(verdict == "A")
+
+    async def _scored(self, prompt: str) -> float | None:
+        request = UpstreamRequest(
+            model=self._params.aux_model or self._task.model,
+            messages=(Message("user", prompt),),
+            temperature=0.0,
+            max_tokens=1,
+            seed=self._params.seed,
+            purpose="judge",
+            top_logprobs=SCORED_TOP_LOGPROBS,
+        )
+        try:
+            response = await self._budget.complete(self._upstream, request)
+        except UpstreamError as exc:
+            self._budget.degrade(f"a judge call failed: {type(exc).__name__}: {exc.message[:200]}")
+            return None
+        except BudgetExhaustedError as exc:
+            self._budget.degrade(f"judge skipped: {exc.reason}")
+            return None
+        return letter_probability(response.choices[0]) if response.choices else None
+
+
+def _verdict(p_first: float | None, *, first: int, second: int) -> str:
+    """One order's answer for the trace: the cluster the judge favoured, and how surely."""
+    if p_first is None:
+        return "none"
+    favoured = first if p_first >= 0.5 else second
+    return f"{favoured} ({max(p_first, 1 - p_first):.2f})"

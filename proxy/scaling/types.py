@@ -15,6 +15,7 @@ from proxy.upstream.base import Message, Usage
 
 TaskKind = Literal["stdin", "function"]
 SelectionMode = Literal["adaptive", "majority", "public", "judge", "first"]
+JudgeStyle = Literal["reasoned", "scored"]
 OutputForm = Literal["message", "code"]
 CompareMode = Literal["lcb", "strict", "tokens"]
 
@@ -79,6 +80,7 @@ class ScalingParams:
     max_total_tokens: int | None = None
     deadline_s: float = 120.0
     aux_model: str | None = None
+    judge: JudgeStyle = "reasoned"
     output: OutputForm = "message"
     max_pairs: int = 6
     num_synth_inputs: int = 8

@@ -61,6 +61,7 @@ class UpstreamRequest:
     extra: Mapping[str, object] = field(default_factory=dict)
     purpose: Purpose = "sample"
     timeout_s: float | None = None
+    top_logprobs: int | None = None  # ask for the likeliest tokens at each generated position
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +70,9 @@ class Choice:
 
     text: str
     finish_reason: str | None = "stop"
+    # Per generated token, its likeliest alternatives (token -> log-probability), when the
+    # request asked for ``top_logprobs`` and the upstream supports them; else empty.
+    top_logprobs: tuple[Mapping[str, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -136,12 +136,19 @@ def _request_args(request: UpstreamRequest) -> dict[str, Any]:
         "stop": list(request.stop) if request.stop else None,
     }
     args.update({key: value for key, value in optional.items() if value is not None})
+    if request.top_logprobs:
+        args["logprobs"] = True
+        args["top_logprobs"] = request.top_logprobs
     return args
 
 
 def _to_response(response: Any) -> UpstreamResponse:
     choices = tuple(
-        Choice(text=choice.message.content or "", finish_reason=choice.finish_reason)
+        Choice(
+            text=choice.message.content or "",
+            finish_reason=choice.finish_reason,
+            top_logprobs=_top_logprobs(getattr(choice, "logprobs", None)),
+        )
         for choice in response.choices
     )
     usage = getattr(response, "usage", None)
@@ -153,6 +160,24 @@ def _to_response(response: Any) -> UpstreamResponse:
         ),
         model=getattr(response, "model", None),
     )
+
+
+def _field(item: Any, name: str) -> Any:
+    return item.get(name) if isinstance(item, dict) else getattr(item, name, None)
+
+
+def _top_logprobs(logprobs: Any) -> tuple[dict[str, float], ...]:
+    """OpenAI's ``logprobs.content[i].top_logprobs`` as token -> log-probability maps."""
+    content = _field(logprobs, "content") if logprobs is not None else None
+    positions = []
+    for position in content or ():
+        alternatives = {}
+        for alternative in _field(position, "top_logprobs") or ():
+            token, logprob = _field(alternative, "token"), _field(alternative, "logprob")
+            if isinstance(token, str) and isinstance(logprob, int | float):
+                alternatives[token] = float(logprob)
+        positions.append(alternatives)
+    return tuple(positions)
 
 
 class LiteLLMUpstream:

@@ -9,6 +9,7 @@ in its prompt and compares them with the problem's arithmetic, like a careful mo
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -16,7 +17,7 @@ import pytest
 from proxy.scaling.engine import ScalingEngine
 from proxy.scaling.extraction import extract_public_tests
 from proxy.scaling.types import CodeTask, ScalingParams, Signature
-from proxy.upstream.base import Message, UpstreamRequest
+from proxy.upstream.base import Choice, Message, UpstreamRequest
 from tests.fakes import ScriptedUpstream
 
 pytestmark = pytest.mark.bwrap
@@ -203,3 +204,32 @@ async def test_a_pick_matches_the_run_of_its_own_mode(sandbox, mode) -> None:
     assert own.picks[-1].selection == mode
     assert own.picks[-1].candidate == own.selected
     assert {p.selection: p.candidate for p in adaptive.picks}[mode] == own.selected
+
+
+def position_biased_judge(request: UpstreamRequest) -> list[Choice]:
+    """Always answers "A" (like the embedded 0.5B model), but surer when A's outputs are right."""
+    score = {"A": 0, "B": 0}
+    for given, out_a, out_b in _JUDGE_ITEM.findall(request.messages[-1].content):
+        n = int(given)
+        truth = str(n // 3 + n // 5 - n // 15)
+        score["A"] += out_a.strip() == truth
+        score["B"] += out_b.strip() == truth
+    p_a = 0.9 if score["A"] > score["B"] else 0.7
+    return [Choice("A", top_logprobs=({"A": math.log(p_a), "B": math.log(1 - p_a)},))]
+
+
+@pytest.mark.parametrize(("judge", "selected"), [("reasoned", 1), ("scored", 0)])
+async def test_scored_judge_sees_through_a_position_bias(sandbox, judge, selected) -> None:
+    def biased(request: UpstreamRequest) -> list[str] | list[Choice]:
+        return position_biased_judge(request) if request.purpose == "judge" else script(request)
+
+    upstream = ScriptedUpstream(biased)
+    params = ScalingParams(samples=5, exec_wall_time_s=0.5, seed=7, judge=judge)
+    result = await ScalingEngine(upstream, sandbox).run(make_task(), params)
+    decided = [m for m in result.matches if m.winner is not None]
+    if judge == "reasoned":
+        assert not decided  # "A" in both orders: every match a draw, the largest cluster wins
+    else:
+        assert decided
+        assert all(r.max_tokens == 1 and r.top_logprobs for r in upstream.by_purpose("judge"))
+    assert result.selected == selected

@@ -49,9 +49,16 @@ def test_without_upstream_the_embedded_model_serves_until_exit(fake_prepare: lis
         assert served.upstream_api_base.startswith("http://127.0.0.1:")
         health = httpx.get(served.upstream_api_base.removesuffix("/v1") + "/health", timeout=5)
         assert health.status_code == 200
+        assert served.upstream_is_llama_cpp
+        assert served.judge == "scored"  # the small model's reasoned verdicts follow position
     assert fake_prepare == ["qwen2.5-coder-1.5b"]
     with pytest.raises(httpx.ConnectError):
         httpx.get(served.upstream_api_base + "/models", timeout=2)
+
+
+def test_an_explicit_judge_setting_is_kept_for_the_embedded_model(fake_prepare: list[str]) -> None:
+    with embedded_upstream(Settings(judge="reasoned")) as served:
+        assert served.judge == "reasoned"
 
 
 def test_a_failed_preparation_is_a_clear_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
-from proxy.scaling.tournament import parse_verdict, schedule_pairs
+from proxy.scaling.tournament import decide, letter_probability, parse_verdict, schedule_pairs
 from proxy.scaling.types import Cluster
+from proxy.upstream.base import Choice
 
 
 def cluster(id_: int, size: int) -> Cluster:
@@ -39,3 +42,20 @@ def test_pairs_largest_clusters_first_and_capped() -> None:
 )
 def test_parse_verdict(text: str, verdict: str | None) -> None:
     assert parse_verdict(text) == verdict
+
+
+def test_letter_probability_reads_both_letters_at_the_first_token() -> None:
+    top = {"A": math.log(0.6), " B": math.log(0.2), "The": math.log(0.1)}
+    assert letter_probability(Choice("A", top_logprobs=(top,))) == pytest.approx(0.75)
+    assert letter_probability(Choice("B")) == 0.0  # no logprobs: the letter itself
+    assert letter_probability(Choice("A")) == 1.0
+    assert letter_probability(Choice("Program A", top_logprobs=({"Program": -0.1},))) is None
+
+
+def test_decide_averages_both_orders_and_cancels_a_position_bias() -> None:
+    # always "A", but less surely when the second program is shown first
+    assert decide(0.9, 0.7) == pytest.approx(0.6)
+    assert decide(0.7, 0.9) == pytest.approx(0.4)
+    assert decide(1.0, 1.0) == 0.5  # reasoned and inconsistent: a draw
+    assert decide(1.0, 0.0) == 1.0  # reasoned and consistent
+    assert decide(None, 0.3) is None

@@ -194,3 +194,21 @@ async def test_passthrough_stream_yields_clean_chunks(fake_upstream):
     assert all("provider_specific_fields" not in c for c in received)
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in received if c["choices"])
     assert text == "Hello from the fake upstream."
+
+
+async def test_top_logprobs_are_asked_for_and_returned_per_token(make_upstream, fake_upstream):
+    fake_upstream.responder = lambda path, body: Reply(
+        texts=["A"], alternatives=[{"A": -0.2, "B": -1.8, " A": -4.0}]
+    )
+    upstream = make_upstream()
+    response = await upstream.complete(_request(max_tokens=1, top_logprobs=2))
+    assert (fake_upstream.last.json["logprobs"], fake_upstream.last.json["top_logprobs"]) == (
+        True,
+        2,
+    )
+    assert response.choices[0].text == "A"
+    assert response.choices[0].top_logprobs == ({"A": -0.2, "B": -1.8},)
+
+    plain = await upstream.complete(_request())
+    assert "logprobs" not in fake_upstream.last.json
+    assert plain.choices[0].top_logprobs == ()
