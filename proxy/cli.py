@@ -33,6 +33,18 @@ def _say(message: str) -> None:
     print(f"sstar-proxy: {message}", file=sys.stderr)  # noqa: T201 - a CLI talks to its user
 
 
+def embedded_settings(settings: Settings, api_base: str) -> Settings:
+    """``settings`` for serving through the embedded llama-server at ``api_base``.
+
+    llama.cpp reports one choice's tokens for ``n`` > 1 (so usage is recounted), and the small
+    model's reasoned verdicts follow the position, so its judge is scored unless set.
+    """
+    update: dict[str, object] = {"upstream_api_base": api_base, "upstream_is_llama_cpp": True}
+    if "judge" not in settings.model_fields_set:
+        update["judge"] = "scored"
+    return settings.model_copy(update=update)
+
+
 @contextmanager
 def embedded_upstream(settings: Settings) -> Iterator[Settings]:
     """The settings to serve with: as given, or pointing at a supervised embedded local model."""
@@ -57,13 +69,7 @@ def embedded_upstream(settings: Settings) -> Iterator[Settings]:
         raise UsageError(f"sstar-proxy: the embedded model could not start: {exc}") from exc
     try:
         _say(f"embedded model {server.model_name} serving at {server.api_base}")
-        update: dict[str, object] = {
-            "upstream_api_base": server.api_base,
-            "upstream_is_llama_cpp": True,
-        }
-        if "judge" not in settings.model_fields_set:
-            update["judge"] = "scored"  # a 0.5B model's reasoned verdicts follow the position
-        yield settings.model_copy(update=update)
+        yield embedded_settings(settings, server.api_base)
     finally:
         server.stop()
 

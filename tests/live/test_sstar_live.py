@@ -17,6 +17,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from proxy.app import create_app
+from proxy.cli import embedded_settings
 from proxy.local_model import LocalModelServer
 from proxy.settings import Settings
 from sandbox import BubblewrapSandbox, ExecutionRequest, Limits, Status
@@ -79,13 +80,9 @@ def program_of(answer: str) -> str:
 
 @pytest.fixture(scope="module")
 def proxy_url(local_model_server: LocalModelServer) -> Iterator[str]:
-    settings = Settings(
-        upstream_api_base=local_model_server.api_base,
-        upstream_is_llama_cpp=True,
-        log_format="console",
-        log_level="warning",
-        request_timeout_s=300,
-    )
+    # the settings `sstar-proxy serve` uses with the embedded model
+    base = Settings(log_format="console", log_level="warning", request_timeout_s=300)
+    settings = embedded_settings(base, local_model_server.api_base)
     server = ServerThread(create_app(settings)).start()
     yield f"{server.url}/v1"
     server.stop()
