@@ -16,9 +16,24 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from proxy.upstream.base import Choice, UpstreamRequest, UpstreamResponse, Usage
+from proxy.scaling.extraction import extract_public_tests
+from proxy.scaling.types import CodeTask, Signature
+from proxy.upstream.base import Choice, Message, UpstreamRequest, UpstreamResponse, Usage
 
 Script = Callable[[UpstreamRequest], "list[str] | list[Choice]"]
+
+
+def function_task(problem: str, entry_point: str, params: tuple[str, ...]) -> CodeTask:
+    """A function task as the proxy builds it from ``problem``: doctest examples as tests."""
+    signature = Signature(entry_point, params)
+    return CodeTask(
+        problem=problem,
+        conversation=(Message("user", problem),),
+        kind="function",
+        model="coder",
+        signature=signature,
+        public_tests=extract_public_tests(problem, kind="function", signature=signature),
+    )
 
 
 def tokens(text: str) -> int:

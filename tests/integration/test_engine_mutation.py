@@ -15,10 +15,9 @@ import re
 import pytest
 
 from proxy.scaling.engine import ScalingEngine
-from proxy.scaling.extraction import extract_public_tests
-from proxy.scaling.types import CodeTask, ScalingParams, Signature
-from proxy.upstream.base import Message, UpstreamRequest
-from tests.fakes import ScriptedUpstream
+from proxy.scaling.types import CodeTask, ScalingParams
+from proxy.upstream.base import UpstreamRequest
+from tests.fakes import ScriptedUpstream, function_task
 
 pytestmark = pytest.mark.bwrap
 
@@ -79,15 +78,7 @@ def script(request: UpstreamRequest) -> list[str]:
 
 
 def make_task() -> CodeTask:
-    signature = Signature("nearest_gap", ("values",))
-    return CodeTask(
-        problem=PROBLEM,
-        conversation=(Message("user", PROBLEM),),
-        kind="function",
-        model="coder",
-        signature=signature,
-        public_tests=extract_public_tests(PROBLEM, kind="function", signature=signature),
-    )
+    return function_task(PROBLEM, "nearest_gap", ("values",))
 
 
 async def test_varied_inputs_split_programs_the_examples_cannot(sandbox) -> None:

@@ -15,10 +15,9 @@ import re
 import pytest
 
 from proxy.scaling.engine import ScalingEngine
-from proxy.scaling.extraction import extract_public_tests
-from proxy.scaling.types import CodeTask, ScalingParams, Signature
-from proxy.upstream.base import Choice, Message, UpstreamRequest
-from tests.fakes import ScriptedUpstream
+from proxy.scaling.types import CodeTask, ScalingParams
+from proxy.upstream.base import Choice, UpstreamRequest
+from tests.fakes import ScriptedUpstream, function_task
 
 pytestmark = pytest.mark.bwrap
 
@@ -86,17 +85,9 @@ def script(request: UpstreamRequest, *, biased: bool = False) -> list[str]:
 
 
 def make_task() -> CodeTask:
-    signature = Signature("count_multiples", ("n",))
-    tests = extract_public_tests(PROBLEM, kind="function", signature=signature)
-    assert len(tests) == 2
-    return CodeTask(
-        problem=PROBLEM,
-        conversation=(Message("user", PROBLEM),),
-        kind="function",
-        model="coder",
-        signature=signature,
-        public_tests=tests,
-    )
+    task = function_task(PROBLEM, "count_multiples", ("n",))
+    assert len(task.public_tests) == 2
+    return task
 
 
 PARAMS = ScalingParams(samples=5, rounds=2, exec_wall_time_s=0.5, seed=7)
