@@ -20,7 +20,14 @@ from pathlib import Path
 
 from bench.accuracy.client import candidate_programs
 from bench.accuracy.grading import Grader
-from bench.accuracy.misses import Miss, classify, render_misses
+from bench.accuracy.misses import (
+    JudgeTally,
+    Miss,
+    classify,
+    render_judge,
+    render_misses,
+    tally_judge,
+)
 from bench.accuracy.runner import grade_candidates
 from bench.accuracy.tasks import BenchTask, load_humaneval, load_stdin
 from bench.humaneval import RESULTS_DIR
@@ -42,8 +49,9 @@ def _tasks(records: Sequence[dict[str, object]], seed: int) -> dict[str, BenchTa
     return {t.task_id: t for t in tasks}
 
 
-async def explain(stem: Path, mode: str) -> tuple[list[Miss], int]:
-    """The misses of ``mode`` in the run at ``stem``, and how many runs had a correct candidate."""
+async def explain(stem: Path, mode: str) -> tuple[list[Miss], int, JudgeTally]:
+    """The misses of ``mode`` in the run at ``stem``, how many runs had a correct candidate,
+    and how the judge did in every run whose tournament played."""
     from sandbox import BubblewrapSandbox
 
     data = json.loads(stem.with_suffix(".json").read_text())
@@ -53,27 +61,29 @@ async def explain(stem: Path, mode: str) -> tuple[list[Miss], int]:
         if r["mode"] == mode and r.get("error") is None and r.get("derived_from") is None
     ]
     with_correct = [r for r in records if r["oracle_passed"]]
-    missed = [r for r in with_correct if not r["passed"]]
-    tasks = _tasks(missed, int(data.get("config", {}).get("seed", 0)))
+    tasks = _tasks(records, int(data.get("config", {}).get("seed", 0)))
     traces = stem.with_name(stem.name + "-traces") / mode
     sandbox = await BubblewrapSandbox.create()
-    misses = []
+    misses, graded = [], []
     try:
         grader = Grader(sandbox)
-        for record in missed:
+        for record in with_correct:
             task_id = str(record["task_id"])
             path = traces / (task_id.replace("/", "_") + ".json")
             if task_id not in tasks or not path.exists():
                 continue  # an odd (held-out) task or a run saved without its trace
             trace = json.loads(path.read_text())
+            if record["passed"] and not trace.get("matches"):
+                continue  # nothing to learn: answered right without a tournament
             programs, _ = candidate_programs(trace)
             verdicts = await grade_candidates(grader, tasks[task_id], programs)
             correct = {i for i, ok in verdicts.items() if ok}
-            if correct:
+            graded.append((trace, correct))
+            if correct and not record["passed"]:
                 misses.append(classify(task_id, trace, correct))
     finally:
         await sandbox.aclose()
-    return misses, len(with_correct)
+    return misses, len(with_correct), tally_judge(graded)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,8 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not stem.with_suffix(".json").exists():
         print(f"error: no results at {stem}.json", file=sys.stderr)
         return 2
-    misses, runs = asyncio.run(explain(stem, args.mode))
-    report = render_misses(misses, runs=runs)
+    misses, runs, judge = asyncio.run(explain(stem, args.mode))
+    report = f"{render_misses(misses, runs=runs)}\n{render_judge(judge)}"
     out = stem.with_name(f"{stem.name}-misses.md")
     out.write_text(f"### Selection misses of `{args.mode}` in {args.name}\n\n{report}")
     print(report)

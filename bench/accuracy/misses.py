@@ -26,7 +26,7 @@ did their part, selection did not. Reading the trace says which step lost the co
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +81,47 @@ def classify(task_id: str, trace: Mapping[str, Any], correct: set[int]) -> Miss:
         verdicts = "; ".join("/".join(map(str, m.get("verdicts", ()))) for m in played)
         return miss(KINDS[3], f"{len(played)} match(es), verdicts {verdicts}")
     return miss(KINDS[4], f"clusters {sorted(rival_ids)} played no match")
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeTally:
+    """How the tournament's judge did, counted over matches whose programs were graded."""
+
+    judged: int = 0  # matches where the outputs differed, so the judge was asked
+    decided: int = 0
+    mixed: int = 0  # judged matches between a correct and a wrong program
+    mixed_decided: int = 0
+    mixed_right: int = 0  # ... decided for the correct program
+
+
+def tally_judge(traces: Iterable[tuple[Mapping[str, Any], set[int]]]) -> JudgeTally:
+    """Count, over ``(trace, correct candidates)`` pairs, how often the judge picked right."""
+    judged = decided = mixed = mixed_decided = mixed_right = 0
+    for trace, correct in traces:
+        right = {c["id"]: int(c["representative"]) in correct for c in trace.get("clusters") or ()}
+        for match in trace.get("matches") or ():
+            if tuple(match.get("verdicts", ())) == ("same", "same"):
+                continue
+            judged += 1
+            winner = match.get("winner")
+            decided += winner is not None
+            a, b = right.get(match["cluster_a"]), right.get(match["cluster_b"])
+            if a is None or b is None or a == b:
+                continue
+            mixed += 1
+            if winner is not None:
+                mixed_decided += 1
+                mixed_right += right.get(winner, False)
+    return JudgeTally(judged, decided, mixed, mixed_decided, mixed_right)
+
+
+def render_judge(tally: JudgeTally) -> str:
+    """One paragraph on the judge."""
+    return (
+        f"Tournament judge: {tally.judged} match(es) judged, {tally.decided} decided. "
+        f"{tally.mixed} were between a correct and a wrong program: {tally.mixed_decided} "
+        f"decided, {tally.mixed_right} of them for the correct one.\n"
+    )
 
 
 def _public_passed(candidate: Mapping[str, Any]) -> int:

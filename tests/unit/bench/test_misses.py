@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bench import misses as command
-from bench.accuracy.misses import classify, render_misses
+from bench.accuracy.misses import JudgeTally, classify, render_judge, render_misses, tally_judge
 
 
 def _candidate(index: int, passed: int) -> dict[str, Any]:
@@ -104,3 +104,16 @@ def test_command_regrades_candidates_in_the_sandbox(tmp_path: Path, capsys) -> N
     assert "| HumanEval/0 | #0 | #1 | one cluster |" in written
     assert "1 selection miss(es) in 1 run(s)" in capsys.readouterr().out
     assert command.main(["--name", "absent", "--results-dir", str(tmp_path)]) == 2
+
+
+def test_judge_tally_counts_decisions_between_right_and_wrong() -> None:
+    split = [_cluster(0, [0]), _cluster(1, [1]), _cluster(2, [2])]
+    matches = [
+        _match(0, 1, 1),  # right (1) beat wrong (0)
+        _match(0, 2, None),  # right (2) vs wrong (0): undecided
+        _match(1, 2, 1),  # both right: not counted as mixed
+        {**_match(0, 1, None), "verdicts": ["same", "same"]},  # no judge call
+    ]
+    tally = tally_judge([(_trace(clusters=split, matches=matches), {1, 2})])
+    assert tally == JudgeTally(judged=3, decided=2, mixed=2, mixed_decided=1, mixed_right=1)
+    assert render_judge(tally).startswith("Tournament judge: 3 match(es) judged, 2 decided.")
