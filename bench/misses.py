@@ -16,7 +16,9 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench.accuracy.client import candidate_programs
 from bench.accuracy.grading import Grader
@@ -49,9 +51,19 @@ def _tasks(records: Sequence[dict[str, object]], seed: int) -> dict[str, BenchTa
     return {t.task_id: t for t in tasks}
 
 
-async def explain(stem: Path, mode: str) -> tuple[list[Miss], int, JudgeTally]:
-    """The misses of ``mode`` in the run at ``stem``, how many runs had a correct candidate,
-    and how the judge did in every run whose tournament played."""
+@dataclass(frozen=True, slots=True)
+class GradedRun:
+    """A saved run trace whose candidates were graded again with the hidden tests."""
+
+    task_id: str
+    trace: dict[str, Any]
+    correct: set[int]
+    passed: bool
+
+
+async def graded_runs(stem: Path, mode: str) -> tuple[list[GradedRun], int]:
+    """The runs of ``mode`` worth reading: a correct candidate existed and the answer failed,
+    or a tournament was played. Also returns how many runs had a correct candidate."""
     from sandbox import BubblewrapSandbox
 
     data = json.loads(stem.with_suffix(".json").read_text())
@@ -64,7 +76,7 @@ async def explain(stem: Path, mode: str) -> tuple[list[Miss], int, JudgeTally]:
     tasks = _tasks(records, int(data.get("config", {}).get("seed", 0)))
     traces = stem.with_name(stem.name + "-traces") / mode
     sandbox = await BubblewrapSandbox.create()
-    misses, graded = [], []
+    graded = []
     try:
         grader = Grader(sandbox)
         for record in with_correct:
@@ -78,12 +90,18 @@ async def explain(stem: Path, mode: str) -> tuple[list[Miss], int, JudgeTally]:
             programs, _ = candidate_programs(trace)
             verdicts = await grade_candidates(grader, tasks[task_id], programs)
             correct = {i for i, ok in verdicts.items() if ok}
-            graded.append((trace, correct))
-            if correct and not record["passed"]:
-                misses.append(classify(task_id, trace, correct))
+            graded.append(GradedRun(task_id, trace, correct, bool(record["passed"])))
     finally:
         await sandbox.aclose()
-    return misses, len(with_correct), tally_judge(graded)
+    return graded, len(with_correct)
+
+
+async def explain(stem: Path, mode: str) -> tuple[list[Miss], int, JudgeTally]:
+    """The misses of ``mode`` in the run at ``stem``, how many runs had a correct candidate,
+    and how the judge did in every run whose tournament played."""
+    graded, runs = await graded_runs(stem, mode)
+    misses = [classify(g.task_id, g.trace, g.correct) for g in graded if g.correct and not g.passed]
+    return misses, runs, tally_judge((g.trace, g.correct) for g in graded)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -196,58 +196,74 @@ class Tournament:
         inputs: tuple[str, ...],
         outputs: tuple[tuple[str, ...], tuple[str, ...]],
     ) -> float | None:
-        """P(program A is correct) by one judge call; ``None`` without a usable answer."""
-        executions = "\n\n".join(
-            JUDGE_EXECUTION_ITEM.format(
-                number=number,
-                input=clip(given, 800),
-                output_a=clip(out_a, 800),
-                output_b=clip(out_b, 800),
-            )
-            for number, (given, out_a, out_b) in enumerate(
-                zip(inputs, outputs[0], outputs[1], strict=True), start=1
-            )
-        )
-        scored = self._params.judge == "scored"
-        prompt = (JUDGE_EXECUTION_SCORED if scored else JUDGE_EXECUTION).format(
-            problem=self._task.problem,
-            program_a=programs[0],
-            program_b=programs[1],
-            executions=executions,
-        )
-        if scored:
-            return await self._scored(prompt)
-        text = await ask(
+        return await judge_once(
             self._budget,
             self._upstream,
             task=self._task,
             params=self._params,
+            programs=programs,
+            inputs=inputs,
+            outputs=outputs,
+        )
+
+
+async def judge_once(
+    budget: RunBudget,
+    upstream: Upstream,
+    *,
+    task: CodeTask,
+    params: ScalingParams,
+    programs: tuple[str, str],
+    inputs: tuple[str, ...],
+    outputs: tuple[tuple[str, ...], tuple[str, ...]],
+) -> float | None:
+    """P(program A is correct) by one judge call in ``params.judge`` style; ``None`` without a
+    usable answer. Public so a benchmark can replay recorded matches with another judge."""
+    executions = "\n\n".join(
+        JUDGE_EXECUTION_ITEM.format(
+            number=number,
+            input=clip(given, 800),
+            output_a=clip(out_a, 800),
+            output_b=clip(out_b, 800),
+        )
+        for number, (given, out_a, out_b) in enumerate(
+            zip(inputs, outputs[0], outputs[1], strict=True), start=1
+        )
+    )
+    scored = params.judge == "scored"
+    prompt = (JUDGE_EXECUTION_SCORED if scored else JUDGE_EXECUTION).format(
+        problem=task.problem, program_a=programs[0], program_b=programs[1], executions=executions
+    )
+    if not scored:
+        text = await ask(
+            budget,
+            upstream,
+            task=task,
+            params=params,
             prompt=prompt,
             purpose="judge",
             temperature=0.0,
         )
         verdict = parse_verdict(text)
         return None if verdict is None else float(verdict == "A")
-
-    async def _scored(self, prompt: str) -> float | None:
-        request = UpstreamRequest(
-            model=self._params.aux_model or self._task.model,
-            messages=(Message("user", prompt),),
-            temperature=0.0,
-            max_tokens=1,
-            seed=self._params.seed,
-            purpose="judge",
-            top_logprobs=SCORED_TOP_LOGPROBS,
-        )
-        try:
-            response = await self._budget.complete(self._upstream, request)
-        except UpstreamError as exc:
-            self._budget.degrade(f"a judge call failed: {type(exc).__name__}: {exc.message[:200]}")
-            return None
-        except BudgetExhaustedError as exc:
-            self._budget.degrade(f"judge skipped: {exc.reason}")
-            return None
-        return letter_probability(response.choices[0]) if response.choices else None
+    request = UpstreamRequest(
+        model=params.aux_model or task.model,
+        messages=(Message("user", prompt),),
+        temperature=0.0,
+        max_tokens=1,
+        seed=params.seed,
+        purpose="judge",
+        top_logprobs=SCORED_TOP_LOGPROBS,
+    )
+    try:
+        response = await budget.complete(upstream, request)
+    except UpstreamError as exc:
+        budget.degrade(f"a judge call failed: {type(exc).__name__}: {exc.message[:200]}")
+        return None
+    except BudgetExhaustedError as exc:
+        budget.degrade(f"judge skipped: {exc.reason}")
+        return None
+    return letter_probability(response.choices[0]) if response.choices else None
 
 
 def _verdict(p_first: float | None, *, first: int, second: int) -> str:

