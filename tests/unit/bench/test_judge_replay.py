@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from tests.fake_upstream import FakeUpstream, Reply, last_user_text
 WRONG = "def has_close_elements(numbers, threshold):\n    return True\n"
 
 
-def _judge(path: str, body: dict) -> Reply:
+def _judge(path: str, body: dict[str, Any]) -> Reply:
     """Always "A", but surer when program A is the correct one (a biased, informative judge)."""
     program_a = last_user_text(body).split("Program A:", 1)[1].split("Program B:", 1)[0]
     p_a = 0.6 if WRONG.strip() in program_a else 0.8
