@@ -36,11 +36,14 @@ def _say(message: str) -> None:
 def embedded_settings(settings: Settings, api_base: str) -> Settings:
     """``settings`` for serving through the embedded llama-server at ``api_base``.
 
-    llama.cpp reports one choice's tokens for ``n`` > 1 (so usage is recounted), and the small
-    model's reasoned verdicts follow the position, so its judge is scored unless set.
+    llama.cpp reports one choice's tokens for ``n`` > 1 (so usage is recounted). The 0.5B
+    model's judge decided no match in either style on the dev split (its answer follows the
+    position), so it gets the one-token ``scored`` judge unless set: the same verdicts for 1
+    token per call instead of a few hundred. The 1.5B model keeps the ``reasoned`` judge, which
+    decided 2 of 4 replayed matches, both correctly (bench/README.md).
     """
     update: dict[str, object] = {"upstream_api_base": api_base, "upstream_is_llama_cpp": True}
-    if "judge" not in settings.model_fields_set:
+    if "judge" not in settings.model_fields_set and settings.local_model == "qwen2.5-coder-0.5b":
         update["judge"] = "scored"
     return settings.model_copy(update=update)
 

@@ -50,13 +50,15 @@ def test_without_upstream_the_embedded_model_serves_until_exit(fake_prepare: lis
         health = httpx.get(served.upstream_api_base.removesuffix("/v1") + "/health", timeout=5)
         assert health.status_code == 200
         assert served.upstream_is_llama_cpp
-        assert served.judge == "scored"  # the small model's reasoned verdicts follow position
+        assert served.judge == "reasoned"  # the 1.5B model's reasoned verdicts can decide
     assert fake_prepare == ["qwen2.5-coder-1.5b"]
     with pytest.raises(httpx.ConnectError):
         httpx.get(served.upstream_api_base + "/models", timeout=2)
 
 
-def test_an_explicit_judge_setting_is_kept_for_the_embedded_model(fake_prepare: list[str]) -> None:
+def test_the_small_embedded_model_judges_by_letter_unless_set(fake_prepare: list[str]) -> None:
+    with embedded_upstream(Settings()) as served:
+        assert served.judge == "scored"  # its reasoned verdicts only follow the position
     with embedded_upstream(Settings(judge="reasoned")) as served:
         assert served.judge == "reasoned"
 
