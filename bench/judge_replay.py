@@ -24,7 +24,7 @@ from typing import Any
 
 from bench.accuracy.client import candidate_programs
 from bench.humaneval import RESULTS_DIR
-from bench.misses import graded_runs
+from bench.misses import graded_runs, saved_run
 from proxy.scaling.budget import RunBudget
 from proxy.scaling.tournament import DECISION_MARGIN, decide, judge_once
 from proxy.scaling.types import CodeTask, JudgeStyle, ScalingParams
@@ -122,9 +122,8 @@ def _p(value: float | None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    stem = args.results_dir / args.name
-    if not stem.with_suffix(".json").exists():
-        print(f"error: no results at {stem}.json", file=sys.stderr)
+    stem = saved_run(args.results_dir, args.name)
+    if stem is None:
         return 2
     with ExitStack() as stack:
         if args.base_url:

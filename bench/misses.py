@@ -104,11 +104,19 @@ async def explain(stem: Path, mode: str) -> tuple[list[Miss], int, JudgeTally]:
     return misses, runs, tally_judge((g.trace, g.correct) for g in graded)
 
 
+def saved_run(results_dir: Path, name: str) -> Path | None:
+    """The stem of saved results ``name`` (``<stem>.json`` exists), else ``None`` and a message."""
+    stem = results_dir / name
+    if stem.with_suffix(".json").exists():
+        return stem
+    print(f"error: no results at {stem}.json", file=sys.stderr)
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    stem = args.results_dir / args.name
-    if not stem.with_suffix(".json").exists():
-        print(f"error: no results at {stem}.json", file=sys.stderr)
+    stem = saved_run(args.results_dir, args.name)
+    if stem is None:
         return 2
     misses, runs, judge = asyncio.run(explain(stem, args.mode))
     report = f"{render_misses(misses, runs=runs)}\n{render_judge(judge)}"
