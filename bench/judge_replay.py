@@ -26,7 +26,7 @@ from bench.accuracy.client import candidate_programs
 from bench.humaneval import RESULTS_DIR
 from bench.misses import graded_runs, saved_run
 from proxy.scaling.budget import RunBudget
-from proxy.scaling.tournament import DECISION_MARGIN, decide, judge_once
+from proxy.scaling.tournament import first_wins, judge_once
 from proxy.scaling.types import CodeTask, JudgeStyle, ScalingParams
 from proxy.settings import Settings
 from proxy.upstream.litellm_client import LiteLLMUpstream
@@ -80,10 +80,8 @@ async def replay(
                     programs=(programs[b], programs[a]), inputs=shown[0],
                     outputs=(shown[1][1], shown[1][0]),
                 )  # fmt: skip
-                p_a = decide(forward, backward)
-                verdict = None
-                if p_a is not None and abs(p_a - 0.5) > DECISION_MARGIN:
-                    verdict = (p_a > 0.5) == (a in run.correct)
+                a_wins = first_wins(forward, backward)
+                verdict = None if a_wins is None else a_wins == (a in run.correct)
                 where = f"{run.task_id} clusters {match['cluster_a']}-{match['cluster_b']}"
                 rows.append((where, forward, backward, verdict))
     finally:

@@ -102,6 +102,14 @@ def decide(forward: float | None, backward: float | None) -> float | None:
     return (forward + (1.0 - backward)) / 2
 
 
+def first_wins(forward: float | None, backward: float | None) -> bool | None:
+    """Whether the first program wins the match (``None``: a draw); see :func:`decide`."""
+    p_first = decide(forward, backward)
+    if p_first is None or abs(p_first - 0.5) <= DECISION_MARGIN:
+        return None
+    return p_first > 0.5
+
+
 class Tournament:
     """Plays cluster pairs for one run; a pair of programs is never judged twice."""
 
@@ -179,10 +187,8 @@ class Tournament:
             backward = group.create_task(
                 self._judge((b.program, a.program), inputs=inputs, outputs=(outputs_b, outputs_a))
             )
-        p_a = decide(forward.result(), backward.result())
-        winner = None
-        if p_a is not None and abs(p_a - 0.5) > DECISION_MARGIN:
-            winner = a.cluster.id if p_a > 0.5 else b.cluster.id
+        a_wins = first_wins(forward.result(), backward.result())
+        winner = None if a_wins is None else (a.cluster.id if a_wins else b.cluster.id)
         verdicts = (
             _verdict(forward.result(), first=a.cluster.id, second=b.cluster.id),
             _verdict(backward.result(), first=b.cluster.id, second=a.cluster.id),

@@ -6,7 +6,13 @@ import math
 
 import pytest
 
-from proxy.scaling.tournament import decide, letter_probability, parse_verdict, schedule_pairs
+from proxy.scaling.tournament import (
+    decide,
+    first_wins,
+    letter_probability,
+    parse_verdict,
+    schedule_pairs,
+)
 from proxy.scaling.types import Cluster
 from proxy.upstream.base import Choice
 
@@ -59,3 +65,10 @@ def test_decide_averages_both_orders_and_cancels_a_position_bias() -> None:
     assert decide(1.0, 1.0) == 0.5  # reasoned and inconsistent: a draw
     assert decide(1.0, 0.0) == 1.0  # reasoned and consistent
     assert decide(None, 0.3) is None
+
+
+def test_first_wins_needs_a_margin_over_even() -> None:
+    assert first_wins(0.9, 0.7) is True
+    assert first_wins(0.7, 0.9) is False
+    assert first_wins(0.69, 0.68) is None  # 0.505: within the margin, a draw
+    assert first_wins(None, 0.1) is None
