@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     # How the tournament's judge answers: "reasoned" works the answer out in text and ends with
     # a letter; "scored" answers with one letter and compares the letters' probabilities across
     # both program orders (for small models whose reasoned verdicts follow the position; the
-    # embedded model uses it unless this is set).
+    # embedded 0.5B model uses it unless this is set: proxy.cli.embedded_settings).
     judge: Literal["reasoned", "scored"] = "reasoned"
     max_total_tokens: int | None = Field(None, ge=1)
     deadline_s: float = Field(120.0, gt=0)

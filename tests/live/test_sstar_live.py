@@ -81,7 +81,14 @@ def program_of(answer: str) -> str:
 @pytest.fixture(scope="module")
 def proxy_url(local_model_server: LocalModelServer) -> Iterator[str]:
     # the settings `sstar-proxy serve` uses with the embedded model
-    base = Settings(log_format="console", log_level="warning", request_timeout_s=300)
+    base = Settings.model_validate(
+        {
+            "local_model": local_model_server.model_name,  # SSTAR_LIVE_MODEL may pick the 1.5B
+            "log_format": "console",
+            "log_level": "warning",
+            "request_timeout_s": 300,
+        }
+    )
     settings = embedded_settings(base, local_model_server.api_base)
     server = ServerThread(create_app(settings)).start()
     yield f"{server.url}/v1"
