@@ -1,35 +1,80 @@
-"""Replay a run's recorded tournament matches with another judge: a style, or a model.
+"""Replay a run's recorded tournaments with another judge: a style, or a model.
 
-    .venv/bin/python -m bench.judge_replay --judge scored --model qwen2.5-coder-1.5b
+    .venv/bin/python -m bench.judge_replay --judge reasoned --model qwen2.5-coder-1.5b
     .venv/bin/python -m bench.judge_replay --base-url http://127.0.0.1:9000/v1 --model-name m
 
-Every match in the saved traces of ``--name`` between a correct and a wrong program (graded
-again in the sandbox) is judged once more, in both program orders, exactly as the tournament
-would (:func:`proxy.scaling.tournament.judge_once`): same problem, programs, inputs and real
-outputs. Without ``--base-url`` the embedded ``--model`` is started for the replay. It prints,
-per match, P(A) in each order, the averaged P(correct program), and the verdict, then how many
-matches the judge decided and how many of those for the correct program. Run it on a quiet
-machine or accept slower numbers; only the dev split's traces are read.
+Every judged match in the saved traces of ``--name`` is judged once more, in both program
+orders, exactly as the tournament would (:func:`proxy.scaling.tournament.judge_once`): same
+problem, programs, inputs and real outputs. The clusters are then ranked again with the new
+verdicts (:mod:`bench.accuracy.replay`), so the report says what the same runs would have
+answered with this judge, graded with the hidden tests in the sandbox: a paired comparison on the
+very same candidates. Only runs with a correct candidate and a tournament can change; the others
+keep their recorded outcome. Without ``--base-url`` the embedded ``--model`` is started for the
+replay. Run it on a quiet machine or accept slower numbers; only the dev split's traces are read.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bench.accuracy.client import candidate_programs
+from bench.accuracy.replay import (
+    MatchKey,
+    judged_matches,
+    match_key,
+    recorded_winners,
+    tournament_pick,
+)
 from bench.humaneval import RESULTS_DIR
-from bench.misses import graded_runs, saved_run
+from bench.misses import GradedRun, graded_runs, mode_records, saved_run
 from proxy.scaling.budget import RunBudget
 from proxy.scaling.tournament import first_wins, judge_once
 from proxy.scaling.types import CodeTask, JudgeStyle, ScalingParams
 from proxy.settings import Settings
+from proxy.upstream.base import Upstream
 from proxy.upstream.litellm_client import LiteLLMUpstream
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedMatch:
+    """One match judged again: P(A) in each order and, between a correct and a wrong program,
+    whether the new verdict went to the correct one (``None``: a draw, or not a mixed match)."""
+
+    where: str
+    forward: float | None
+    backward: float | None
+    mixed: bool
+    right: bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedRun:
+    """One run's answer as recorded and with the replayed verdicts, graded."""
+
+    task_id: str
+    recorded: bool
+    replayed: bool
+    matches: tuple[ReplayedMatch, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """Every replayed run, and the mode's pass count over all its finished tasks."""
+
+    runs: tuple[ReplayedRun, ...]
+    tasks: int
+    passed: int
+
+    @property
+    def replayed_passed(self) -> int:
+        return self.passed + sum(r.replayed - r.recorded for r in self.runs)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,74 +89,106 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def replay(
-    stem: Path, mode: str, *, api_base: str, model: str, judge: JudgeStyle
-) -> list[tuple[str, float | None, float | None, bool | None]]:
-    """Per mixed match: (where, P(A) forward, P(A) backward, decided for the correct one)."""
+async def replay(stem: Path, mode: str, *, api_base: str, model: str, judge: JudgeStyle) -> Replay:
+    """Judge every recorded match of the runs that could change again and re-rank."""
+    records = mode_records(json.loads(stem.with_suffix(".json").read_text()), mode)
     graded, _ = await graded_runs(stem, mode)
     upstream = LiteLLMUpstream(Settings(upstream_api_base=api_base, upstream_is_llama_cpp=True))
-    params = ScalingParams(judge=judge, deadline_s=3600.0, seed=0)
-    rows: list[tuple[str, float | None, float | None, bool | None]] = []
+    judging = _Judge(
+        upstream, model=model, params=ScalingParams(judge=judge, deadline_s=1e6, seed=0)
+    )
     try:
-        budget = RunBudget(params)
-        for run in graded:
-            programs, _ = candidate_programs(run.trace)
-            task = CodeTask(
-                problem=run.trace["task"]["problem"],
-                conversation=(),
-                kind=run.trace["task"]["kind"],
-                model=model,
-            )
-            representative = {c["id"]: int(c["representative"]) for c in run.trace["clusters"]}
-            for match in run.trace.get("matches") or ():
-                if not match["inputs"]:
-                    continue
-                a = representative[match["cluster_a"]]
-                b = representative[match["cluster_b"]]
-                if (a in run.correct) == (b in run.correct):
-                    continue
-                shown = _shown(match)
-                forward = await judge_once(
-                    budget, upstream, task=task, params=params,
-                    programs=(programs[a], programs[b]), inputs=shown[0], outputs=shown[1],
-                )  # fmt: skip
-                backward = await judge_once(
-                    budget, upstream, task=task, params=params,
-                    programs=(programs[b], programs[a]), inputs=shown[0],
-                    outputs=(shown[1][1], shown[1][0]),
-                )  # fmt: skip
-                a_wins = first_wins(forward, backward)
-                verdict = None if a_wins is None else a_wins == (a in run.correct)
-                where = f"{run.task_id} clusters {match['cluster_a']}-{match['cluster_b']}"
-                rows.append((where, forward, backward, verdict))
+        runs = [await judging.replay_run(run) for run in graded if judged_matches(run.trace)]
     finally:
         await upstream.aclose()
-    return rows
+    return Replay(tuple(runs), len(records), sum(bool(r["passed"]) for r in records))
 
 
-def _shown(
-    match: dict[str, Any],
-) -> tuple[tuple[str, ...], tuple[tuple[str, ...], tuple[str, ...]]]:
-    return tuple(match["inputs"]), (tuple(match["outputs_a"]), tuple(match["outputs_b"]))
+class _Judge:
+    def __init__(self, upstream: Upstream, *, model: str, params: ScalingParams) -> None:
+        self._upstream = upstream
+        self._model = model
+        self._params = params
+        self._budget = RunBudget(params)
+
+    async def replay_run(self, run: GradedRun) -> ReplayedRun:
+        programs, _ = candidate_programs(run.trace)
+        task = CodeTask(
+            problem=run.trace["task"]["problem"],
+            conversation=(),
+            kind=run.trace["task"]["kind"],
+            model=self._model,
+        )
+        representative = {c["id"]: int(c["representative"]) for c in run.trace["clusters"]}
+        winners: dict[MatchKey, int | None] = recorded_winners(run.trace)
+        replayed = []
+        for match in judged_matches(run.trace):
+            a, b = match_key(match)
+            first, second = representative[a], representative[b]
+            inputs = tuple(match["inputs"])
+            outputs = (tuple(match["outputs_a"]), tuple(match["outputs_b"]))
+            forward, backward = await asyncio.gather(
+                self._once(task, (programs[first], programs[second]), inputs, outputs),
+                self._once(task, (programs[second], programs[first]), inputs, outputs[::-1]),
+            )
+            a_wins = first_wins(forward, backward)
+            winners[(a, b)] = None if a_wins is None else (a if a_wins else b)
+            mixed = (first in run.correct) != (second in run.correct)
+            right = None if a_wins is None or not mixed else a_wins == (first in run.correct)
+            where = f"{run.task_id} clusters {a}-{b}"
+            replayed.append(ReplayedMatch(where, forward, backward, mixed, right))
+        pick = tournament_pick(run.trace, winners)
+        return ReplayedRun(run.task_id, run.passed, pick in run.correct, tuple(replayed))
+
+    async def _once(
+        self,
+        task: CodeTask,
+        programs: tuple[str, str],
+        inputs: tuple[str, ...],
+        outputs: tuple[tuple[str, ...], ...],
+    ) -> float | None:
+        return await judge_once(
+            self._budget, self._upstream, task=task, params=self._params, programs=programs,
+            inputs=inputs, outputs=(outputs[0], outputs[1]),
+        )  # fmt: skip
 
 
-def render(rows: Sequence[tuple[str, float | None, float | None, bool | None]], title: str) -> str:
-    """A markdown table of the replayed matches and a one-line summary."""
+def render(result: Replay, *, mode: str, title: str) -> str:
+    """Markdown: the matches between a correct and a wrong program, the runs whose answer
+    changed, and the mode's pass@1 as recorded and as replayed."""
     out = [
         f"### {title}",
         "",
         "| match | P(A) forward | P(A) swapped | verdict |",
         "|---|---|---|---|",
     ]
-    for where, forward, backward, verdict in rows:
-        shown = "draw" if verdict is None else ("correct" if verdict else "wrong")
-        out.append(f"| {where} | {_p(forward)} | {_p(backward)} | {shown} |")
-    decided = [v for *_, v in rows if v is not None]
+    mixed = [m for run in result.runs for m in run.matches if m.mixed]
+    for m in mixed:
+        shown = "draw" if m.right is None else ("correct" if m.right else "wrong")
+        out.append(f"| {m.where} | {_p(m.forward)} | {_p(m.backward)} | {shown} |")
+    decided = [m.right for m in mixed if m.right is not None]
+    judged = sum(len(r.matches) for r in result.runs)
     out.append(
-        f"\n{len(rows)} match(es) between a correct and a wrong program: {len(decided)} decided, "
-        f"{sum(decided)} for the correct one."
+        f"\n{len(mixed)} match(es) between a correct and a wrong program: {len(decided)} "
+        f"decided, {sum(decided)} for the correct one ({judged} match(es) judged in all)."
+    )
+    changed = [r for r in result.runs if r.replayed != r.recorded]
+    for r in changed:
+        out.append(f"- {r.task_id}: {_outcome(r.recorded)} as recorded, {_outcome(r.replayed)}")
+    out.append(
+        f"\n`{mode}` pass@1 over {result.tasks} task(s): {_rate(result.passed, result.tasks)} "
+        f"as recorded, {_rate(result.replayed_passed, result.tasks)} with this judge "
+        f"({len(result.runs)} run(s) with a correct candidate and a judged tournament replayed)."
     )
     return "\n".join(out) + "\n"
+
+
+def _outcome(passed: bool) -> str:
+    return "pass" if passed else "fail"
+
+
+def _rate(passed: int, total: int) -> str:
+    return f"{passed}/{total} ({100 * passed / max(1, total):.1f} %)"
 
 
 def _p(value: float | None) -> str:
@@ -133,11 +210,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 LocalModelServer(prepare_local_model(args.model), parallel=2, ctx_per_slot=8192)
             )
             api_base, model = server.api_base, server.model_name
-        rows = asyncio.run(
+        result = asyncio.run(
             replay(stem, args.mode, api_base=api_base, model=model, judge=args.judge)
         )
-    title = f"{args.name}: matches replayed with the {args.judge} judge of {model}"
-    report = render(rows, title)
+    title = f"{args.name}: tournaments replayed with the {args.judge} judge of {model}"
+    report = render(result, mode=args.mode, title=title)
     out = stem.with_name(f"{stem.name}-judge-{args.judge}-{model}.md")
     out.write_text(report)
     print(report)

@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,17 +61,22 @@ class GradedRun:
     passed: bool
 
 
+def mode_records(data: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
+    """The finished runs ``mode`` made itself (not read off another mode's run)."""
+    return [
+        r
+        for r in data["records"]
+        if r["mode"] == mode and r.get("error") is None and r.get("derived_from") is None
+    ]
+
+
 async def graded_runs(stem: Path, mode: str) -> tuple[list[GradedRun], int]:
     """The runs of ``mode`` worth reading: a correct candidate existed and the answer failed,
     or a tournament was played. Also returns how many runs had a correct candidate."""
     from sandbox import BubblewrapSandbox
 
     data = json.loads(stem.with_suffix(".json").read_text())
-    records = [
-        r
-        for r in data["records"]
-        if r["mode"] == mode and r.get("error") is None and r.get("derived_from") is None
-    ]
+    records = mode_records(data, mode)
     with_correct = [r for r in records if r["oracle_passed"]]
     tasks = _tasks(records, int(data.get("config", {}).get("seed", 0)))
     traces = stem.with_name(stem.name + "-traces") / mode

@@ -54,7 +54,7 @@ class Miss:
 def classify(task_id: str, trace: Mapping[str, Any], correct: set[int]) -> Miss:
     """Why the run's selection (``trace["selected"]``) missed every candidate in ``correct``."""
     selected = int(trace["selected"])
-    passed = {int(c["index"]): _public_passed(c) for c in trace.get("candidates") or ()}
+    passed = {int(c["index"]): public_passed(c) for c in trace.get("candidates") or ()}
     best = max(passed.values(), default=0)
     right = tuple(sorted(correct))
 
@@ -124,7 +124,8 @@ def render_judge(tally: JudgeTally) -> str:
     )
 
 
-def _public_passed(candidate: Mapping[str, Any]) -> int:
+def public_passed(candidate: Mapping[str, Any]) -> int:
+    """How many public tests the candidate's best revision passed (as selection filtered)."""
     revisions = candidate.get("revisions") or ()
     best_round = candidate.get("best_round")
     best = next((r for r in revisions if r.get("round") == best_round), None)

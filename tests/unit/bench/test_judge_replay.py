@@ -67,7 +67,7 @@ def test_replay_judges_recorded_matches_again(tmp_path: Path, capsys) -> None:
     assert all(body["max_tokens"] == 1 and body["top_logprobs"] for body in sent)
     out = capsys.readouterr().out
     assert "| HumanEval/0 clusters 0-1 | 0.600 | 0.800 | correct |" in out
-    assert (
-        "1 match(es) between a correct and a wrong program: 1 decided, 1 for the correct one" in out
-    )
+    assert "1 match(es) between a correct and a wrong program: 1 decided, 1 for the correct" in out
+    assert "- HumanEval/0: fail as recorded, pass" in out
+    assert "`adaptive` pass@1 over 1 task(s): 0/1 (0.0 %) as recorded, 1/1 (100.0 %)" in out
     assert (tmp_path / "r-judge-scored-judge-model.md").exists()
