@@ -11,18 +11,26 @@ import argparse
 import os
 import sys
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from typing import TYPE_CHECKING, get_args
 
 import yaml
 from pydantic import ValidationError
 
-from proxy.settings import ConfigError, Settings
+from proxy.settings import ConfigError, LocalModelName, ModelRoute, Settings
+
+if TYPE_CHECKING:
+    from proxy.local_model import LocalModelServer
 
 EMBEDDED_HINT = (
     "To use another model instead, set SSTAR_UPSTREAM_API_BASE to an OpenAI-compatible server "
     "(e.g. http://localhost:8000/v1 for vLLM), pass --upstream-api-base, or map models in a "
     "YAML file given with --config / SSTAR_CONFIG."
 )
+
+
+AUX_SLOTS = 4
+"""Decoding slots of the auxiliary model: the tournament judges a few pairs at once."""
 
 
 class UsageError(Exception):
@@ -33,46 +41,76 @@ def _say(message: str) -> None:
     print(f"sstar-proxy: {message}", file=sys.stderr)  # noqa: T201 - a CLI talks to its user
 
 
-def embedded_settings(settings: Settings, api_base: str) -> Settings:
-    """``settings`` for serving through the embedded llama-server at ``api_base``.
+def embedded_settings(
+    settings: Settings, api_base: str, *, aux_api_base: str | None = None
+) -> Settings:
+    """``settings`` for serving through the embedded llama-server at ``api_base``, and through
+    the auxiliary model's at ``aux_api_base`` when ``local_aux_model`` is served.
 
-    llama.cpp reports one choice's tokens for ``n`` > 1 (so usage is recounted). The 0.5B
-    model's judge decided no match in either style on the dev split (its answer follows the
-    position), so it gets the one-token ``scored`` judge unless set: the same verdicts for 1
-    token per call instead of a few hundred. The 1.5B model keeps the ``reasoned`` judge, which
-    decided 2 of 4 replayed matches, both correctly (bench/README.md).
+    llama.cpp reports one choice's tokens for ``n`` > 1 (so usage is recounted). The auxiliary
+    model is routed by its name and does S*'s input synthesis and judging. The judging model
+    picks the judge style unless it is set: the 0.5B model's verdicts decided no match in either
+    style on the dev split (its answer follows the position), so it gets the one-token
+    ``scored`` judge, the same verdicts for 1 token per call instead of a few hundred; the 1.5B
+    model keeps the ``reasoned`` judge, whose verdicts can decide (bench/README.md).
     """
     update: dict[str, object] = {"upstream_api_base": api_base, "upstream_is_llama_cpp": True}
-    if "judge" not in settings.model_fields_set and settings.local_model == "qwen2.5-coder-0.5b":
+    judging = settings.local_model
+    aux = settings.local_aux_model
+    if aux is not None and aux_api_base is not None:
+        route = ModelRoute(model=f"openai/{aux}", api_base=aux_api_base)
+        update |= {"models": {**settings.models, aux: route}, "aux_model": aux}
+        judging = aux
+    if "judge" not in settings.model_fields_set and judging == "qwen2.5-coder-0.5b":
         update["judge"] = "scored"
     return settings.model_copy(update=update)
 
 
 @contextmanager
 def embedded_upstream(settings: Settings) -> Iterator[Settings]:
-    """The settings to serve with: as given, or pointing at a supervised embedded local model."""
+    """The settings to serve with: as given, or pointing at the supervised embedded model(s)."""
     if settings.has_upstream:
         yield settings
         return
-    from proxy.local_model import LocalModelError, LocalModelServer, prepare_local_model
+    from proxy.local_model import LocalModelError
 
     _say(f"no upstream configured; starting the embedded model {settings.local_model}.")
     _say(EMBEDDED_HINT)
-    try:
-        prepared = prepare_local_model(
-            settings.local_model, settings.cache_dir, isa=settings.local_model_isa
+    with ExitStack() as servers:
+        try:
+            main = servers.enter_context(
+                _embedded_server(settings, settings.local_model, parallel=settings.num_samples)
+            )
+            aux = None
+            aux_model = settings.local_aux_model
+            if aux_model is not None and aux_model != settings.local_model:
+                aux = servers.enter_context(
+                    _embedded_server(settings, aux_model, parallel=AUX_SLOTS)
+                )
+        except LocalModelError as exc:
+            raise UsageError(f"sstar-proxy: the embedded model could not start: {exc}") from exc
+        for server in (main, aux):
+            if server is not None:
+                _say(f"embedded model {server.model_name} serving at {server.api_base}")
+        yield embedded_settings(
+            settings, main.api_base, aux_api_base=aux.api_base if aux is not None else None
         )
-        server = LocalModelServer(
-            prepared,
-            threads=settings.local_model_threads,
-            parallel=max(settings.num_samples, 4),
-        )
-        server.start()
-    except LocalModelError as exc:
-        raise UsageError(f"sstar-proxy: the embedded model could not start: {exc}") from exc
+
+
+@contextmanager
+def _embedded_server(
+    settings: Settings, model: LocalModelName, *, parallel: int
+) -> Iterator[LocalModelServer]:
+    """One prepared and supervised embedded model, stopped on exit."""
+    from proxy.local_model import LocalModelServer, prepare_local_model
+
+    prepared = prepare_local_model(model, settings.cache_dir, isa=settings.local_model_isa)
+    server = LocalModelServer(
+        prepared, threads=settings.local_model_threads, parallel=max(parallel, 4)
+    )
+    server.start()
     try:
-        _say(f"embedded model {server.model_name} serving at {server.api_base}")
-        yield embedded_settings(settings, server.api_base)
+        yield server
     finally:
         server.stop()
 
@@ -87,8 +125,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="YAML config file (SSTAR_CONFIG)")
     serve.add_argument(
         "--local-model",
-        choices=["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"],
+        choices=get_args(LocalModelName),
         help="embedded model used when no upstream is configured (SSTAR_LOCAL_MODEL)",
+    )
+    serve.add_argument(
+        "--local-aux-model",
+        choices=get_args(LocalModelName),
+        help="a second embedded model for input synthesis and judging (SSTAR_LOCAL_AUX_MODEL)",
     )
     serve.add_argument("--log-format", choices=["json", "console"])
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
@@ -104,6 +147,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
             port=args.port,
             upstream_api_base=args.upstream_api_base,
             local_model=args.local_model,
+            local_aux_model=args.local_aux_model,
             log_format=args.log_format,
             log_level=args.log_level,
         )

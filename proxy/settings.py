@@ -50,6 +50,10 @@ class ModelRoute(BaseModel):
         return os.environ.get(self.api_key_env) if self.api_key_env else None
 
 
+LocalModelName = Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
+"""The embedded models (``proxy.local_model.catalog.MODELS``)."""
+
+
 def _default_cache_dir() -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
     return Path(base) / "sstar-proxy"
@@ -108,7 +112,10 @@ class Settings(BaseSettings):
     keepalive_interval_s: float = Field(10.0, gt=0, le=15)
 
     # --- embedded local model ---------------------------------------------------------------
-    local_model: Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"] = "qwen2.5-coder-0.5b"
+    local_model: LocalModelName = "qwen2.5-coder-0.5b"
+    # A second embedded model for input synthesis and the judge (S*'s auxiliary model), served
+    # by its own llama-server: a stronger judge next to a fast sampler. None: one model does all.
+    local_aux_model: LocalModelName | None = None
     local_model_threads: int | None = Field(None, ge=1)
     local_model_isa: Literal["auto", "avx2", "avx512"] = "auto"
     cache_dir: Path = Field(default_factory=_default_cache_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 from pathlib import Path
@@ -13,6 +14,8 @@ import proxy.local_model
 from proxy.cli import UsageError, embedded_upstream, main
 from proxy.local_model import BuildError, PreparedModel
 from proxy.settings import Settings
+from proxy.upstream.base import Message, UpstreamRequest
+from proxy.upstream.litellm_client import LiteLLMUpstream
 
 FAKE_SERVER = Path(__file__).parent / "local_model" / "fake_llama_server.py"
 
@@ -61,6 +64,42 @@ def test_the_small_embedded_model_judges_by_letter_unless_set(fake_prepare: list
         assert served.judge == "scored"  # its reasoned verdicts only follow the position
     with embedded_upstream(Settings(judge="reasoned")) as served:
         assert served.judge == "reasoned"
+
+
+def test_an_auxiliary_model_gets_its_own_server_and_the_judge(fake_prepare: list[str]) -> None:
+    settings = Settings(local_aux_model="qwen2.5-coder-1.5b")
+    with embedded_upstream(settings) as served:
+        route = served.models["qwen2.5-coder-1.5b"]
+        assert served.aux_model == "qwen2.5-coder-1.5b"
+        assert route.api_base is not None
+        assert route.api_base != served.upstream_api_base
+        assert served.judge == "reasoned"  # the 1.5B model judges, so its style applies
+        replies = asyncio.run(_ask_each(served, ["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]))
+    assert replies == ["served by qwen2.5-coder-0.5b", "served by qwen2.5-coder-1.5b"]
+    assert fake_prepare == ["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
+    for base in (served.upstream_api_base, route.api_base):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"{base}/models", timeout=2)
+
+
+def test_the_same_model_as_auxiliary_starts_one_server(fake_prepare: list[str]) -> None:
+    with embedded_upstream(Settings(local_aux_model="qwen2.5-coder-0.5b")) as served:
+        assert served.aux_model is None
+        assert served.models == {}
+    assert fake_prepare == ["qwen2.5-coder-0.5b"]
+
+
+async def _ask_each(settings: Settings, models: list[str]) -> list[str]:
+    """One chat call per model through the upstream adapter S* uses (so through the router)."""
+    upstream = LiteLLMUpstream(settings)
+    try:
+        replies = []
+        for model in models:
+            request = UpstreamRequest(model=model, messages=(Message("user", "hi"),))
+            replies.append((await upstream.complete(request)).choices[0].text)
+        return replies
+    finally:
+        await upstream.aclose()
 
 
 def test_a_failed_preparation_is_a_clear_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -2,7 +2,9 @@
 
 It accepts llama-server's command line, ignores everything but ``--port``/``--host``, and answers
 ``GET /health`` (503 for the first ``FAKE_LOADING_S`` seconds, like a loading model) and
-``GET /v1/models`` on loopback. ``FAKE_EXIT_CODE`` makes it exit at once, like a broken binary.
+``GET /v1/models`` on loopback, and ``POST /v1/chat/completions`` with a reply naming its
+``--alias`` (so a test can tell which server a request reached). ``FAKE_EXIT_CODE`` makes it exit
+at once, like a broken binary.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 _STARTED = time.monotonic()
+_ALIAS = sys.argv[sys.argv.index("--alias") + 1] if "--alias" in sys.argv else "fake"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -28,6 +31,20 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = 404, {"error": "not found"}
         data = json.dumps(body).encode()
         self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        reply = {"role": "assistant", "content": f"served by {_ALIAS}"}
+        choice = {"index": 0, "message": reply, "finish_reason": "stop"}
+        usage = {"prompt_tokens": 1, "completion_tokens": 3, "total_tokens": 4}
+        body = {"id": "chatcmpl-fake", "object": "chat.completion", "created": 0,
+                "model": _ALIAS, "choices": [choice], "usage": usage}  # fmt: skip
+        data = json.dumps(body).encode()
+        self.send_response(200 if self.path == "/v1/chat/completions" else 404)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
