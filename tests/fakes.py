@@ -4,10 +4,10 @@
 function ``(UpstreamRequest) -> list[str]`` supplies the choice texts, so a test can say "three
 samples, one correct; synthesis proposes input 5; the judge prefers B" (a ``Choice`` instead of
 a text also carries ``top_logprobs``). It only ever supplies model *text*; everything executed
-runs in the real sandbox. It records every request, counts
-usage (about four characters per token), can add a fixed delay per call or per purpose
-(latency benchmarks, deadlines), can ignore ``n`` like providers that return one choice, and
-lets a script raise ``UpstreamError`` to simulate outages.
+runs in the real sandbox. It records every request, counts usage (about four characters per
+token), can add a delay per call, per purpose or computed from the request (latency benchmarks,
+deadlines), can ignore ``n`` like providers that return one choice, and lets a script raise
+``UpstreamError`` to simulate outages.
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class ScriptedUpstream:
     script: Script
     delay_s: float = 0.0
     purpose_delays: dict[str, float] = field(default_factory=dict)
+    delay_by: Callable[[UpstreamRequest], float] | None = None  # per call; beats the above
     max_choices: int | None = None
     requests: list[UpstreamRequest] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
@@ -61,6 +62,8 @@ class ScriptedUpstream:
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
         try:
             delay = self.purpose_delays.get(request.purpose, self.delay_s)
+            if self.delay_by is not None:
+                delay = self.delay_by(request)
             if delay:
                 await asyncio.sleep(delay)
             texts = self.script(request)

@@ -179,6 +179,7 @@ def _params(merged: Mapping[str, Any], settings: Settings) -> ScalingParams:
         deadline_s=deadline_ms / 1000 if deadline_ms is not None else settings.deadline_s,
         aux_model=merged.get("aux_model", settings.aux_model),
         judge=settings.judge,
+        one_sample_per_call=settings.upstream_is_llama_cpp,
         output=merged.get("output", "message"),
         seed=merged.get("seed"),
     )

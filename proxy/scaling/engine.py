@@ -50,6 +50,7 @@ from sandbox import Sandbox
 
 log = structlog.get_logger(__name__)
 
+SAMPLE_SHARE = 0.5  # of the deadline, when samples arrive one by one (one_sample_per_call)
 DEBUG_SHARE = 0.6  # of the time left after sampling; selection keeps the rest
 
 
@@ -96,7 +97,11 @@ class ScalingEngine:
         params = run.params
         async with run.stage("sample"):
             sampled = await sample_candidates(
-                run.budget, self._upstream, task=run.task, params=params
+                run.budget,
+                self._upstream,
+                task=run.task,
+                params=params,
+                deadline=run.budget.stage_deadline(SAMPLE_SHARE),
             )
         candidates = sampled.candidates
         run.note("candidates_sampled", n=len(candidates), with_code=_live(candidates))

@@ -4,10 +4,15 @@ Inputs: the task (the client's conversation), ``ScalingParams.samples`` (N), ``t
 ``max_tokens_per_call``, ``seed`` and ``sampling_extra``. Outputs: N ``Candidate`` values with
 one revision each (round 0); answers without code are kept as dropped candidates with the reason.
 
-One call with ``n=N`` (vLLM honours it and shares the prompt's prefix cache), then the shortfall
-made up with concurrent ``n=1`` calls, so sampling costs about one generation whatever N is.
-Upstream failures shrink N instead of failing the run; the engine raises only when nothing at all
-came back.
+One call with ``n=N`` (vLLM honours it and shares the prompt's prefix cache; a hosted API bills
+the prompt once), then the shortfall made up with concurrent ``n=1`` calls, so sampling costs
+about one generation whatever N is. Upstream failures shrink N instead of failing the run; the
+engine raises only when nothing at all came back.
+
+An ``n=N`` call's choices arrive together, so it can only be waited for. With
+``ScalingParams.one_sample_per_call`` (llama.cpp, which batches concurrent calls anyway) the N
+samples are N concurrent calls, and sampling stops at its share of the deadline with the samples
+already finished, leaving time to debug and select; with none finished it waits on.
 """
 
 from __future__ import annotations
@@ -67,9 +72,18 @@ def sampling_messages(task: CodeTask) -> tuple[Message, ...]:
 
 
 async def sample_candidates(
-    budget: RunBudget, upstream: Upstream, *, task: CodeTask, params: ScalingParams
+    budget: RunBudget,
+    upstream: Upstream,
+    *,
+    task: CodeTask,
+    params: ScalingParams,
+    deadline: float | None = None,
 ) -> SamplingOutcome:
-    """Sample ``params.samples`` candidates concurrently and extract their programs."""
+    """Sample ``params.samples`` candidates concurrently and extract their programs.
+
+    ``deadline`` (loop time) is when separate sampling calls stop being waited for, once at
+    least one sample is in; ``None`` waits for every call (within the run's deadline).
+    """
     base = UpstreamRequest(
         model=task.model,
         messages=sampling_messages(task),
@@ -81,10 +95,16 @@ async def sample_candidates(
         purpose="sample",
     )
     errors: list[UpstreamError] = []
-    texts = await _call(budget, upstream, request=base, errors=errors)
+    stopped = False
+    if params.one_sample_per_call:
+        texts, stopped = await _separately(
+            budget, upstream, base=base, params=params, errors=errors, deadline=deadline
+        )
+    else:
+        texts = await _call(budget, upstream, request=base, errors=errors)
     for round_ in range(MAKEUP_ROUNDS):
         missing = params.samples - len(texts)
-        if missing <= 0 or budget.exhausted() is not None:
+        if missing <= 0 or stopped or budget.exhausted() is not None:
             break
         budget.degrade(f"upstream returned {len(texts)} of {params.samples} samples; asked again")
         requests = [
@@ -105,6 +125,46 @@ async def sample_candidates(
         for index, text in enumerate(texts[: params.samples])
     )
     return SamplingOutcome(candidates, errors[-1] if errors and not texts else None)
+
+
+async def _separately(
+    budget: RunBudget,
+    upstream: Upstream,
+    *,
+    base: UpstreamRequest,
+    params: ScalingParams,
+    errors: list[UpstreamError],
+    deadline: float | None,
+) -> tuple[list[str], bool]:
+    """N concurrent ``n=1`` calls; at ``deadline`` keep the finished ones if there are any.
+
+    Returns the samples and whether calls still running were stopped at ``deadline``.
+    """
+    requests = [
+        dataclasses.replace(base, n=1, seed=_seed(params, i)) for i in range(params.samples)
+    ]
+    calls = [
+        asyncio.create_task(_call(budget, upstream, request=r, errors=errors)) for r in requests
+    ]
+    stopped = False
+    try:
+        timeout = None if deadline is None else max(0.0, deadline - budget.now())
+        done, pending = await asyncio.wait(calls, timeout=timeout)
+        if pending and not any(call.result() for call in done):
+            await asyncio.wait(pending)  # nothing to work with yet: wait on (run deadline)
+        elif pending:
+            stopped = True
+            finished = sum(len(call.result()) for call in done)
+            budget.degrade(
+                f"sampling stopped at its share of the deadline with {finished} of "
+                f"{params.samples} samples finished"
+            )
+    finally:
+        for call in calls:
+            call.cancel()
+        await asyncio.gather(*calls, return_exceptions=True)
+    texts = [text for call in calls if not call.cancelled() for text in call.result()]
+    return texts, stopped
 
 
 def _seed(params: ScalingParams, offset: int) -> int | None:

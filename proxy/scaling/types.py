@@ -88,6 +88,9 @@ class ScalingParams:
     exec_wall_time_s: float = 4.0
     exec_memory_mb: int = 256
     sampling_extra: dict[str, object] = field(default_factory=dict)
+    # N concurrent n=1 sampling calls instead of one n=N call: for upstreams that return an n=N
+    # call's choices only all together (llama.cpp), so a deadline keeps the finished samples.
+    one_sample_per_call: bool = False
     # When the prompt shows no example the parser recognises, ask the model to list them; kept
     # only if every expected output occurs verbatim in the prompt. Off by default (one more call).
     extract_tests_with_model: bool = False

@@ -30,6 +30,16 @@ def test_defaults_come_from_the_settings(server) -> None:
     assert controls.base_model == "m"
 
 
+def test_a_llama_cpp_upstream_is_sampled_one_call_per_sample(server) -> None:
+    batched = resolve_controls(headers={}, extension=None, model="m", settings=server)
+    llama = server.model_copy(update={"upstream_is_llama_cpp": True})
+    separate = resolve_controls(headers={}, extension=None, model="m", settings=llama)
+    assert (batched.params.one_sample_per_call, separate.params.one_sample_per_call) == (
+        False,
+        True,
+    )
+
+
 def test_header_beats_body_beats_alias_beats_settings(server) -> None:
     controls = resolve_controls(
         headers={"x-sstar-samples": "3", "x-sstar-mode": "off"},

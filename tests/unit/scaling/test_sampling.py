@@ -77,3 +77,46 @@ async def test_every_call_failing_reports_the_error() -> None:
     assert outcome.candidates == ()
     assert isinstance(outcome.error, UpstreamError)
     assert any("sampled 0 of 2" in d for d in budget.degraded)
+
+
+PROGRAM = "```python\nprint(1)\n```"
+
+
+async def test_separate_calls_stop_at_the_sampling_deadline_with_the_finished_samples() -> None:
+    slow_seed = 3
+    upstream = ScriptedUpstream(
+        lambda request: [PROGRAM], delay_by=lambda r: 30.0 if r.seed == slow_seed else 0.01
+    )
+    params = ScalingParams(samples=4, seed=0, one_sample_per_call=True)
+    budget = RunBudget(params)
+    outcome = await sample_candidates(
+        budget, upstream, task=task(), params=params, deadline=budget.now() + 0.5
+    )
+    assert [r.n for r in upstream.requests] == [1, 1, 1, 1]  # no make-up for the stopped call
+    assert [r.seed for r in upstream.requests] == [0, 1, 2, 3]
+    assert len(outcome.candidates) == 3
+    assert upstream.in_flight == 0  # the slow call was cancelled, not left running
+    assert any("stopped at its share of the deadline with 3 of 4" in d for d in budget.degraded)
+    assert budget.remaining_s() > params.deadline_s - 10  # it did not wait for the slow call
+
+
+async def test_separate_calls_wait_on_when_no_sample_is_in_at_the_sampling_deadline() -> None:
+    upstream = ScriptedUpstream(lambda request: [PROGRAM], delay_s=0.3)
+    params = ScalingParams(samples=3, one_sample_per_call=True)
+    budget = RunBudget(params)
+    outcome = await sample_candidates(
+        budget, upstream, task=task(), params=params, deadline=budget.now() + 0.01
+    )
+    assert len(outcome.candidates) == 3
+    assert budget.degraded == ()
+
+
+async def test_one_call_asks_for_every_sample_unless_told_otherwise() -> None:
+    upstream = ScriptedUpstream(lambda request: [PROGRAM] * request.n)
+    params = ScalingParams(samples=4)
+    budget = RunBudget(params)
+    outcome = await sample_candidates(
+        budget, upstream, task=task(), params=params, deadline=budget.now()
+    )
+    assert [r.n for r in upstream.requests] == [4]
+    assert len(outcome.candidates) == 4
