@@ -78,7 +78,7 @@ def embedded_upstream(settings: Settings) -> Iterator[Settings]:
     _say(EMBEDDED_HINT)
     with ExitStack() as servers:
         try:
-            main = servers.enter_context(
+            sampler = servers.enter_context(
                 _embedded_server(settings, settings.local_model, parallel=settings.num_samples)
             )
             aux = None
@@ -89,11 +89,11 @@ def embedded_upstream(settings: Settings) -> Iterator[Settings]:
                 )
         except LocalModelError as exc:
             raise UsageError(f"sstar-proxy: the embedded model could not start: {exc}") from exc
-        for server in (main, aux):
+        for server in (sampler, aux):
             if server is not None:
                 _say(f"embedded model {server.model_name} serving at {server.api_base}")
         yield embedded_settings(
-            settings, main.api_base, aux_api_base=aux.api_base if aux is not None else None
+            settings, sampler.api_base, aux_api_base=aux.api_base if aux is not None else None
         )
 
 
