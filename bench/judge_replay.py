@@ -10,7 +10,8 @@ verdicts (:mod:`bench.accuracy.replay`), so the report says what the same runs w
 answered with this judge, graded with the hidden tests in the sandbox: a paired comparison on the
 very same candidates. Only runs with a correct candidate and a tournament can change; the others
 keep their recorded outcome. Without ``--base-url`` the embedded ``--model`` is started for the
-replay. Run it on a quiet machine or accept slower numbers; only the dev split's traces are read.
+replay. Verdicts are kept in ``<name>-judge-<style>-<model>.json`` as they come, so a replay
+resumes. Run it on a quiet machine or accept slower numbers; only the dev split's traces are read.
 """
 
 from __future__ import annotations
@@ -89,14 +90,25 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-async def replay(stem: Path, mode: str, *, api_base: str, model: str, judge: JudgeStyle) -> Replay:
-    """Judge every recorded match of the runs that could change again and re-rank."""
+async def replay(
+    stem: Path,
+    mode: str,
+    *,
+    api_base: str,
+    model: str,
+    judge: JudgeStyle,
+    verdicts: Path | None = None,
+) -> Replay:
+    """Judge every recorded match of the runs that could change again and re-rank.
+
+    ``verdicts`` keeps each match's two answers as they come (a JSON file), so a stopped replay
+    resumes and a rerun after the benchmark went on judges only the new matches.
+    """
     records = mode_records(json.loads(stem.with_suffix(".json").read_text()), mode)
     graded, _ = await graded_runs(stem, mode)
     upstream = LiteLLMUpstream(Settings(upstream_api_base=api_base, upstream_is_llama_cpp=True))
-    judging = _Judge(
-        upstream, model=model, params=ScalingParams(judge=judge, deadline_s=1e6, seed=0)
-    )
+    params = ScalingParams(judge=judge, deadline_s=1e6, seed=0)
+    judging = _Judge(upstream, model=model, params=params, store=_VerdictStore(verdicts))
     try:
         runs = [await judging.replay_run(run) for run in graded if judged_matches(run.trace)]
     finally:
@@ -104,12 +116,36 @@ async def replay(stem: Path, mode: str, *, api_base: str, model: str, judge: Jud
     return Replay(tuple(runs), len(records), sum(bool(r["passed"]) for r in records))
 
 
+class _VerdictStore:
+    """P(A) in both orders per match, read from and written through to a JSON file."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._saved: dict[str, list[float | None]] = {}
+        if path is not None and path.exists():
+            self._saved = json.loads(path.read_text())
+
+    def get(self, key: str) -> tuple[float | None, float | None] | None:
+        pair = self._saved.get(key)
+        return None if pair is None else (pair[0], pair[1])
+
+    def put(self, key: str, forward: float | None, backward: float | None) -> None:
+        self._saved[key] = [forward, backward]
+        if self._path is not None:
+            partial = self._path.with_suffix(".partial")
+            partial.write_text(json.dumps(self._saved, indent=1, sort_keys=True))
+            partial.replace(self._path)
+
+
 class _Judge:
-    def __init__(self, upstream: Upstream, *, model: str, params: ScalingParams) -> None:
+    def __init__(
+        self, upstream: Upstream, *, model: str, params: ScalingParams, store: _VerdictStore
+    ) -> None:
         self._upstream = upstream
         self._model = model
         self._params = params
         self._budget = RunBudget(params)
+        self._store = store
 
     async def replay_run(self, run: GradedRun) -> ReplayedRun:
         programs, _ = candidate_programs(run.trace)
@@ -127,15 +163,19 @@ class _Judge:
             first, second = representative[a], representative[b]
             inputs = tuple(match["inputs"])
             outputs = (tuple(match["outputs_a"]), tuple(match["outputs_b"]))
-            forward, backward = await asyncio.gather(
-                self._once(task, (programs[first], programs[second]), inputs, outputs),
-                self._once(task, (programs[second], programs[first]), inputs, outputs[::-1]),
-            )
+            where = f"{run.task_id} clusters {a}-{b}"
+            saved = self._store.get(where)
+            if saved is None:
+                saved = await asyncio.gather(
+                    self._once(task, (programs[first], programs[second]), inputs, outputs),
+                    self._once(task, (programs[second], programs[first]), inputs, outputs[::-1]),
+                )
+                self._store.put(where, *saved)
+            forward, backward = saved
             a_wins = first_wins(forward, backward)
             winners[(a, b)] = None if a_wins is None else (a if a_wins else b)
             mixed = (first in run.correct) != (second in run.correct)
             right = None if a_wins is None or not mixed else a_wins == (first in run.correct)
-            where = f"{run.task_id} clusters {a}-{b}"
             replayed.append(ReplayedMatch(where, forward, backward, mixed, right))
         pick = tournament_pick(run.trace, winners)
         return ReplayedRun(run.task_id, run.passed, pick in run.correct, tuple(replayed))
@@ -210,12 +250,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 LocalModelServer(prepare_local_model(args.model), parallel=2, ctx_per_slot=8192)
             )
             api_base, model = server.api_base, server.model_name
+        out = stem.with_name(f"{stem.name}-judge-{args.judge}-{model}.md")
         result = asyncio.run(
-            replay(stem, args.mode, api_base=api_base, model=model, judge=args.judge)
-        )
+            replay(stem, args.mode, api_base=api_base, model=model, judge=args.judge,
+                   verdicts=out.with_suffix(".json"))
+        )  # fmt: skip
     title = f"{args.name}: tournaments replayed with the {args.judge} judge of {model}"
     report = render(result, mode=args.mode, title=title)
-    out = stem.with_name(f"{stem.name}-judge-{args.judge}-{model}.md")
     out.write_text(report)
     print(report)
     print(f"written to {out}")

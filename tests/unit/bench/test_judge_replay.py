@@ -71,3 +71,10 @@ def test_replay_judges_recorded_matches_again(tmp_path: Path, capsys) -> None:
     assert "- HumanEval/0: fail as recorded, pass" in out
     assert "`adaptive` pass@1 over 1 task(s): 0/1 (0.0 %) as recorded, 1/1 (100.0 %)" in out
     assert (tmp_path / "r-judge-scored-judge-model.md").exists()
+
+    with FakeUpstream(_judge) as fake:  # the verdicts were kept: a rerun asks nothing
+        argv = ["--name", "r", "--results-dir", str(tmp_path), "--base-url", fake.base_url,
+                "--model-name", "judge-model"]  # fmt: skip
+        assert judge_replay.main(argv) == 0
+        assert fake.requests == []
+    assert "0/1 (0.0 %) as recorded, 1/1 (100.0 %)" in capsys.readouterr().out
