@@ -25,10 +25,13 @@ from bench.accuracy.grading import Grader
 from bench.accuracy.misses import (
     JudgeTally,
     Miss,
+    RepresentativeTally,
     classify,
     render_judge,
     render_misses,
+    render_representatives,
     tally_judge,
+    tally_representatives,
 )
 from bench.accuracy.runner import grade_candidates
 from bench.accuracy.tasks import BenchTask, load_humaneval, load_stdin
@@ -71,8 +74,8 @@ def mode_records(data: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
 
 
 async def graded_runs(stem: Path, mode: str) -> tuple[list[GradedRun], int]:
-    """The runs of ``mode`` worth reading: a correct candidate existed and the answer failed,
-    or a tournament was played. Also returns how many runs had a correct candidate."""
+    """The runs of ``mode`` with a correct candidate and a saved trace, every candidate graded.
+    Also returns how many runs had a correct candidate."""
     from sandbox import BubblewrapSandbox
 
     data = json.loads(stem.with_suffix(".json").read_text())
@@ -90,8 +93,6 @@ async def graded_runs(stem: Path, mode: str) -> tuple[list[GradedRun], int]:
             if task_id not in tasks or not path.exists():
                 continue  # an odd (held-out) task or a run saved without its trace
             trace = json.loads(path.read_text())
-            if record["passed"] and not trace.get("matches"):
-                continue  # nothing to learn: answered right without a tournament
             programs, _ = candidate_programs(trace)
             verdicts = await grade_candidates(grader, tasks[task_id], programs)
             correct = {i for i, ok in verdicts.items() if ok}
@@ -101,12 +102,33 @@ async def graded_runs(stem: Path, mode: str) -> tuple[list[GradedRun], int]:
     return graded, len(with_correct)
 
 
-async def explain(stem: Path, mode: str) -> tuple[list[Miss], int, JudgeTally]:
-    """The misses of ``mode`` in the run at ``stem``, how many runs had a correct candidate,
-    and how the judge did in every run whose tournament played."""
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """The misses of a mode, how many runs had a correct candidate, how the judge did in every
+    run whose tournament played, and what another representative rule would change."""
+
+    misses: list[Miss]
+    runs: int
+    judge: JudgeTally
+    representatives: RepresentativeTally
+
+    def render(self) -> str:
+        return (
+            f"{render_misses(self.misses, runs=self.runs)}\n{render_judge(self.judge)}\n"
+            f"{render_representatives(self.representatives)}"
+        )
+
+
+async def explain(stem: Path, mode: str) -> Explanation:
+    """Read and grade the runs of ``mode`` in the results at ``stem``; see :class:`Explanation`."""
     graded, runs = await graded_runs(stem, mode)
     misses = [classify(g.task_id, g.trace, g.correct) for g in graded if g.correct and not g.passed]
-    return misses, runs, tally_judge((g.trace, g.correct) for g in graded)
+    return Explanation(
+        misses,
+        runs,
+        tally_judge((g.trace, g.correct) for g in graded),
+        tally_representatives((g.trace, candidate_programs(g.trace)[0], g.correct) for g in graded),
+    )
 
 
 def saved_run(results_dir: Path, name: str) -> Path | None:
@@ -123,8 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stem = saved_run(args.results_dir, args.name)
     if stem is None:
         return 2
-    misses, runs, judge = asyncio.run(explain(stem, args.mode))
-    report = f"{render_misses(misses, runs=runs)}\n{render_judge(judge)}"
+    report = asyncio.run(explain(stem, args.mode)).render()
     out = stem.with_name(f"{stem.name}-misses.md")
     out.write_text(f"### Selection misses of `{args.mode}` in {args.name}\n\n{report}")
     print(report)

@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from proxy.scaling.code import normalise_program
+
 KINDS = (
     "filtered by public tests",
     "one cluster",
@@ -149,3 +151,61 @@ def render_misses(misses: Sequence[Miss], *, runs: int) -> str:
         right = ", ".join(f"#{i}" for i in m.correct)
         out.append(f"| {m.task_id} | #{m.selected} | {right} | {m.kind} | {m.detail} |")
     return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class RepresentativeTally:
+    """What choosing each cluster's most-sampled program as its representative would change."""
+
+    differing: int = 0  # runs whose answer would be another program
+    gained: int = 0  # ... that fails now and would pass
+    lost: int = 0  # ... that passes now and would fail
+
+
+def most_sampled(trace: Mapping[str, Any], programs: Mapping[int, str]) -> int | None:
+    """The candidate a "most copies" representative rule would answer with in this run.
+
+    Within the selected candidate's cluster: among the members passing the most public tests,
+    one whose program (normalised, as selection dedupes) the most members share; the selected
+    one itself when it is among those (it was the fastest, the rule's next tie-break). ``None``
+    when the trace has no clusters.
+    """
+    selected = int(trace["selected"])
+    cluster = next((c for c in trace.get("clusters") or () if selected in c["members"]), None)
+    if cluster is None:
+        return None
+    passed = {int(c["index"]): public_passed(c) for c in trace.get("candidates") or ()}
+    members = [int(m) for m in cluster["members"] if int(m) in programs]
+    best = max(passed.get(m, 0) for m in members)
+    eligible = [m for m in members if passed.get(m, 0) == best]
+    copies = Counter(normalise_program(programs[m]) for m in eligible)
+    top = max(copies.values())
+    leaders = [m for m in eligible if copies[normalise_program(programs[m])] == top]
+    return selected if selected in leaders else min(leaders)
+
+
+def tally_representatives(
+    runs: Iterable[tuple[Mapping[str, Any], Mapping[int, str], set[int]]],
+) -> RepresentativeTally:
+    """Over ``(trace, programs, correct candidates)``: answers :func:`most_sampled` changes."""
+    differing = gained = lost = 0
+    for trace, programs, correct in runs:
+        alternative = most_sampled(trace, programs)
+        selected = int(trace["selected"])
+        if alternative is None or normalise_program(programs[alternative]) == normalise_program(
+            programs.get(selected, "")
+        ):
+            continue
+        differing += 1
+        gained += alternative in correct and selected not in correct
+        lost += selected in correct and alternative not in correct
+    return RepresentativeTally(differing, gained, lost)
+
+
+def render_representatives(tally: RepresentativeTally) -> str:
+    """One paragraph on the representative rule."""
+    return (
+        f"Representatives: taking the most-sampled program of the selected cluster (instead of "
+        f"its fastest) would answer {tally.differing} run(s) with another program: "
+        f"{tally.gained} fail(s) would pass, {tally.lost} pass(es) would fail.\n"
+    )

@@ -9,7 +9,17 @@ from typing import Any
 import pytest
 
 from bench import misses as command
-from bench.accuracy.misses import JudgeTally, classify, render_judge, render_misses, tally_judge
+from bench.accuracy.misses import (
+    JudgeTally,
+    RepresentativeTally,
+    classify,
+    most_sampled,
+    render_judge,
+    render_misses,
+    render_representatives,
+    tally_judge,
+    tally_representatives,
+)
 
 
 def _candidate(index: int, passed: int) -> dict[str, Any]:
@@ -102,7 +112,9 @@ def test_command_regrades_candidates_in_the_sandbox(tmp_path: Path, capsys) -> N
     assert command.main(["--name", "r", "--results-dir", str(tmp_path)]) == 0
     written = (tmp_path / "r-misses.md").read_text()
     assert "| HumanEval/0 | #0 | #1 | one cluster |" in written
-    assert "1 selection miss(es) in 1 run(s)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "1 selection miss(es) in 1 run(s)" in out
+    assert "would answer 0 run(s) with another program" in out  # one copy each: it stays
     assert command.main(["--name", "absent", "--results-dir", str(tmp_path)]) == 2
 
 
@@ -117,3 +129,30 @@ def test_judge_tally_counts_decisions_between_right_and_wrong() -> None:
     tally = tally_judge([(_trace(clusters=split, matches=matches), {1, 2})])
     assert tally == JudgeTally(judged=3, decided=2, mixed=2, mixed_decided=1, mixed_right=1)
     assert render_judge(tally).startswith("Tournament judge: 3 match(es) judged, 2 decided.")
+
+
+def test_most_sampled_member_of_the_selected_cluster() -> None:
+    programs = {0: "return 0", 1: "return  1", 2: "return 1", 3: "return 3", 4: "x = 4"}
+    candidates = [_candidate(i, 2) for i in range(4)] + [_candidate(4, 1)]
+    clusters = [_cluster(0, [0, 1, 2, 4]), _cluster(1, [3])]
+    trace = _trace(candidates=candidates, clusters=clusters)
+    assert most_sampled(trace, programs) == 1  # "return  1" and "return 1" normalise alike
+    assert most_sampled({**trace, "selected": 2}, programs) == 2  # already among the most copied
+    alone = {**programs, 1: "return 11"}  # one copy each: the selected program stays
+    assert most_sampled(trace, alone) == 0
+    many = {**programs, 0: "x = 4"}  # #4 passed fewer public tests, so its copy does not count
+    assert most_sampled(trace, many) == 1  # counted with #4, "x = 4" would tie and stay
+    assert most_sampled(_trace(), programs) is None
+
+
+def test_representative_tally_counts_answers_won_and_lost() -> None:
+    programs = {0: "a", 1: "b", 2: "b"}
+    trace = _trace(
+        clusters=[_cluster(0, [0, 1, 2])], candidates=[_candidate(i, 2) for i in range(3)]
+    )
+    runs = [(trace, programs, {1, 2}), (trace, programs, {0}), (trace, programs, set())]
+    tally = tally_representatives([*runs, (_trace(), programs, {0})])
+    assert tally == RepresentativeTally(differing=3, gained=1, lost=1)
+    assert "would answer 3 run(s) with another program: 1 fail(s) would pass, 1 pass(es)" in (
+        render_representatives(tally)
+    )
