@@ -8,10 +8,11 @@ orders, exactly as the tournament would (:func:`proxy.scaling.tournament.judge_o
 problem, programs, inputs and real outputs. The clusters are then ranked again with the new
 verdicts (:mod:`bench.accuracy.replay`), so the report says what the same runs would have
 answered with this judge, graded with the hidden tests in the sandbox: a paired comparison on the
-very same candidates. Only runs with a correct candidate and a tournament can change; the others
-keep their recorded outcome. Without ``--base-url`` the embedded ``--model`` is started for the
-replay. Verdicts are kept in ``<name>-judge-<style>-<model>.json`` as they come, so a replay
-resumes. Run it on a quiet machine or accept slower numbers; only the dev split's traces are read.
+very same candidates. Only runs with a judged match and both right and wrong cluster
+representatives can change; the others keep their recorded outcome and are not judged. Without
+``--base-url`` the embedded ``--model`` is started for the replay. Verdicts are kept in
+``<name>-judge-<style>-<model>.json`` as they come, so a replay resumes. Run it on a quiet
+machine or accept slower numbers; only the dev split's traces are read.
 """
 
 from __future__ import annotations
@@ -110,10 +111,17 @@ async def replay(
     params = ScalingParams(judge=judge, deadline_s=1e6, seed=0)
     judging = _Judge(upstream, model=model, params=params, store=_VerdictStore(verdicts))
     try:
-        runs = [await judging.replay_run(run) for run in graded if judged_matches(run.trace)]
+        runs = [await judging.replay_run(run) for run in graded if _can_change(run)]
     finally:
         await upstream.aclose()
     return Replay(tuple(runs), len(records), sum(bool(r["passed"]) for r in records))
+
+
+def _can_change(run: GradedRun) -> bool:
+    """Whether verdicts can change the run's answer: a judged match, and clusters whose
+    representatives are not all right or all wrong (the answer is always one of them)."""
+    right = {int(c["representative"]) in run.correct for c in run.trace.get("clusters") or ()}
+    return bool(judged_matches(run.trace)) and len(right) == 2
 
 
 class _VerdictStore:
@@ -218,7 +226,7 @@ def render(result: Replay, *, mode: str, title: str) -> str:
     out.append(
         f"\n`{mode}` pass@1 over {result.tasks} task(s): {_rate(result.passed, result.tasks)} "
         f"as recorded, {_rate(result.replayed_passed, result.tasks)} with this judge "
-        f"({len(result.runs)} run(s) with a correct candidate and a judged tournament replayed)."
+        f"({len(result.runs)} run(s) whose answer a verdict could change replayed)."
     )
     return "\n".join(out) + "\n"
 

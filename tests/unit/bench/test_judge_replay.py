@@ -30,10 +30,12 @@ def test_replay_judges_recorded_matches_again(tmp_path: Path, capsys) -> None:
     right = problem["prompt"] + problem["canonical_solution"]
     record = {"suite": "humaneval", "task_id": "HumanEval/0", "mode": "adaptive",
               "passed": False, "oracle_passed": True}  # fmt: skip
-    (tmp_path / "r.json").write_text(json.dumps({"config": {}, "records": [record]}))
+    # HumanEval/2's clusters are both wrong: no verdict can change its answer, so none is asked
+    hopeless = {**record, "task_id": "HumanEval/2"}
+    (tmp_path / "r.json").write_text(json.dumps({"config": {}, "records": [record, hopeless]}))
     traces = tmp_path / "r-traces" / "adaptive"
     traces.mkdir(parents=True)
-    trace = {
+    trace: dict[str, Any] = {
         "selected": 0,
         "task": {"problem": problem["prompt"], "kind": "function"},
         "candidates": [
@@ -57,6 +59,11 @@ def test_replay_judges_recorded_matches_again(tmp_path: Path, capsys) -> None:
         ],
     }
     (traces / "HumanEval_0.json").write_text(json.dumps(trace))
+    both_wrong = ("def truncate_number(number):\n    return 0.0\n",
+                  "def truncate_number(number):\n    return 1.0\n")  # fmt: skip
+    for candidate, program in zip(trace["candidates"], both_wrong, strict=True):
+        candidate["revisions"][0]["program"] = program
+    (traces / "HumanEval_2.json").write_text(json.dumps(trace))
 
     with FakeUpstream(_judge) as fake:
         argv = ["--name", "r", "--results-dir", str(tmp_path), "--base-url", fake.base_url,
@@ -69,7 +76,7 @@ def test_replay_judges_recorded_matches_again(tmp_path: Path, capsys) -> None:
     assert "| HumanEval/0 clusters 0-1 | 0.600 | 0.800 | correct |" in out
     assert "1 match(es) between a correct and a wrong program: 1 decided, 1 for the correct" in out
     assert "- HumanEval/0: fail as recorded, pass" in out
-    assert "`adaptive` pass@1 over 1 task(s): 0/1 (0.0 %) as recorded, 1/1 (100.0 %)" in out
+    assert "`adaptive` pass@1 over 2 task(s): 0/2 (0.0 %) as recorded, 1/2 (50.0 %)" in out
     assert (tmp_path / "r-judge-scored-judge-model.md").exists()
 
     with FakeUpstream(_judge) as fake:  # the verdicts were kept: a rerun asks nothing
@@ -77,4 +84,4 @@ def test_replay_judges_recorded_matches_again(tmp_path: Path, capsys) -> None:
                 "--model-name", "judge-model"]  # fmt: skip
         assert judge_replay.main(argv) == 0
         assert fake.requests == []
-    assert "0/1 (0.0 %) as recorded, 1/1 (100.0 %)" in capsys.readouterr().out
+    assert "0/2 (0.0 %) as recorded, 1/2 (50.0 %)" in capsys.readouterr().out
