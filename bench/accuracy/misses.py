@@ -205,7 +205,7 @@ def tally_representatives(
 def render_representatives(tally: RepresentativeTally) -> str:
     """One paragraph on the representative rule."""
     return (
-        f"Representatives: taking the most-sampled program of the selected cluster (instead of "
-        f"its fastest) would answer {tally.differing} run(s) with another program: "
+        f"Representatives: in {tally.differing} run(s) the selected cluster's most-sampled "
+        f"program is not the answer (selection took the fastest member before 2026-11-28): "
         f"{tally.gained} fail(s) would pass, {tally.lost} pass(es) would fail.\n"
     )

@@ -114,7 +114,7 @@ def test_command_regrades_candidates_in_the_sandbox(tmp_path: Path, capsys) -> N
     assert "| HumanEval/0 | #0 | #1 | one cluster |" in written
     out = capsys.readouterr().out
     assert "1 selection miss(es) in 1 run(s)" in out
-    assert "would answer 0 run(s) with another program" in out  # one copy each: it stays
+    assert "in 0 run(s) the selected cluster's most-sampled program" in out  # one copy each
     assert command.main(["--name", "absent", "--results-dir", str(tmp_path)]) == 2
 
 
@@ -153,6 +153,5 @@ def test_representative_tally_counts_answers_won_and_lost() -> None:
     runs = [(trace, programs, {1, 2}), (trace, programs, {0}), (trace, programs, set())]
     tally = tally_representatives([*runs, (_trace(), programs, {0})])
     assert tally == RepresentativeTally(differing=3, gained=1, lost=1)
-    assert "would answer 3 run(s) with another program: 1 fail(s) would pass, 1 pass(es)" in (
-        render_representatives(tally)
-    )
+    assert "in 3 run(s) the selected cluster's" in render_representatives(tally)
+    assert "1 fail(s) would pass, 1 pass(es) would fail" in render_representatives(tally)

@@ -28,11 +28,14 @@ def test_crash_and_timeout_are_values_of_their_own() -> None:
     assert len(clusters) == 3
 
 
-def test_representative_most_passes_then_fastest_then_lowest_index() -> None:
+def test_representative_most_passes_then_most_copies_then_fastest_then_lowest_index() -> None:
     group = [b(3, (), passed=2, time_s=0.5), b(1, (), passed=2, time_s=0.2), b(0, (), passed=1)]
     assert representative(group).index == 1
     tie = [b(4, (), passed=2, time_s=0.2), b(2, (), passed=2, time_s=0.2)]
     assert representative(tie).index == 2
+    copied = [b(1, (), passed=2, time_s=0.1), b(5, (), members=(5, 6), passed=2, time_s=0.3)]
+    assert representative(copied).index == 5
+    assert representative([*copied, b(0, (), members=(0, 2, 3), passed=1)]).index == 5
 
 
 def test_rank_wins_then_size_then_public_rate_then_lowest_index() -> None:
