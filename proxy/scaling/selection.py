@@ -28,7 +28,7 @@ from proxy.scaling.budget import BudgetExhaustedError, RunBudget
 from proxy.scaling.clustering import Behaviour, cluster_behaviours, rank_clusters
 from proxy.scaling.code import normalise_program, strip_reasoning
 from proxy.scaling.execution import Executor
-from proxy.scaling.mutation import mutate_inputs
+from proxy.scaling.mutation import clustering_inputs
 from proxy.scaling.prompts import JUDGE_CODE, JUDGE_CODE_ITEM
 from proxy.scaling.synthesis import ask, synthesize_inputs
 from proxy.scaling.tournament import Contender, Tournament
@@ -261,11 +261,7 @@ async def _observe(
     try:
         async with asyncio.timeout_at(budget.stage_deadline(0.5)):
             synthesized = await synthesis
-            public = tuple(t.input for t in task.public_tests)
-            mutated = mutate_inputs(
-                (*public, *synthesized), task=task, limit=params.num_synth_inputs
-            )
-            inputs = tuple(dict.fromkeys((*(synthesized or public), *mutated)))
+            inputs, mutated = clustering_inputs(task, synthesized, limit=params.num_synth_inputs)
             if not inputs:
                 budget.degrade("no inputs to execute: programs were not clustered by behaviour")
                 return _Observation(synthesized)
