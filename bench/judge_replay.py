@@ -33,6 +33,7 @@ from bench.accuracy.replay import (
     match_key,
     recorded_winners,
     tournament_pick,
+    trace_task,
 )
 from bench.humaneval import RESULTS_DIR
 from bench.misses import GradedRun, graded_runs, mode_records, saved_run
@@ -157,12 +158,7 @@ class _Judge:
 
     async def replay_run(self, run: GradedRun) -> ReplayedRun:
         programs, _ = candidate_programs(run.trace)
-        task = CodeTask(
-            problem=run.trace["task"]["problem"],
-            conversation=(),
-            kind=run.trace["task"]["kind"],
-            model=self._model,
-        )
+        task = trace_task(run.trace, model=self._model)
         representative = {c["id"]: int(c["representative"]) for c in run.trace["clusters"]}
         winners: dict[MatchKey, int | None] = recorded_winners(run.trace)
         replayed = []

@@ -62,6 +62,7 @@ class GradedRun:
     trace: dict[str, Any]
     correct: set[int]
     passed: bool
+    task: BenchTask
 
 
 def mode_records(data: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
@@ -73,9 +74,11 @@ def mode_records(data: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
     ]
 
 
-async def graded_runs(stem: Path, mode: str) -> tuple[list[GradedRun], int]:
-    """The runs of ``mode`` with a correct candidate and a saved trace, every candidate graded.
-    Also returns how many runs had a correct candidate."""
+async def graded_runs(
+    stem: Path, mode: str, *, every_run: bool = False
+) -> tuple[list[GradedRun], int]:
+    """The runs of ``mode`` with a correct candidate (``every_run``: all runs) and a saved
+    trace, every candidate graded. Also returns how many runs had a correct candidate."""
     from sandbox import BubblewrapSandbox
 
     data = json.loads(stem.with_suffix(".json").read_text())
@@ -87,7 +90,7 @@ async def graded_runs(stem: Path, mode: str) -> tuple[list[GradedRun], int]:
     graded = []
     try:
         grader = Grader(sandbox)
-        for record in with_correct:
+        for record in records if every_run else with_correct:
             task_id = str(record["task_id"])
             path = traces / (task_id.replace("/", "_") + ".json")
             if task_id not in tasks or not path.exists():
@@ -96,7 +99,9 @@ async def graded_runs(stem: Path, mode: str) -> tuple[list[GradedRun], int]:
             programs, _ = candidate_programs(trace)
             verdicts = await grade_candidates(grader, tasks[task_id], programs)
             correct = {i for i, ok in verdicts.items() if ok}
-            graded.append(GradedRun(task_id, trace, correct, bool(record["passed"])))
+            graded.append(
+                GradedRun(task_id, trace, correct, bool(record["passed"]), tasks[task_id])
+            )
     finally:
         await sandbox.aclose()
     return graded, len(with_correct)

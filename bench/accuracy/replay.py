@@ -16,7 +16,7 @@ from typing import Any
 
 from bench.accuracy.misses import public_passed
 from proxy.scaling.clustering import rank_clusters
-from proxy.scaling.types import Cluster
+from proxy.scaling.types import Cluster, CodeTask, PublicTest, Signature
 
 MatchKey = tuple[int, int]
 
@@ -31,6 +31,31 @@ def trace_clusters(trace: Mapping[str, Any]) -> tuple[Cluster, ...]:
             signature=tuple(str(s) for s in c.get("signature") or ()),
         )
         for c in trace.get("clusters") or ()
+    )
+
+
+def trace_task(trace: Mapping[str, Any], *, model: str = "replay") -> CodeTask:
+    """The run's task as the engine saw it: problem, kind, signature and public tests."""
+    task = trace.get("task") or {}
+    signature = task.get("signature")
+    return CodeTask(
+        problem=str(task.get("problem", "")),
+        conversation=(),
+        kind=task.get("kind", "function"),
+        model=model,
+        signature=Signature(
+            name=str(signature["name"]),
+            params=tuple(str(p) for p in signature.get("params") or ()),
+            class_name=signature.get("class_name"),
+            starter_code=signature.get("starter_code"),
+        )
+        if isinstance(signature, Mapping)
+        else None,
+        public_tests=tuple(
+            PublicTest(str(t["input"]), None if t.get("expected") is None else str(t["expected"]))
+            for t in task.get("public_tests") or ()
+        ),
+        compare_mode=task.get("compare_mode", "lcb"),
     )
 
 
