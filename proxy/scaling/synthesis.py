@@ -92,9 +92,10 @@ def validate_input(item: object, task: CodeTask) -> str | None:
 
 
 def salvage_json_array(text: str) -> list[object]:
-    """Elements of the first JSON array in ``text``, up to the first that does not parse.
+    """Elements of the first array in ``text``, up to the first that does not parse.
 
-    A reply cut off by the token cap loses only its unfinished last element.
+    A reply cut off by the token cap loses only its unfinished last element. Elements are JSON,
+    or Python literals when JSON fails: small models write ``{"s": "ab", "expected": True}``.
     """
     start = text.find("[")
     if start < 0:
@@ -110,8 +111,54 @@ def salvage_json_array(text: str) -> list[object]:
         try:
             value, position = decoder.raw_decode(text, position)
         except json.JSONDecodeError:
-            return items
+            end = _element_end(text, position)
+            if end is None:
+                return items
+            try:
+                value = parse_literal(text[position:end])
+            except ValueError:
+                return items
+            position = end
         items.append(value)
+
+
+_CLOSING = {"[": "]", "{": "}", "(": ")"}
+
+
+def _element_end(text: str, start: int) -> int | None:
+    """Where the array element starting at ``start`` ends (at a top-level ``,`` or ``]``), or
+    ``None`` if the text ends first. Brackets nest; quoted strings are skipped whole."""
+    expected: list[str] = []
+    position = start
+    while position < len(text):
+        char = text[position]
+        if char in "\"'":
+            after = _string_end(text, position)
+            if after is None:
+                return None
+            position = after
+            continue
+        if char in _CLOSING:
+            expected.append(_CLOSING[char])
+        elif expected and char == expected[-1]:
+            expected.pop()
+        elif not expected and char in ",]":
+            return position
+        position += 1
+    return None
+
+
+def _string_end(text: str, start: int) -> int | None:
+    quote = text[start]
+    position = start + 1
+    while position < len(text):
+        if text[position] == "\\":
+            position += 2
+        elif text[position] == quote:
+            return position + 1
+        else:
+            position += 1
+    return None
 
 
 def fenced_region(text: str) -> str:
@@ -121,17 +168,9 @@ def fenced_region(text: str) -> str:
 
 
 def _items(text: str) -> list[object]:
-    region = fenced_region(text)
-    items = salvage_json_array(region)
-    if items:
-        return items
-    try:  # NOTE: models often answer with Python literals (single quotes, tuples)
-        value = parse_literal(region[region.find("[") :] if "[" in region else region)
-    except ValueError:
-        return []
-    return (
-        [list(v) if isinstance(v, tuple) else v for v in value] if isinstance(value, list) else []
-    )
+    # NOTE: Python-style answers hold tuples where JSON has arrays.
+    items = salvage_json_array(fenced_region(text))
+    return [list(v) if isinstance(v, tuple) else v for v in items]
 
 
 async def synthesize_inputs(

@@ -38,6 +38,19 @@ def test_truncated_reply_is_salvaged() -> None:
     assert salvage_json_array("[1, 2") == [1, 2]
 
 
+def test_python_literal_elements_are_salvaged_from_a_cut_off_reply() -> None:
+    # HumanEval/82 on the dev split: JSON objects with Python's True, cut off by the token cap
+    reply = (
+        '```json\n[\n    {"string": "Hello", "expected": True},\n'
+        '    {"string": "a, [b]", "expected": False},\n    {"string": "kit'
+    )
+    one = CodeTask(problem="p", conversation=(), kind="function", model="m",
+                   signature=Signature("prime_length", ("string",)))  # fmt: skip
+    assert parse_inputs(reply, task=one, limit=10) == ('["Hello"]', '["a, [b]"]')
+    assert salvage_json_array("[1, (2, 'x]'), {'k': None}, [3") == [1, (2, "x]"), {"k": None}]
+    assert salvage_json_array("[1, nonsense, 2]") == [1]
+
+
 def test_python_literals_are_accepted() -> None:
     reply = "```python\n[(1, 'a'), (2, 'b')]\n```"
     assert parse_inputs(reply, task=task(), limit=10) == ('[1,"a"]', '[2,"b"]')
