@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -18,6 +19,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from proxy.api.disconnect import cancel_on_disconnect
+from proxy.api.fanout import (
+    FANOUT_HEADER,
+    StreamFanout,
+    choices_asked,
+    complete_choices,
+    decode_answer,
+)
 from proxy.api.protocol import EXTENSION_FIELD
 from proxy.api.sse import EventStreamResponse, encode_event, relay_events
 from proxy.errors import NotFoundError, UpstreamError
@@ -104,24 +112,63 @@ class Passthrough:
         headers: Mapping[str, str],
         raw: bytes | None,
     ) -> Response:
-        relayed = await self._relay.post(
-            f"{route.api_base}/{endpoint}",
-            outbound_body(body, raw, route.model),
-            forward_headers(headers.items(), route.api_key),
-            stream=body.get("stream") is True,
-        )
-        return _relayed_to_response(relayed)
+        url = f"{route.api_base}/{endpoint}"
+        outbound = forward_headers(headers.items(), route.api_key)
+        stream = body.get("stream") is True
+        relayed = await self._relay.post(url, outbound_body(body, raw, route.model), outbound,
+                                         stream=stream)  # fmt: skip
+        n = choices_asked(endpoint, body)
+        if n == 1:
+            return _relayed_to_response(relayed)
+
+        async def ask_one(extra: dict[str, Any]) -> dict[str, Any] | None:
+            payload = outbound_body(extra, None, route.model)
+            answer = await self._relay.post(url, payload, outbound, stream=False)
+            return decode_answer(answer.body or b"")
+
+        async def open_one(extra: dict[str, Any]) -> AsyncIterator[bytes]:
+            payload = outbound_body(extra, None, route.model)
+            answer = await self._relay.post(url, payload, outbound, stream=True)
+            if answer.stream is None:
+                raise UpstreamError("the upstream answered a stream request without a stream")
+            return answer.stream
+
+        if relayed.stream is not None:
+            fanout = StreamFanout(body, n, open_one)
+            return _relayed_to_response(replace(relayed, stream=fanout.relay(relayed.stream)))
+        first = decode_answer(relayed.body or b"")
+        merged, note = await complete_choices(first, body, n, ask_one) if first else (None, None)
+        if merged is None or note is None:
+            return _relayed_to_response(relayed)  # every choice came: the upstream's bytes
+        return JSONResponse(merged, headers=dict(relayed.headers) | {FANOUT_HEADER: note})
 
     async def _litellm_call(
         self, endpoint: Endpoint, route: LiteLLMRoute, body: Mapping[str, Any]
     ) -> Response:
-        if self._litellm is None:  # pragma: no cover - create_app always provides one
+        litellm = self._litellm
+        if litellm is None:  # pragma: no cover - create_app always provides one
             raise NotFoundError(f"The model `{route.public_name}` is not served.", param="model")
         params = {k: v for k, v in body.items() if k not in (EXTENSION_FIELD, "model")}
-        result = await self._litellm.forward(endpoint, route, params)
+        result = await litellm.forward(endpoint, route, params)
+        n = choices_asked(endpoint, body)
+
+        async def ask_one(extra: dict[str, Any]) -> dict[str, Any] | None:
+            answer = await litellm.forward(endpoint, route, extra)
+            return answer if isinstance(answer, dict) else None
+
+        async def open_one(extra: dict[str, Any]) -> AsyncIterator[bytes]:
+            answer = await litellm.forward(endpoint, route, extra)
+            if isinstance(answer, dict):
+                raise UpstreamError("litellm answered a stream request without a stream")
+            return _encode_chunks(answer)
+
         if isinstance(result, dict):
-            return JSONResponse(result)
-        return EventStreamResponse(relay_events(_encode_chunks(result)))
+            merged, note = await complete_choices(result, params, n, ask_one)
+            return JSONResponse(merged, headers={FANOUT_HEADER: note} if note else None)
+        chunks = _encode_chunks(result)
+        if n > 1:
+            chunks = StreamFanout(params, n, open_one).relay(chunks)
+        return EventStreamResponse(relay_events(chunks))
 
     async def list_models(self, headers: Mapping[str, str]) -> dict[str, Any]:
         """The upstream's models (entries kept as sent), mapped models, then ``sstar/`` aliases."""

@@ -96,3 +96,23 @@ async def test_mapped_errors_keep_their_status(mapped_client, fake_upstream, sta
     assert response.status_code == status
     assert response.json()["error"]["type"] == error_type
     assert response.json()["error"]["message"] == "no way"
+
+
+async def test_mapped_upstream_ignoring_n_is_fanned_out(mapped_client, fake_upstream):
+    fake_upstream.responder = lambda path, body: Reply(texts=["one"])
+    response = await mapped_client.post("/v1/chat/completions", json={**CHAT, "n": 2})
+    assert response.status_code == 200
+    assert [c["index"] for c in response.json()["choices"]] == [0, 1]
+    assert response.headers["x-sstar-fanout"] == "1 call(s) added 1 choice(s)"
+    assert [r.json.get("n") for r in fake_upstream.requests] == [2, 1]
+
+
+async def test_mapped_stream_ignoring_n_is_fanned_out(mapped_client, fake_upstream):
+    fake_upstream.responder = lambda path, body: Reply(texts=["one"])
+    body = {**CHAT, "n": 2, "stream": True}
+    response = await mapped_client.post("/v1/chat/completions", json=body)
+    payloads = [b[len("data: ") :] for b in response.text.split("\n\n") if b.startswith("data: ")]
+    assert payloads[-1] == "[DONE]"
+    chunks = [json.loads(p) for p in payloads[:-1]]
+    assert {c["index"] for chunk in chunks for c in chunk["choices"]} == {0, 1}
+    assert len({chunk["id"] for chunk in chunks}) == 1
