@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import httpx
 import pytest
 
 from tests.fake_upstream import Reply
+from tests.sse import sse_payloads
 
 CHAT = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
-
-
-def _events(text: str) -> list[Any]:
-    """The ``data:`` payloads of an SSE body, ``[DONE]`` kept as a string."""
-    out: list[Any] = []
-    for block in text.split("\n\n"):
-        if block.startswith("data: "):
-            data = block[len("data: ") :]
-            out.append(data if data == "[DONE]" else json.loads(data))
-    return out
 
 
 async def test_chat_body_is_forwarded_byte_for_byte(client, fake_upstream):
@@ -119,7 +107,7 @@ async def test_stream_is_relayed_with_openai_framing(client, fake_upstream):
     response = await client.post("/v1/chat/completions", json=body)
     assert response.headers["content-type"].startswith("text/event-stream")
     assert response.headers["cache-control"] == "no-cache"
-    events = _events(response.text)
+    events = sse_payloads(response.text)
     assert events[-1] == "[DONE]"
     chunks = events[:-1]
     assert len({c["id"] for c in chunks}) == 1
@@ -136,7 +124,7 @@ async def test_midstream_failure_ends_with_error_event_and_done(client, fake_ups
     fake_upstream.responder = lambda path, body: Reply(text="a b c d", fail_after_chunks=2)
     response = await client.post("/v1/chat/completions", json={**CHAT, "stream": True})
     assert response.status_code == 200
-    events = _events(response.text)
+    events = sse_payloads(response.text)
     assert events[-1] == "[DONE]"
     error = events[-2]["error"]
     assert isinstance(error["message"], str)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 from tests.fake_upstream import Reply
+from tests.sse import sse_payloads
 
 CHAT = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
 USAGE = {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12}
@@ -64,15 +64,6 @@ async def test_legacy_completions_fan_out_too(client, fake_upstream):
     assert response.headers["x-sstar-fanout"] == "1 call(s) added 1 choice(s)"
 
 
-def _events(text: str) -> list[Any]:
-    out: list[Any] = []
-    for block in text.split("\n\n"):
-        if block.startswith("data: "):
-            data = block[len("data: ") :]
-            out.append(data if data == "[DONE]" else json.loads(data))
-    return out
-
-
 async def test_a_stream_gets_its_missing_choices_appended_with_one_id_and_summed_usage(
     client, fake_upstream
 ):
@@ -80,7 +71,7 @@ async def test_a_stream_gets_its_missing_choices_appended_with_one_id_and_summed
     body = {**CHAT, "n": 3, "stream": True, "stream_options": {"include_usage": True}}
     response = await client.post("/v1/chat/completions", json=body)
     assert response.status_code == 200
-    events = _events(response.text)
+    events = sse_payloads(response.text)
     assert events[-1] == "[DONE]"
     assert events.count("[DONE]") == 1
     chunks = events[:-1]
@@ -103,6 +94,6 @@ async def test_a_stream_with_every_choice_is_relayed_byte_for_byte(client, fake_
     fake_upstream.responder = lambda path, body: "same"
     body = {**CHAT, "n": 2, "stream": True}
     response = await client.post("/v1/chat/completions", json=body)
-    indices = {c["index"] for e in _events(response.text)[:-1] for c in e["choices"]}
+    indices = {c["index"] for e in sse_payloads(response.text)[:-1] for c in e["choices"]}
     assert indices == {0, 1}
     assert len(fake_upstream.requests) == 1

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -11,6 +10,7 @@ from asgi_lifespan import LifespanManager
 
 from proxy.app import create_app
 from tests.fake_upstream import FakeUpstream, Reply
+from tests.sse import sse_payloads
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly. qualifier:UserWarning")
 
@@ -66,9 +66,9 @@ async def test_mapped_chat_forwards_every_field(mapped_client, fake_upstream):
 async def test_mapped_stream_is_sse_with_done(mapped_client):
     body = {**CHAT, "stream": True, "stream_options": {"include_usage": True}}
     response = await mapped_client.post("/v1/chat/completions", json=body)
-    blocks = [b[len("data: ") :] for b in response.text.split("\n\n") if b.startswith("data: ")]
-    assert blocks[-1] == "[DONE]"
-    chunks = [json.loads(b) for b in blocks[:-1]]
+    payloads = sse_payloads(response.text)
+    assert payloads[-1] == "[DONE]"
+    chunks = payloads[:-1]
     assert chunks[-1]["usage"]["total_tokens"] > 0
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
     assert text == "Hello from the fake upstream."
@@ -111,8 +111,8 @@ async def test_mapped_stream_ignoring_n_is_fanned_out(mapped_client, fake_upstre
     fake_upstream.responder = lambda path, body: Reply(texts=["one"])
     body = {**CHAT, "n": 2, "stream": True}
     response = await mapped_client.post("/v1/chat/completions", json=body)
-    payloads = [b[len("data: ") :] for b in response.text.split("\n\n") if b.startswith("data: ")]
+    payloads = sse_payloads(response.text)
     assert payloads[-1] == "[DONE]"
-    chunks = [json.loads(p) for p in payloads[:-1]]
+    chunks = payloads[:-1]
     assert {c["index"] for chunk in chunks for c in chunk["choices"]} == {0, 1}
     assert len({chunk["id"] for chunk in chunks}) == 1
