@@ -36,7 +36,7 @@ from bench.accuracy.replay import (
     trace_task,
 )
 from bench.humaneval import RESULTS_DIR
-from bench.misses import GradedRun, graded_runs, mode_records, saved_run
+from bench.misses import GradedRun, graded_runs, mode_records, saved_run, write_report
 from proxy.scaling.budget import RunBudget
 from proxy.scaling.tournament import first_wins, judge_once
 from proxy.scaling.types import CodeTask, JudgeStyle, ScalingParams
@@ -261,9 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )  # fmt: skip
     title = f"{args.name}: tournaments replayed with the {args.judge} judge of {model}"
     report = render(result, mode=args.mode, title=title)
-    out.write_text(report)
-    print(report)
-    print(f"written to {out}")
+    write_report(out, report)
     return 0
 
 

@@ -145,6 +145,13 @@ def saved_run(results_dir: Path, name: str) -> Path | None:
     return None
 
 
+def write_report(out: Path, report: str) -> None:
+    """Write a replay's or analysis's markdown report and show it."""
+    out.write_text(report)
+    print(report)
+    print(f"written to {out}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     stem = saved_run(args.results_dir, args.name)
@@ -152,9 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     report = asyncio.run(explain(stem, args.mode)).render()
     out = stem.with_name(f"{stem.name}-misses.md")
-    out.write_text(f"### Selection misses of `{args.mode}` in {args.name}\n\n{report}")
-    print(report)
-    print(f"written to {out}")
+    write_report(out, f"### Selection misses of `{args.mode}` in {args.name}\n\n{report}")
     return 0
 
 

@@ -39,7 +39,7 @@ from bench.accuracy.grading import Grader
 from bench.accuracy.misses import public_passed
 from bench.accuracy.replay import trace_task
 from bench.humaneval import RESULTS_DIR
-from bench.misses import GradedRun, graded_runs, saved_run
+from bench.misses import GradedRun, graded_runs, saved_run, write_report
 from proxy.scaling.clustering import Behaviour, cluster_behaviours, rank_clusters
 from proxy.scaling.code import normalise_program
 from proxy.scaling.mutation import clustering_inputs
@@ -283,9 +283,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs, _ = asyncio.run(replay(stem, args.mode, plain_from=args.plain_from))
     report = render(runs, title=f"{args.name}: selection replayed")
     out = stem.with_name(f"{stem.name}-selection.md")
-    out.write_text(report)
-    print(report)
-    print(f"written to {out}")
+    write_report(out, report)
     return 0
 
 
