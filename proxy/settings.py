@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     max_rounds: int = Field(4, ge=0, le=16)
     selection: Literal["adaptive", "majority", "public", "judge", "first"] = "adaptive"
     temperature: float = Field(0.7, ge=0, le=2)
+    # Sample the first candidate at temperature 0 (the plain answer; see proxy.scaling.sampling).
+    greedy_sample: bool = False
     # How the tournament's judge answers: "reasoned" works the answer out in text and ends with
     # a letter; "scored" answers with one letter and compares the letters' probabilities across
     # both program orders (for small models whose reasoned verdicts follow the position; the

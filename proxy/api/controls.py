@@ -180,6 +180,7 @@ def _params(merged: Mapping[str, Any], settings: Settings) -> ScalingParams:
         aux_model=merged.get("aux_model", settings.aux_model),
         judge=settings.judge,
         one_sample_per_call=settings.upstream_is_llama_cpp,
+        greedy_sample=settings.greedy_sample,
         output=merged.get("output", "message"),
         seed=merged.get("seed"),
     )

@@ -13,6 +13,12 @@ An ``n=N`` call's choices arrive together, so it can only be waited for. With
 ``ScalingParams.one_sample_per_call`` (llama.cpp, which batches concurrent calls anyway) the N
 samples are N concurrent calls, and sampling stops at its share of the deadline with the samples
 already finished, leaving time to debug and select; with none finished it waits on.
+
+With ``ScalingParams.greedy_sample`` the first candidate is sampled at temperature 0: the model's
+most likely answer (a plain call's, but for the format instruction) is always in the pool, and as
+the lowest index it wins selection's ties. On the dev split, a small model's greedy answer is
+sometimes right where every sample at 0.7 is wrong (``python -m bench.selection_replay``
+measures the effect on recorded runs).
 """
 
 from __future__ import annotations
@@ -100,6 +106,16 @@ async def sample_candidates(
         texts, stopped = await _separately(
             budget, upstream, base=base, params=params, errors=errors, deadline=deadline
         )
+    elif params.greedy_sample:
+        requests = [_greedy(base)]
+        if params.samples > 1:
+            requests.append(dataclasses.replace(base, n=params.samples - 1))
+        async with asyncio.TaskGroup() as group:
+            calls = [
+                group.create_task(_call(budget, upstream, request=r, errors=errors))
+                for r in requests
+            ]
+        texts = [text for call in calls for text in call.result()]
     else:
         texts = await _call(budget, upstream, request=base, errors=errors)
     for round_ in range(MAKEUP_ROUNDS):
@@ -143,6 +159,8 @@ async def _separately(
     requests = [
         dataclasses.replace(base, n=1, seed=_seed(params, i)) for i in range(params.samples)
     ]
+    if params.greedy_sample:
+        requests[0] = _greedy(base)
     calls = [
         asyncio.create_task(_call(budget, upstream, request=r, errors=errors)) for r in requests
     ]
@@ -165,6 +183,11 @@ async def _separately(
         await asyncio.gather(*calls, return_exceptions=True)
     texts = [text for call in calls if not call.cancelled() for text in call.result()]
     return texts, stopped
+
+
+def _greedy(base: UpstreamRequest) -> UpstreamRequest:
+    """The temperature-0 sampling call: the model's most likely answer."""
+    return dataclasses.replace(base, n=1, temperature=0.0)
 
 
 def _seed(params: ScalingParams, offset: int) -> int | None:

@@ -91,6 +91,9 @@ class ScalingParams:
     # N concurrent n=1 sampling calls instead of one n=N call: for upstreams that return an n=N
     # call's choices only all together (llama.cpp), so a deadline keeps the finished samples.
     one_sample_per_call: bool = False
+    # The first candidate is sampled at temperature 0 (the plain answer), the rest at
+    # ``temperature``: the plain answer is always a candidate and wins selection's ties.
+    greedy_sample: bool = False
     # When the prompt shows no example the parser recognises, ask the model to list them; kept
     # only if every expected output occurs verbatim in the prompt. Off by default (one more call).
     extract_tests_with_model: bool = False

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from proxy.errors import UpstreamError
 from proxy.scaling.budget import RunBudget
 from proxy.scaling.sampling import (
@@ -120,3 +122,29 @@ async def test_one_call_asks_for_every_sample_unless_told_otherwise() -> None:
     )
     assert [r.n for r in upstream.requests] == [4]
     assert len(outcome.candidates) == 4
+
+
+def _by_temperature(request: UpstreamRequest) -> list[str]:
+    """Greedy calls answer ``print(0)``; sampled ones ``print(1)``, one per choice asked."""
+    shown = 0 if request.temperature == 0 else 1
+    return [f"```python\nprint({shown})\n```"] * request.n
+
+
+@pytest.mark.parametrize("separate", [False, True])
+async def test_the_greedy_sample_is_the_first_candidate(separate: bool) -> None:
+    upstream = ScriptedUpstream(_by_temperature)
+    params = ScalingParams(samples=4, greedy_sample=True, one_sample_per_call=separate)
+    outcome = await sample_candidates(RunBudget(params), upstream, task=task(), params=params)
+    programs = [c.best.program.strip() for c in outcome.candidates]
+    assert programs == ["print(0)", "print(1)", "print(1)", "print(1)"]
+    asked = sorted((r.temperature, r.n) for r in upstream.requests)
+    assert asked == ([(0.0, 1)] + [(0.7, 1)] * 3 if separate else [(0.0, 1), (0.7, 3)])
+
+
+@pytest.mark.parametrize("separate", [False, True])
+async def test_one_greedy_sample_is_one_temperature_zero_call(separate: bool) -> None:
+    upstream = ScriptedUpstream(_by_temperature)
+    params = ScalingParams(samples=1, greedy_sample=True, one_sample_per_call=separate)
+    outcome = await sample_candidates(RunBudget(params), upstream, task=task(), params=params)
+    assert [c.best.program.strip() for c in outcome.candidates] == ["print(0)"]
+    assert [(r.temperature, r.n) for r in upstream.requests] == [(0.0, 1)]
