@@ -152,7 +152,7 @@ class StreamFanout:
         self._open = open_stream
         self._id: object = None
         self._indices: set[object] = set()
-        self._usage_chunk: dict[str, Any] | None = None
+        self._usage_event: tuple[dict[str, Any], bytes] | None = None
         self._usages: list[Mapping[str, Any]] = []
 
     async def relay(self, first: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -178,8 +178,12 @@ class StreamFanout:
                 for fill in fills:
                     fill.cancel()
                 await asyncio.gather(*fills, return_exceptions=True)
-        if self._usage_chunk is not None:
-            yield encode_event({**self._usage_chunk, "usage": summed_usage(self._usages)})
+        if self._usage_event is not None:
+            yield (
+                encode_event({**self._usage_event[0], "usage": summed_usage(self._usages)})
+                if missing
+                else self._usage_event[1]  # no fan-out: the upstream's bytes
+            )
         yield DONE
 
     def _observe(self, event: bytes) -> bool:
@@ -193,7 +197,7 @@ class StreamFanout:
             if isinstance(choices, list):
                 self._indices.update(c.get("index") for c in choices if isinstance(c, dict))
             if choices == [] and isinstance(payload.get("usage"), dict):
-                self._usage_chunk = payload
+                self._usage_event = (payload, event)
                 self._usages.append(payload["usage"])
                 return False
         return True

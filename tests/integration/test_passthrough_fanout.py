@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import httpx
+
 from tests.fake_upstream import Reply
 from tests.sse import sse_payloads
 
@@ -92,8 +94,13 @@ async def test_a_stream_gets_its_missing_choices_appended_with_one_id_and_summed
 
 async def test_a_stream_with_every_choice_is_relayed_byte_for_byte(client, fake_upstream):
     fake_upstream.responder = lambda path, body: "same"
-    body = {**CHAT, "n": 2, "stream": True}
+    body = {**CHAT, "n": 2, "stream": True, "stream_options": {"include_usage": True}}
     response = await client.post("/v1/chat/completions", json=body)
-    indices = {c["index"] for e in sse_payloads(response.text)[:-1] for c in e["choices"]}
+    indices = {c["index"] for e in sse_payloads(response.text)[:-2] for c in e["choices"]}
     assert indices == {0, 1}
     assert len(fake_upstream.requests) == 1
+    async with httpx.AsyncClient() as direct:
+        upstream = await direct.post(f"{fake_upstream.base_url}/chat/completions", json=body)
+    first_id = sse_payloads(response.text)[0]["id"]
+    direct_id = sse_payloads(upstream.text)[0]["id"]
+    assert response.text == upstream.text.replace(direct_id, first_id)
