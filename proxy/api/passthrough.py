@@ -4,7 +4,8 @@ Requests for an OpenAI-compatible upstream are relayed byte for byte (``upstream
 body is re-serialised only when the proxy's own ``sstar`` field or ``sstar/`` alias must go.
 Config-mapped models go through litellm, which translates to their provider's API. Either way the
 upstream call is cancelled if the client disconnects, and a stream that fails midway ends with an
-error event and ``[DONE]``.
+error event and ``[DONE]``. An upstream that answers ``n > 1`` with fewer choices gets the rest
+asked for one call each (``fanout.py``).
 """
 
 from __future__ import annotations
@@ -114,9 +115,9 @@ class Passthrough:
     ) -> Response:
         url = f"{route.api_base}/{endpoint}"
         outbound = forward_headers(headers.items(), route.api_key)
-        stream = body.get("stream") is True
-        relayed = await self._relay.post(url, outbound_body(body, raw, route.model), outbound,
-                                         stream=stream)  # fmt: skip
+        relayed = await self._relay.post(
+            url, outbound_body(body, raw, route.model), outbound, stream=body.get("stream") is True
+        )
         n = choices_asked(endpoint, body)
         if n == 1:
             return _relayed_to_response(relayed)
