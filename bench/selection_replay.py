@@ -11,9 +11,11 @@ Two changes to selection are measured here without sampling again:
   public inputs plus the variants it recorded), and on the same synthesized inputs plus the
   variants :func:`proxy.scaling.mutation.clustering_inputs` makes now (``current``).
 - **The greedy answer as a candidate** (``--plain-from``): the plain temperature-0 answer to the
-  same prompt joins the candidates as the first one, filtered by the public tests like the rest
-  (it is not debugged). The answers are asked once from the proxy at ``--plain-from`` (S* off)
-  and kept in ``<name>-plain-programs.json``.
+  same prompt takes the last sample's place and becomes the first candidate, as with
+  ``SSTAR_GREEDY_SAMPLE``; it is filtered by the public tests like the rest but not debugged, and
+  the engine's greedy sample also sees the format instruction, so this approximates it. The
+  answers are asked once from the proxy at ``--plain-from`` (S* off) and kept in
+  ``<name>-plain-programs.json``.
 
 Each variant's pool is clustered and ranked as selection does, with no tournament wins, and the
 pick is graded with the hidden tests in the sandbox. The comparison is paired: same candidates,
@@ -64,6 +66,7 @@ class ReplayedRun:
     recorded: bool
     right: Mapping[tuple[Inputs, bool], bool]
     clusters: Mapping[tuple[Inputs, bool], int]
+    greedy_right: bool | None = None  # None: no greedy answer stored
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -85,7 +88,8 @@ class _Pool:
 
 def selection_pool(trace: Mapping[str, Any], greedy: tuple[str, int] | None = None) -> _Pool:
     """The live candidates passing the most public tests, deduplicated as selection does;
-    ``greedy`` (program, public tests passed) joins as candidate :data:`GREEDY`."""
+    ``greedy`` (program, public tests passed) replaces the last sample as candidate
+    :data:`GREEDY`."""
     programs, _ = candidate_programs(trace)
     passed = {
         int(c["index"]): public_passed(c)
@@ -93,6 +97,9 @@ def selection_pool(trace: Mapping[str, Any], greedy: tuple[str, int] | None = No
         if c.get("dropped_reason") is None and int(c["index"]) in programs
     }
     if greedy is not None and greedy[0].strip():
+        # NOTE: the engine samples the greedy answer instead of one of the N, so it replaces
+        # the last sample here.
+        passed.pop(max(programs), None)
         programs[GREEDY], passed[GREEDY] = greedy
     best = max(passed.values(), default=0)
     groups: dict[str, list[int]] = {}
@@ -142,7 +149,8 @@ class _Replayer:
             chosen, count = await self._pick(task, pool, inputs[which], limits)
             right[(which, with_greedy)] = chosen in correct
             clusters[(which, with_greedy)] = count
-        return ReplayedRun(run.task_id, run.passed, right, clusters)
+        greedy_right = None if greedy is None else GREEDY in correct
+        return ReplayedRun(run.task_id, run.passed, right, clusters, greedy_right)
 
     async def _pick(
         self, task: CodeTask, pool: _Pool, inputs: tuple[str, ...], limits: Limits
@@ -256,6 +264,9 @@ def render(runs: Sequence[ReplayedRun], *, title: str) -> str:
         f"| (the run as recorded) | {_rate(sum(r.recorded for r in runs), total)} |",
     ]
     out += [f"| {_LABELS[v]} | {_rate(sum(r.right[v] for r in runs), total)} |" for v in variants]
+    greedy = [r.greedy_right for r in runs if r.greedy_right is not None]
+    if greedy:
+        out += ["", f"The greedy answers alone pass {_rate(sum(greedy), len(greedy))}."]
     out += ["", "| task | recorded | " + " | ".join(_LABELS[v] for v in variants) + " |"]
     out.append("|---|---|" + "---|" * len(variants))
     for r in runs:

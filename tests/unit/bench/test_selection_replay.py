@@ -31,7 +31,8 @@ def _candidate(index: int, program: str, passed: int = 2) -> dict[str, Any]:
 
 
 def _trace() -> dict[str, Any]:
-    """Two copies of the wrong program and one right one; a synthesized input tells them apart."""
+    """Two copies of the wrong program, one right one, and a last sample failing a public test;
+    a synthesized input tells the wrong and right programs apart."""
     return {
         "selected": 0,
         "task": {
@@ -41,7 +42,12 @@ def _trace() -> dict[str, Any]:
             "public_tests": PUBLIC,
         },
         "params": {"num_synth_inputs": 8, "exec_wall_time_s": 4.0},
-        "candidates": [_candidate(0, WRONG), _candidate(1, WRONG), _candidate(2, RIGHT)],
+        "candidates": [
+            _candidate(0, WRONG),
+            _candidate(1, WRONG),
+            _candidate(2, RIGHT),
+            _candidate(3, "def has_close_elements(numbers, threshold):\n    return 0\n", 1),
+        ],
         "clusters": [{"id": 0, "members": [0, 1], "representative": 0, "signature": []}],
         "synthesized_inputs": ["[[1.0,5.0,1.1],0.2]"],
         "mutated_inputs": [],
@@ -49,7 +55,10 @@ def _trace() -> dict[str, Any]:
     }
 
 
-def test_the_greedy_answer_joins_the_pool_only_if_it_passes_as_many_public_tests() -> None:
+def test_the_greedy_answer_replaces_the_last_sample_and_joins_if_it_passes_as_many() -> None:
+    assert [m for _, m in selection_pool(_trace()).programs] == [(0, 1), (2,)]
+    passed_all = selection_pool(_trace(), (RIGHT, 2)).passed
+    assert 3 not in passed_all  # its place went to the greedy answer
     pool = selection_pool(_trace(), (RIGHT.replace("ordered", "values"), 2))
     assert [members for _, members in pool.programs] == [(GREEDY,), (0, 1), (2,)]
     pool = selection_pool(_trace(), (RIGHT, 2))  # the same program as candidate 2
@@ -86,6 +95,7 @@ def test_replay_grades_every_variant_and_asks_the_proxy_for_greedy_answers(
     assert "| recorded inputs + greedy answer | 1/1 (100.0 %) |" in written
     assert "| this checkout's input variants + greedy answer | 1/1 (100.0 %) |" in written
     assert "| HumanEval/0 | fail | fail (2 cl.) |" in written
+    assert "The greedy answers alone pass 1/1 (100.0 %)." in written
     assert "written to" in capsys.readouterr().out
 
     # The stored answer is reused: no proxy is needed a second time.
