@@ -105,8 +105,10 @@ class Script:
             self.calls[purpose] = self.calls.get(purpose, 0) + 1
         n = int(body.get("n") or 1)
         if purpose == "sample":
+            # The greedy call (temperature 0) gets the first program, the sampled ones the others.
             pool = [fenced(CORRECT), fenced(OFF_BY_ONE), fenced(CRASHING)]
-            texts = [pool[i % 3] for i in range(n)]
+            first = 0 if body.get("temperature") == 0 else 1
+            texts = [pool[(first + i) % 3] for i in range(n)]
             return Reply(texts=texts, usage=USAGE, delay_s=self.sample_delay_s)
         if purpose in ("synthesis", "distinguish"):
             inputs = json.dumps(["1\n", "16\n", "30\n", "100\n"])
@@ -362,7 +364,7 @@ def test_retried_request_joins_the_run_in_flight(proxy_url, fake_upstream):
         thread.join()
     assert [r.status_code for r in results] == [200, 200]
     assert results[0].headers["x-sstar-run-id"] == results[1].headers["x-sstar-run-id"]
-    assert script.calls["sample"] == 1
+    assert script.calls["sample"] == 2  # one run: its greedy call and its n=2 call
 
 
 def test_disconnect_cancels_the_run_and_its_upstream_calls(proxy_url, fake_upstream):

@@ -40,11 +40,11 @@ def test_a_llama_cpp_upstream_is_sampled_one_call_per_sample(server) -> None:
     )
 
 
-def test_the_greedy_sample_is_a_server_setting(server) -> None:
+def test_the_greedy_sample_is_a_server_setting_on_by_default(server) -> None:
     default = resolve_controls(headers={}, extension=None, model="m", settings=server)
-    greedy = server.model_copy(update={"greedy_sample": True})
-    chosen = resolve_controls(headers={}, extension=None, model="m", settings=greedy)
-    assert (default.params.greedy_sample, chosen.params.greedy_sample) == (False, True)
+    off = server.model_copy(update={"greedy_sample": False})
+    chosen = resolve_controls(headers={}, extension=None, model="m", settings=off)
+    assert (default.params.greedy_sample, chosen.params.greedy_sample) == (True, False)
 
 
 def test_header_beats_body_beats_alias_beats_settings(server) -> None:
