@@ -200,7 +200,9 @@ async def _select_by_behaviour(
     if seen.inputs and not seen.synthesized:
         reasons.append("no synthesized inputs: clustered on the public inputs")
     if seen.mutated:
-        reasons.append(f"{len(seen.mutated)} input(s) varied from the known ones (order changed)")
+        reasons.append(
+            f"{len(seen.mutated)} input(s) varied from the known ones (type-aware variants)"
+        )
     behaviours = _behaviours(programs, seen, executor=executor)
     clusters = cluster_behaviours(behaviours)
     total = max(1, len(task.public_tests))
