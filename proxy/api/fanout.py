@@ -169,11 +169,15 @@ class StreamFanout:
                 asyncio.create_task(self._fill(b, q)) for b, q in zip(bodies, queues, strict=True)
             ]
             try:
-                for index, queue in enumerate(queues, start=len(self._indices)):
+                index = len(self._indices)
+                for queue in queues:
+                    used = False
                     while (event := await queue.get()) is not None:
                         rewritten = self._renumber(event, index)
                         if rewritten is not None:
+                            used = True
                             yield rewritten
+                    index += used  # NOTE: a failed call takes no index: no gaps for the client
             finally:
                 for fill in fills:
                     fill.cancel()

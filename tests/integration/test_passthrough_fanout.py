@@ -104,3 +104,22 @@ async def test_a_stream_with_every_choice_is_relayed_byte_for_byte(client, fake_
     first_id = sse_payloads(response.text)[0]["id"]
     direct_id = sse_payloads(upstream.text)[0]["id"]
     assert response.text == upstream.text.replace(direct_id, first_id)
+
+
+async def test_a_failed_extra_stream_leaves_its_choice_out_without_a_gap(client, fake_upstream):
+    def first_extra_fails(path: str, body: dict[str, Any]) -> Reply:
+        if body.get("seed") == 6:  # the first extra call (seed + 1): its choice would be index 1
+            return Reply(status=500, error="boom")
+        return Reply(texts=[f"seed {body['seed']}"], usage=USAGE)
+
+    fake_upstream.responder = first_extra_fails
+    body = {**CHAT, "n": 3, "stream": True, "seed": 5}
+    response = await client.post("/v1/chat/completions", json=body)
+    assert response.status_code == 200
+    events = sse_payloads(response.text)
+    assert events[-1] == "[DONE]"
+    assert not any("error" in e for e in events[:-1])
+    indices = {c["index"] for e in events[:-1] for c in e["choices"]}
+    assert indices == {0, 1}
+    texts = "".join(c["delta"].get("content") or "" for e in events[:-1] for c in e["choices"])
+    assert "seed 7" in texts
