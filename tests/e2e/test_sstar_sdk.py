@@ -3,7 +3,8 @@ real HTTP, and every program executed in the real bubblewrap sandbox.
 
 The fake upstream only supplies model text. Three candidates answer a counting problem: one is
 correct, one is off by one on inputs the samples miss, one crashes. Only execution on synthesized
-inputs and a judge that reads the real outputs can find the correct one.
+inputs and a judge that reads the real outputs can find the correct one; where the greedy sample
+and the largest behaviour cluster are both off by one, only the judge's verdicts pick it.
 """
 
 from __future__ import annotations
@@ -55,6 +56,11 @@ OFF_BY_ONE = (
     "n = int(input())\nc = n // 3 + n // 5 - n // 15\n"
     "print(c + (1 if n % 15 == 0 and n > 15 else 0))\n"
 )
+# The same behaviour as OFF_BY_ONE in other words: clustering, not deduplication, groups them.
+OFF_BY_ONE_AGAIN = (
+    "n = int(input())\ncount = n // 3 + n // 5 - n // 15\n"
+    "if n % 15 == 0 and n > 15:\n    count += 1\nprint(count)\n"
+)
 CRASHING = "n = int(input())\nprint(1 // (n - n))\n"
 USAGE = {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18}
 
@@ -76,11 +82,14 @@ def purpose_of(text: str) -> str:
 
 
 def judge_reply(prompt: str) -> str:
-    """A judge that reads the real outputs: the program printing the right count for N wins."""
-    executions = prompt.split("these are their real outputs:", 1)[1]
+    """A judge that reads the real outputs: the program printing the right count for N wins,
+    whichever order the two programs are shown in."""
+    executions = prompt.split("these are their real outputs:", 1)[1].split("\n\nWork out", 1)[0]
     for item in re.findall(
-        r"Input \d+:\n(.*?)\nOutput of program A:\n(.*?)\nOutput of program B:\n(.*?)(?:\n|$)",
-        executions,
+        r"Input \d+:\n(.*?)\nOutput of program A:\n(.*?)\nOutput of program B:\n(.*?)"
+        r"(?=\n\nInput \d+:|$)",
+        executions.strip(),
+        re.S,
     ):
         given, out_a, out_b = (part.strip() for part in item)
         if out_a != out_b and given.isdigit():
@@ -93,8 +102,14 @@ def judge_reply(prompt: str) -> str:
 class Script:
     """The fake model: three different samples, inputs on request, an execution-reading judge."""
 
-    def __init__(self, *, sample_delay_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        sample_delay_s: float = 0.0,
+        samples: tuple[str, ...] = (CORRECT, OFF_BY_ONE, CRASHING),
+    ) -> None:
         self.sample_delay_s = sample_delay_s
+        self.samples = samples
         self.calls: dict[str, int] = {}
         self.lock = threading.Lock()
 
@@ -106,9 +121,9 @@ class Script:
         n = int(body.get("n") or 1)
         if purpose == "sample":
             # The greedy call (temperature 0) gets the first program, the sampled ones the others.
-            pool = [fenced(CORRECT), fenced(OFF_BY_ONE), fenced(CRASHING)]
+            pool = [fenced(program) for program in self.samples]
             first = 0 if body.get("temperature") == 0 else 1
-            texts = [pool[(first + i) % 3] for i in range(n)]
+            texts = [pool[(first + i) % len(pool)] for i in range(n)]
             return Reply(texts=texts, usage=USAGE, delay_s=self.sample_delay_s)
         if purpose in ("synthesis", "distinguish"):
             inputs = json.dumps(["1\n", "16\n", "30\n", "100\n"])
@@ -167,7 +182,10 @@ def chat(sdk: OpenAI, **kwargs: Any) -> Any:
     )
 
 
-def test_detected_task_is_answered_with_the_selected_program(sdk, script, fake_upstream):
+def test_detected_task_is_answered_with_the_selected_program(sdk, proxy_url, fake_upstream):
+    # The greedy sample and the larger behaviour cluster (two samples) are off by one on 30.
+    script = Script(samples=(OFF_BY_ONE, OFF_BY_ONE_AGAIN, CORRECT))
+    fake_upstream.responder = script
     raw = chat(sdk)
     completion = raw.parse()
     assert raw.headers["x-sstar-applied"] == "true"
@@ -185,7 +203,23 @@ def test_detected_task_is_answered_with_the_selected_program(sdk, script, fake_u
     assert summary["samples"] == "3"
     assert summary["calls"] == str(calls)
     assert summary["selection"] == "adaptive"
-    assert script.calls["judge"] >= 2
+    trace = httpx.get(f"{proxy_url}/sstar/runs/{raw.headers['x-sstar-run-id']}").json()
+    programs = {c["index"]: c["revisions"][0]["program"].strip() for c in trace["candidates"]}
+    correct = trace["selected"]
+    assert programs[correct] == CORRECT.strip()
+    assert programs[0] == OFF_BY_ONE.strip(), "the first sample is wrong"
+    largest = max(trace["clusters"], key=lambda c: len(c["members"]))
+    assert len(largest["members"]) == 2
+    assert correct not in largest["members"], "the majority behaviour is wrong"
+    picks = {p["selection"]: p["candidate"] for p in trace["picks"]}
+    assert picks["adaptive"] == correct
+    assert correct not in (picks["first"], picks["public"], picks["majority"])
+    # one match, decided for the correct program's cluster by the judge in both program orders
+    (match,) = trace["matches"]
+    winner = next(c["id"] for c in trace["clusters"] if correct in c["members"])
+    assert match["winner"] == winner
+    assert [v.split()[0] for v in match["verdicts"]] == [str(winner)] * 2
+    assert script.calls["judge"] == 2
 
 
 def test_run_trace_tells_the_whole_story(sdk, script, proxy_url):

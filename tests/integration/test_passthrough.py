@@ -162,8 +162,15 @@ async def test_health_and_ready(client):
 
 
 @pytest.mark.parametrize("given", ["abc-123", None])
-async def test_request_id_is_echoed(client, given):
+async def test_request_id_is_echoed(client, fake_upstream, given):
     headers = {"x-request-id": given} if given else {}
-    response = await client.get("/health", headers=headers)
-    assert response.headers["x-request-id"] == (given or response.headers["x-request-id"])
-    assert response.headers["x-request-id"].startswith("abc" if given else "req_")
+    response = await client.post("/v1/chat/completions", json=CHAT, headers=headers)
+    if given:
+        assert response.headers["x-request-id"] == given
+        return
+    # No id sent: a fresh one per request, and the proxy invents no header for the upstream.
+    assert response.headers["x-request-id"].startswith("req_")
+    assert "x-request-id" not in fake_upstream.last.headers
+    again = await client.post("/v1/chat/completions", json=CHAT)
+    assert again.headers["x-request-id"].startswith("req_")
+    assert again.headers["x-request-id"] != response.headers["x-request-id"]

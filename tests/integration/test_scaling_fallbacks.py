@@ -18,7 +18,7 @@ from asgi_lifespan import LifespanManager
 
 from proxy.app import create_app
 from proxy.settings import Settings
-from tests.fake_upstream import FakeUpstream, Reply, last_user_text
+from tests.fake_upstream import FakeUpstream, RecordedRequest, Reply, last_user_text
 
 pytestmark = pytest.mark.bwrap
 
@@ -37,6 +37,7 @@ Sample Output 1
 6
 """
 PROGRAM = "```python\nprint(sum(map(int, input().split())))\n```"
+SAMPLING = "Write a complete Python 3 program"  # in S*'s sampling prompt only
 
 
 def body(**extra: Any) -> dict[str, Any]:
@@ -51,9 +52,11 @@ def body(**extra: Any) -> dict[str, Any]:
 def scripted(*, sample_delay_s: float = 0.0, sample_status: int = 200) -> Any:
     def respond(path: str, request: dict[str, Any]) -> Reply:
         text = last_user_text(request)
-        if "Write a complete Python 3 program" in text:
+        if SAMPLING in text:
             if sample_status != 200:
-                return Reply(status=sample_status, error="upstream broke")
+                return Reply(
+                    status=sample_status, error="upstream broke", error_type="server_error"
+                )
             return Reply(texts=[PROGRAM] * int(request.get("n") or 1), delay_s=sample_delay_s)
         if sample_status != 200:
             return Reply(text="plain pass-through answer")
@@ -101,22 +104,39 @@ class _AppClient:
         await self._manager.__aexit__(None, None, None)
 
 
+def _sampling_requests(fake: FakeUpstream) -> list[RecordedRequest]:
+    return [
+        r for r in fake.requests if isinstance(r.json, dict) and SAMPLING in last_user_text(r.json)
+    ]
+
+
 async def test_at_capacity_auto_passes_through_and_force_is_429(make_client, fake_upstream):
-    fake_upstream.responder = scripted(sample_delay_s=2.0)
+    # The first run holds the only slot while its sampling call waits (ended by the disconnect).
+    fake_upstream.responder = scripted(sample_delay_s=30.0)
     async with make_client(max_concurrent_runs=1) as http:
         first = asyncio.create_task(http.post("/v1/chat/completions", json=body()))
-        await asyncio.sleep(0.5)
+        assert await asyncio.to_thread(
+            fake_upstream.wait_for, lambda: bool(_sampling_requests(fake_upstream)), 30.0
+        )
         second = await http.post("/v1/chat/completions", json=body())
         forced = await http.post(
             "/v1/chat/completions", json=body(), headers={"x-sstar-mode": "force"}
         )
-        assert (await first).headers["x-sstar-applied"] == "true"
+        first.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await first
+    held = _sampling_requests(fake_upstream)
+    assert await asyncio.to_thread(
+        fake_upstream.wait_for, lambda: all(r.disconnected for r in held), 30.0
+    )
     assert second.status_code == 200
     assert second.headers["x-sstar-applied"] == "false"
-    assert "capacity" in second.headers["x-sstar-reason"]
+    assert second.headers["x-sstar-reason"] == "S* at capacity; answered by pass-through"
     assert forced.status_code == 429
     assert int(forced.headers["retry-after"]) >= 1
-    assert forced.json()["error"]["type"] == "rate_limit_error"
+    error = forced.json()["error"]
+    assert error["type"] == "rate_limit_error"
+    assert "Too many S* runs in progress" in error["message"]
 
 
 async def test_failed_run_falls_back_unless_forced(make_client, fake_upstream):
@@ -130,15 +150,18 @@ async def test_failed_run_falls_back_unless_forced(make_client, fake_upstream):
     assert fallback.headers["x-sstar-applied"] == "false"
     assert "S* run failed" in fallback.headers["x-sstar-reason"]
     assert fallback.json()["choices"][0]["message"]["content"] == "plain pass-through answer"
-    assert forced.status_code == 500
-    assert forced.json()["error"]["message"]
+    assert forced.status_code == 500  # the upstream's class, kept
+    assert forced.json()["error"]["type"] == "server_error"
+    assert "upstream broke" in forced.json()["error"]["message"]
 
 
 async def test_server_policy_error_refuses_the_fallback(make_client, fake_upstream):
     fake_upstream.responder = scripted(sample_status=500)
     async with make_client(on_scaling_failure="error") as http:
         response = await http.post("/v1/chat/completions", json=body())
-    assert response.status_code >= 500
+    assert response.status_code == 500  # the upstream's class, kept
+    assert response.json()["error"]["type"] == "server_error"
+    assert "upstream broke" in response.json()["error"]["message"]
     assert "x-sstar-applied" not in response.headers
 
 

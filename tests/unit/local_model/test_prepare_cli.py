@@ -72,37 +72,54 @@ def test_prepare_assembles_then_builds_into_the_cache(
     calls: list[str] = []
 
     def fake_gguf(spec: ModelSpec, cache: Path, *, progress: bool) -> Path:
-        calls.append(f"gguf:{spec.name}:{cache}")
-        return cache / "models" / spec.gguf_filename
+        calls.append(f"gguf:{spec.name}:{cache}:{progress}")
+        return tmp_path / "gguf-step"
 
     def fake_binary(cache: Path, *, jobs: int, progress: bool, isa: str) -> Path:
-        calls.append(f"build:{jobs}:{isa}")
-        return cache / "llama-server"
+        calls.append(f"build:{cache}:{jobs}:{progress}:{isa}")
+        return tmp_path / "build-step"
 
     monkeypatch.setattr(prepare_module, "ensure_gguf", fake_gguf)
     monkeypatch.setattr(prepare_module, "ensure_server_binary", fake_binary)
     prepared = local_model.prepare_local_model(
         "qwen2.5-coder-1.5b", tmp_path, progress=False, build_jobs=1, isa="avx2"
     )
+    assert calls == [
+        f"gguf:qwen2.5-coder-1.5b:{tmp_path}:False",
+        f"build:{tmp_path}:1:False:avx2",
+    ]
+    # Each step's result lands in its own field (a swap would show), named after the spec.
     assert prepared == PreparedModel(
-        server_binary=tmp_path / "llama-server",
-        gguf=tmp_path / "models" / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        server_binary=tmp_path / "build-step",
+        gguf=tmp_path / "gguf-step",
         model_name="qwen2.5-coder-1.5b",
     )
-    assert calls == [f"gguf:qwen2.5-coder-1.5b:{tmp_path}", "build:1:avx2"]
 
 
-def test_cli_prepare_prints_the_paths(
+def test_cli_prepare_passes_the_options_and_prints_the_paths(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    prepared = PreparedModel(tmp_path / "bin", tmp_path / "m.gguf", "qwen2.5-coder-0.5b")
-    monkeypatch.setattr(cli, "prepare_local_model", lambda *a, **k: prepared)
-    assert cli.main(["prepare", "--cache-dir", str(tmp_path), "--quiet"]) == 0
+    seen: dict[str, object] = {}
+
+    def fake_prepare(model: str, cache_dir: Path | None, **options: object) -> PreparedModel:
+        seen.update(model=model, cache_dir=cache_dir, **options)
+        return PreparedModel(tmp_path / "bin", tmp_path / "m.gguf", model)
+
+    monkeypatch.setattr(cli, "prepare_local_model", fake_prepare)
+    argv = ["prepare", "--model", "qwen2.5-coder-1.5b", "--cache-dir", str(tmp_path)]
+    assert cli.main([*argv, "--jobs", "3", "--isa", "avx2", "--quiet"]) == 0
+    assert seen == {
+        "model": "qwen2.5-coder-1.5b",
+        "cache_dir": tmp_path,
+        "progress": False,
+        "build_jobs": 3,
+        "isa": "avx2",
+    }
     out = capsys.readouterr().out.splitlines()
     assert out == [
         f"server_binary={tmp_path / 'bin'}",
         f"gguf={tmp_path / 'm.gguf'}",
-        "model_name=qwen2.5-coder-0.5b",
+        "model_name=qwen2.5-coder-1.5b",
     ]
 
 
