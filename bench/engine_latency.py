@@ -78,7 +78,10 @@ async def _run(
     sandbox: BubblewrapSandbox, *, delay: float, samples: int, rounds: int
 ) -> tuple[float, ScalingResult]:
     upstream = ScriptedUpstream(_script, delay_s=delay)
-    params = ScalingParams(samples=samples, rounds=rounds, exec_wall_time_s=2.0, seed=1)
+    # NOTE: samples are scripted by their index within a call, so all N come from one call.
+    params = ScalingParams(
+        samples=samples, rounds=rounds, exec_wall_time_s=2.0, seed=1, greedy_sample=False
+    )
     started = time.perf_counter()
     result = await ScalingEngine(upstream, sandbox).run(_task(), params)
     return time.perf_counter() - started, result

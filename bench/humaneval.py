@@ -7,8 +7,10 @@ Each problem is sent with the ``openai`` SDK as a user would; S* is forced or tu
 with ``x-sstar-*`` headers. By default the comparison is paired: ``majority`` and ``public`` are
 read from the ``adaptive`` run's trace (its selection passes through both), so every mode judges
 the same candidates; ``--independent`` sends each mode as its own request. Answers and every
-candidate from the run trace are graded with hidden tests in the sandbox. Results go to
-``bench/results/<name>.{json,md,png}``; the JSON is resumable.
+candidate from the run trace are graded with hidden tests in the sandbox. The report goes to
+``--results-dir`` (``bench/results/<name>.{md,png}``, committed); the resumable run JSON
+``<name>.json`` and the ``--save-traces`` traces ``<name>-traces/`` go to ``--data-dir``
+(``~/.cache/sstar-proxy/bench``, not committed; :mod:`bench.paths`).
 Odd HumanEval tasks are the held-out evaluation set: only ``--split all`` touches them.
 """
 
@@ -20,7 +22,6 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from bench.accuracy.client import MODES, ProxyClient, ScalingOptions
 from bench.accuracy.grading import Grader
@@ -34,9 +35,9 @@ from bench.accuracy.report import (
 from bench.accuracy.runner import run_benchmark
 from bench.accuracy.store import ConfigMismatchError, ResultStore
 from bench.accuracy.tasks import HELD_OUT_WARNING, BenchTask, load_humaneval, load_stdin
+from bench.paths import ResultSet, add_dir_arguments, writable
 
 DEFAULT_MODES = ("plain", "majority", "public", "adaptive")
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def _modes(text: str) -> list[str]:
@@ -91,14 +92,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the stdin hidden tests")
     p.add_argument("--name", default=None, help="results name (default from suite/split/N/R)")
-    p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
-    p.add_argument("--save-traces", action="store_true", help="keep every run trace as JSON")
+    add_dir_arguments(p)
+    p.add_argument(
+        "--save-traces",
+        action="store_true",
+        help="keep every run trace as JSON in <data-dir>/<name>-traces/",
+    )
     p.add_argument("--timeout-s", type=float, default=3600.0, help="client timeout per request")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument(
         "--report-only",
         action="store_true",
-        help="send nothing: write the table and chart from the results saved so far",
+        help="send nothing: write the table and chart from the run JSON saved so far",
     )
     return p
 
@@ -118,9 +123,14 @@ def load_tasks(args: argparse.Namespace) -> list[BenchTask]:
 
 
 def write_reports(
-    store: ResultStore, tasks: Sequence[BenchTask], modes: Sequence[str], stem: Path, title: str
+    store: ResultStore,
+    tasks: Sequence[BenchTask],
+    modes: Sequence[str],
+    results: ResultSet,
+    title: str,
 ) -> str:
-    """Write ``<stem>.md`` and ``<stem>.png`` for the tasks and modes asked; returns the table.
+    """Write the report ``<name>.md`` and ``<name>.png`` for the tasks and modes asked; returns
+    the table.
 
     Only tasks finished in every mode count, so a stopped run still compares the modes on the
     same problems; the title says how many of the tasks that is.
@@ -138,8 +148,8 @@ def write_reports(
     rows = summarize(records, modes)
     table = render_markdown(rows, title=title, derived=derived_modes(records))
     matrix = render_problem_matrix(records, modes)
-    stem.with_suffix(".md").write_text(f"{table}\n#### Per problem\n\n{matrix}")
-    write_chart(rows, stem.with_suffix(".png"), title=title)
+    writable(results.report(".md")).write_text(f"{table}\n#### Per problem\n\n{matrix}")
+    write_chart(rows, writable(results.report(".png")), title=title)
     return table
 
 
@@ -165,10 +175,9 @@ async def run(args: argparse.Namespace) -> int:
     """Run the benchmark, then write and print the report."""
     from sandbox import BubblewrapSandbox
 
-    name = args.name or default_name(args)
-    stem = args.results_dir / name
+    results = ResultSet.from_args(args, args.name or default_name(args))
     if args.report_only:
-        return report_saved(args, name, stem)
+        return report_saved(args, results)
     client = ProxyClient(
         base_url=args.base_url,
         model=args.model,
@@ -179,7 +188,7 @@ async def run(args: argparse.Namespace) -> int:
     sandbox = await BubblewrapSandbox.create()
     try:
         model = await client.model()
-        store = ResultStore(stem.with_suffix(".json"), run_config(args, model))
+        store = ResultStore(results.runs, run_config(args, model))
         tasks = load_tasks(args)
         ran = await run_benchmark(
             tasks,
@@ -189,30 +198,31 @@ async def run(args: argparse.Namespace) -> int:
             store=store,
             options=scaling_options(args),
             concurrency=args.concurrency,
-            traces_dir=stem.with_name(stem.name + "-traces") if args.save_traces else None,
+            traces_dir=results.traces if args.save_traces else None,
             progress=not args.no_progress,
             paired=not args.independent,
         )
     finally:
         await client.aclose()
         await sandbox.aclose()
-    title = f"{name}: {model}, N={args.samples}, R={args.rounds}, split={args.split}"
-    print(write_reports(store, tasks, args.modes, stem, title))
-    print(f"{ran} answers graded now; results in {stem}.json, .md and .png")
+    title = f"{results.name}: {model}, N={args.samples}, R={args.rounds}, split={args.split}"
+    print(write_reports(store, tasks, args.modes, results, title))
+    print(f"{ran} answers graded now; run data in {results.runs}, report in "
+          f"{results.report('.md')} and .png")  # fmt: skip
     return 0
 
 
-def report_saved(args: argparse.Namespace, name: str, stem: Path) -> int:
-    """``--report-only``: the table and chart of what ``<stem>.json`` holds so far."""
-    path = stem.with_suffix(".json")
+def report_saved(args: argparse.Namespace, results: ResultSet) -> int:
+    """``--report-only``: the table and chart of what the run JSON holds so far."""
+    path = results.runs
     if not path.exists():
-        print(f"error: no results at {path}", file=sys.stderr)
+        print(f"error: no run data at {path} (see --data-dir)", file=sys.stderr)
         return 2
     config = json.loads(path.read_text()).get("config", {})
     store = ResultStore(path, config)
     settings = f"N={config.get('samples')}, R={config.get('rounds')}, split={config.get('split')}"
-    title = f"{name}: {config.get('model')}, {settings}"
-    print(write_reports(store, load_tasks(args), args.modes, stem, title))
+    title = f"{results.name}: {config.get('model')}, {settings}"
+    print(write_reports(store, load_tasks(args), args.modes, results, title))
     return 0
 
 

@@ -4,15 +4,18 @@
     .venv/bin/python -m bench.judge_replay --base-url http://127.0.0.1:9000/v1 --model-name m
 
 Every judged match in the saved traces of ``--name`` is judged once more, in both program
-orders, exactly as the tournament would (:func:`proxy.scaling.tournament.judge_once`): same
+orders, exactly as the tournament would (:func:`proxy.scaling.replay.judge_pair`): same
 problem, programs, inputs and real outputs. The clusters are then ranked again with the new
 verdicts (:mod:`bench.accuracy.replay`), so the report says what the same runs would have
 answered with this judge, graded with the hidden tests in the sandbox: a paired comparison on the
 very same candidates. Only runs with a judged match and both right and wrong cluster
 representatives can change; the others keep their recorded outcome and are not judged. Without
-``--base-url`` the embedded ``--model`` is started for the replay. Verdicts are kept in
-``<name>-judge-<style>-<model>.json`` as they come, so a replay resumes. Run it on a quiet
-machine or accept slower numbers; only the dev split's traces are read.
+``--base-url`` the embedded ``--model`` is started for the replay. The run JSON and traces are
+read from ``--data-dir`` (default ``~/.cache/sstar-proxy/bench``, see :mod:`bench.paths`);
+verdicts are kept there in ``<name>-judge-<style>-<model>.json`` as they come, so a replay
+resumes, and the report ``<name>-judge-<style>-<model>.md`` goes to ``--results-dir``
+(``bench/results``). Run it on a quiet machine or accept slower numbers; only the dev split's
+traces are read.
 """
 
 from __future__ import annotations
@@ -33,12 +36,10 @@ from bench.accuracy.replay import (
     match_key,
     recorded_winners,
     tournament_pick,
-    trace_task,
 )
-from bench.humaneval import RESULTS_DIR
 from bench.misses import GradedRun, graded_runs, mode_records, saved_run, write_report
-from proxy.scaling.budget import RunBudget
-from proxy.scaling.tournament import first_wins, judge_once
+from bench.paths import ResultSet, add_dir_arguments, writable
+from proxy.scaling.replay import first_wins, judge_pair, task_from_trace
 from proxy.scaling.types import CodeTask, JudgeStyle, ScalingParams
 from proxy.settings import Settings
 from proxy.upstream.base import Upstream
@@ -83,7 +84,7 @@ class Replay:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.judge_replay", description=__doc__)
     p.add_argument("--name", default="humaneval-dev-n8-r2", help="results name")
-    p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    add_dir_arguments(p)
     p.add_argument("--mode", default="adaptive")
     p.add_argument("--judge", choices=("scored", "reasoned"), default="scored")
     p.add_argument("--model", default="qwen2.5-coder-1.5b", help="embedded model to start")
@@ -93,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 async def replay(
-    stem: Path,
+    results: ResultSet,
     mode: str,
     *,
     api_base: str,
@@ -106,8 +107,8 @@ async def replay(
     ``verdicts`` keeps each match's two answers as they come (a JSON file), so a stopped replay
     resumes and a rerun after the benchmark went on judges only the new matches.
     """
-    records = mode_records(json.loads(stem.with_suffix(".json").read_text()), mode)
-    graded, _ = await graded_runs(stem, mode)
+    records = mode_records(json.loads(results.runs.read_text()), mode)
+    graded, _ = await graded_runs(results, mode)
     upstream = LiteLLMUpstream(Settings(upstream_api_base=api_base, upstream_is_llama_cpp=True))
     params = ScalingParams(judge=judge, deadline_s=1e6, seed=0)
     judging = _Judge(upstream, model=model, params=params, store=_VerdictStore(verdicts))
@@ -141,7 +142,7 @@ class _VerdictStore:
     def put(self, key: str, forward: float | None, backward: float | None) -> None:
         self._saved[key] = [forward, backward]
         if self._path is not None:
-            partial = self._path.with_suffix(".partial")
+            partial = writable(self._path.with_suffix(".partial"))
             partial.write_text(json.dumps(self._saved, indent=1, sort_keys=True))
             partial.replace(self._path)
 
@@ -153,12 +154,11 @@ class _Judge:
         self._upstream = upstream
         self._model = model
         self._params = params
-        self._budget = RunBudget(params)
         self._store = store
 
     async def replay_run(self, run: GradedRun) -> ReplayedRun:
         programs, _ = candidate_programs(run.trace)
-        task = trace_task(run.trace, model=self._model)
+        task = task_from_trace(run.trace, model=self._model)
         representative = {c["id"]: int(c["representative"]) for c in run.trace["clusters"]}
         winners: dict[MatchKey, int | None] = recorded_winners(run.trace)
         replayed = []
@@ -191,8 +191,8 @@ class _Judge:
         inputs: tuple[str, ...],
         outputs: tuple[tuple[str, ...], ...],
     ) -> float | None:
-        return await judge_once(
-            self._budget, self._upstream, task=task, params=self._params, programs=programs,
+        return await judge_pair(
+            self._upstream, task=task, params=self._params, programs=programs,
             inputs=inputs, outputs=(outputs[0], outputs[1]),
         )  # fmt: skip
 
@@ -241,8 +241,8 @@ def _p(value: float | None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    stem = saved_run(args.results_dir, args.name)
-    if stem is None:
+    results = saved_run(args)
+    if results is None:
         return 2
     with ExitStack() as stack:
         if args.base_url:
@@ -254,14 +254,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 LocalModelServer(prepare_local_model(args.model), parallel=2, ctx_per_slot=8192)
             )
             api_base, model = server.api_base, server.model_name
-        out = stem.with_name(f"{stem.name}-judge-{args.judge}-{model}.md")
+        judged = f"-judge-{args.judge}-{model}"
         result = asyncio.run(
-            replay(stem, args.mode, api_base=api_base, model=model, judge=args.judge,
-                   verdicts=out.with_suffix(".json"))
+            replay(results, args.mode, api_base=api_base, model=model, judge=args.judge,
+                   verdicts=results.data(f"{judged}.json"))
         )  # fmt: skip
     title = f"{args.name}: tournaments replayed with the {args.judge} judge of {model}"
     report = render(result, mode=args.mode, title=title)
-    write_report(out, report)
+    write_report(results.report(f"{judged}.md"), report)
     return 0
 
 

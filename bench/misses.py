@@ -1,11 +1,13 @@
 """Explain the selection misses of an accuracy run from its saved traces.
 
-    .venv/bin/python -m bench.misses                       # bench/results/humaneval-dev-n8-r2
+    .venv/bin/python -m bench.misses                       # humaneval-dev-n8-r2
     .venv/bin/python -m bench.misses --name my-run
 
-Reads ``<name>.json`` and the traces the run saved (``--save-traces``), grades every candidate
-of each missed problem again in the sandbox (the results file keeps only counts), and writes
-``<name>-misses.md``: per miss, which selection step lost the correct program
+Reads the run data in ``--data-dir`` (default ``~/.cache/sstar-proxy/bench``, see
+:mod:`bench.paths`): ``<name>.json`` and the traces the run saved (``--save-traces``,
+``<name>-traces/``). Grades every candidate of each missed problem again in the sandbox (the
+run JSON keeps only counts) and writes the report ``<name>-misses.md`` to ``--results-dir``
+(``bench/results``): per miss, which selection step lost the correct program
 (:mod:`bench.accuracy.misses`). Only the dev split is ever loaded.
 """
 
@@ -35,13 +37,13 @@ from bench.accuracy.misses import (
 )
 from bench.accuracy.runner import grade_candidates
 from bench.accuracy.tasks import BenchTask, load_humaneval, load_stdin
-from bench.humaneval import RESULTS_DIR
+from bench.paths import ResultSet, add_dir_arguments, writable
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.misses", description=__doc__)
     p.add_argument("--name", default="humaneval-dev-n8-r2", help="results name")
-    p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    add_dir_arguments(p)
     p.add_argument("--mode", default="adaptive", help="the S* mode whose runs to explain")
     return p
 
@@ -75,17 +77,17 @@ def mode_records(data: Mapping[str, Any], mode: str) -> list[dict[str, Any]]:
 
 
 async def graded_runs(
-    stem: Path, mode: str, *, every_run: bool = False
+    results: ResultSet, mode: str, *, every_run: bool = False
 ) -> tuple[list[GradedRun], int]:
     """The runs of ``mode`` with a correct candidate (``every_run``: all runs) and a saved
     trace, every candidate graded. Also returns how many runs had a correct candidate."""
     from sandbox import BubblewrapSandbox
 
-    data = json.loads(stem.with_suffix(".json").read_text())
+    data = json.loads(results.runs.read_text())
     records = mode_records(data, mode)
     with_correct = [r for r in records if r["oracle_passed"]]
     tasks = _tasks(records, int(data.get("config", {}).get("seed", 0)))
-    traces = stem.with_name(stem.name + "-traces") / mode
+    traces = results.traces / mode
     sandbox = await BubblewrapSandbox.create()
     graded = []
     try:
@@ -124,9 +126,9 @@ class Explanation:
         )
 
 
-async def explain(stem: Path, mode: str) -> Explanation:
-    """Read and grade the runs of ``mode`` in the results at ``stem``; see :class:`Explanation`."""
-    graded, runs = await graded_runs(stem, mode)
+async def explain(results: ResultSet, mode: str) -> Explanation:
+    """Read and grade the runs of ``mode`` in ``results``; see :class:`Explanation`."""
+    graded, runs = await graded_runs(results, mode)
     misses = [classify(g.task_id, g.trace, g.correct) for g in graded if g.correct and not g.passed]
     return Explanation(
         misses,
@@ -136,29 +138,29 @@ async def explain(stem: Path, mode: str) -> Explanation:
     )
 
 
-def saved_run(results_dir: Path, name: str) -> Path | None:
-    """The stem of saved results ``name`` (``<stem>.json`` exists), else ``None`` and a message."""
-    stem = results_dir / name
-    if stem.with_suffix(".json").exists():
-        return stem
-    print(f"error: no results at {stem}.json", file=sys.stderr)
+def saved_run(args: argparse.Namespace) -> ResultSet | None:
+    """The results ``--name`` if its run JSON is in ``--data-dir``, else ``None`` and a message."""
+    results = ResultSet.from_args(args)
+    if results.runs.exists():
+        return results
+    print(f"error: no run data at {results.runs} (see --data-dir)", file=sys.stderr)
     return None
 
 
 def write_report(out: Path, report: str) -> None:
     """Write a replay's or analysis's markdown report and show it."""
-    out.write_text(report)
+    writable(out).write_text(report)
     print(report)
     print(f"written to {out}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    stem = saved_run(args.results_dir, args.name)
-    if stem is None:
+    results = saved_run(args)
+    if results is None:
         return 2
-    report = asyncio.run(explain(stem, args.mode)).render()
-    out = stem.with_name(f"{stem.name}-misses.md")
+    report = asyncio.run(explain(results, args.mode)).render()
+    out = results.report("-misses.md")
     write_report(out, f"### Selection misses of `{args.mode}` in {args.name}\n\n{report}")
     return 0
 

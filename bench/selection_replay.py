@@ -1,6 +1,6 @@
 """Replay a run's selection with this checkout's input variants, and with the greedy answer.
 
-    .venv/bin/python -m bench.selection_replay                 # bench/results/humaneval-dev-n8-r2
+    .venv/bin/python -m bench.selection_replay                 # humaneval-dev-n8-r2
     .venv/bin/python -m bench.selection_replay --plain-from http://127.0.0.1:8000/v1
 
 Two changes to selection are measured here without sampling again:
@@ -9,19 +9,21 @@ Two changes to selection are measured here without sampling again:
   wrong programs: the inputs never told them apart. The distinct programs that reached selection
   run again in the sandbox on the inputs the run clustered on (``recorded``: its synthesized or
   public inputs plus the variants it recorded), and on the same synthesized inputs plus the
-  variants :func:`proxy.scaling.mutation.clustering_inputs` makes now (``current``).
+  variants :func:`proxy.scaling.replay.clustering_inputs` makes now (``current``).
 - **The greedy answer as a candidate** (``--plain-from``): the plain temperature-0 answer to the
   same prompt takes the last sample's place and becomes the first candidate, as with
   ``SSTAR_GREEDY_SAMPLE``; it is filtered by the public tests like the rest but not debugged, and
   the engine's greedy sample also sees the format instruction, so this approximates it. The
   answers are asked once from the proxy at ``--plain-from`` (S* off) and kept in
-  ``<name>-plain-programs.json``.
+  ``<name>-plain-programs.json`` in ``--data-dir``.
 
 Each variant's pool is clustered and ranked as selection does, with no tournament wins, and the
 pick is graded with the hidden tests in the sandbox. The comparison is paired: same candidates,
 same synthesized inputs. Without wins the pick is ``majority``'s, and ``adaptive``'s when its
 judge decides nothing (the 0.5B model's scored judge decided none of its matches on the dev
-split). Only the dev split's traces are read.
+split). Only the dev split's traces are read: the run JSON and traces come from ``--data-dir``
+(default ``~/.cache/sstar-proxy/bench``, see :mod:`bench.paths`), and the report
+``<name>-selection.md`` goes to ``--results-dir`` (``bench/results``).
 """
 
 from __future__ import annotations
@@ -39,12 +41,16 @@ from bench.accuracy.client import PLAIN, ProxyClient, ScalingOptions, candidate_
 from bench.accuracy.extraction import extract_program
 from bench.accuracy.grading import Grader
 from bench.accuracy.misses import public_passed
-from bench.accuracy.replay import trace_task
-from bench.humaneval import RESULTS_DIR
 from bench.misses import GradedRun, graded_runs, saved_run, write_report
-from proxy.scaling.clustering import Behaviour, cluster_behaviours, rank_clusters
-from proxy.scaling.code import normalise_program
-from proxy.scaling.mutation import clustering_inputs
+from bench.paths import ResultSet, add_dir_arguments, writable
+from proxy.scaling.replay import (
+    Behaviour,
+    cluster_behaviours,
+    clustering_inputs,
+    normalise_program,
+    rank_clusters,
+    task_from_trace,
+)
 from proxy.scaling.types import CodeTask
 from sandbox import ExecutionRequest, Limits, Sandbox, Status, behaviour_key, judge
 
@@ -72,7 +78,7 @@ class ReplayedRun:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.selection_replay", description=__doc__)
     p.add_argument("--name", default="humaneval-dev-n8-r2", help="results name")
-    p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    add_dir_arguments(p)
     p.add_argument("--mode", default="adaptive", help="the S* mode whose runs to replay")
     p.add_argument("--plain-from", default=None, help="proxy base URL for greedy answers")
     return p
@@ -120,7 +126,7 @@ class _Replayer:
 
     async def replay(self, run: GradedRun) -> ReplayedRun:
         trace = run.trace
-        task = trace_task(trace)
+        task = task_from_trace(trace)
         params = trace.get("params") or {}
         wall = float(params.get("exec_wall_time_s", 4.0))
         limits = Limits(wall_time_s=wall, cpu_time_s=wall, memory_mb=256)
@@ -223,17 +229,17 @@ def _read_answers(store: Path) -> dict[str, str]:
 
 
 def _write_answers(store: Path, answers: Mapping[str, str]) -> None:
-    store.write_text(json.dumps(answers, indent=1, sort_keys=True))
+    writable(store).write_text(json.dumps(answers, indent=1, sort_keys=True))
 
 
-async def replay(stem: Path, mode: str, *, plain_from: str | None) -> tuple[list[ReplayedRun], int]:
+async def replay(
+    results: ResultSet, mode: str, *, plain_from: str | None
+) -> tuple[list[ReplayedRun], int]:
     """Every run of ``mode`` replayed, and how many there are."""
     from sandbox import BubblewrapSandbox
 
-    graded, _ = await graded_runs(stem, mode, every_run=True)
-    greedy = await greedy_answers(
-        stem.with_name(f"{stem.name}-plain-programs.json"), graded, plain_from
-    )
+    graded, _ = await graded_runs(results, mode, every_run=True)
+    greedy = await greedy_answers(results.data("-plain-programs.json"), graded, plain_from)
     sandbox = await BubblewrapSandbox.create()
     try:
         replayer = _Replayer(sandbox, greedy)
@@ -288,13 +294,12 @@ def _yes(value: bool) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    stem = saved_run(args.results_dir, args.name)
-    if stem is None:
+    results = saved_run(args)
+    if results is None:
         return 2
-    runs, _ = asyncio.run(replay(stem, args.mode, plain_from=args.plain_from))
+    runs, _ = asyncio.run(replay(results, args.mode, plain_from=args.plain_from))
     report = render(runs, title=f"{args.name}: selection replayed")
-    out = stem.with_name(f"{stem.name}-selection.md")
-    write_report(out, report)
+    write_report(results.report("-selection.md"), report)
     return 0
 
 

@@ -23,8 +23,8 @@ from proxy.api.handlers import CatchAllMiddleware, install_handlers
 from proxy.api.limits import BodyLimitMiddleware
 from proxy.api.passthrough import Passthrough
 from proxy.api.router import openai_routes, ops_routes
-from proxy.api.scaling import ScalingService
 from proxy.api.serving import ChatService
+from proxy.api.sstar import SStarService
 from proxy.logs import RequestContextMiddleware, configure_logging
 from proxy.runs import RunCoordinator, RunStore
 from proxy.scaling.engine import ScalingEngine
@@ -61,15 +61,15 @@ async def _open_sandbox(settings: Settings) -> tuple[Sandbox | None, str | None]
 
 
 @asynccontextmanager
-async def _scaling(
+async def _sstar(
     settings: Settings, upstream: Upstream, sandbox: Sandbox | None
-) -> AsyncIterator[ScalingService]:
+) -> AsyncIterator[SStarService]:
     """The S* side: sandbox (injected or opened here), engine, shared runs, trace store."""
     owned = sandbox is None
     reason = None
     if sandbox is None:
         sandbox, reason = await _open_sandbox(settings)
-    service = ScalingService(
+    service = SStarService(
         engine=ScalingEngine(upstream, sandbox) if sandbox is not None else None,
         unavailable_reason=reason,
         coordinator=RunCoordinator(max_active=settings.max_concurrent_runs),
@@ -107,10 +107,10 @@ async def _services(
         else None
     )
     try:
-        async with _scaling(settings, engine_upstream, sandbox) as scaling:
-            app.state.scaling = scaling
+        async with _sstar(settings, engine_upstream, sandbox) as sstar:
+            app.state.sstar = sstar
             app.state.chat_service = ChatService(
-                settings=settings, passthrough=passthrough, scaling=scaling
+                settings=settings, passthrough=passthrough, sstar=sstar
             )
             yield
     finally:

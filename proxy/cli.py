@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, get_args
 import yaml
 from pydantic import ValidationError
 
-from proxy.settings import ConfigError, LocalModelName, ModelRoute, Settings
+from proxy.errors import ConfigError
+from proxy.settings import LocalModelName, ModelRoute, Settings
 
 if TYPE_CHECKING:
     from proxy.local_model import LocalModelServer
@@ -49,10 +50,9 @@ def embedded_settings(
 
     llama.cpp reports one choice's tokens for ``n`` > 1 (so usage is recounted). The auxiliary
     model is routed by its name and does S*'s input synthesis and judging. The judging model
-    picks the judge style unless it is set: the 0.5B model's verdicts decided no match in either
-    style on the dev split (its answer follows the position), so it gets the one-token
-    ``scored`` judge, the same verdicts for 1 token per call instead of a few hundred; the 1.5B
-    model keeps the ``reasoned`` judge, whose verdicts can decide (bench/README.md).
+    picks the judge style unless it is set: the 0.5B model's answer follows the program order,
+    so it gets the one-token ``scored`` judge (position bias cancelled, 1 token per call); the
+    1.5B model keeps the ``reasoned`` judge (measurements in bench/README.md).
     """
     update: dict[str, object] = {"upstream_api_base": api_base, "upstream_is_llama_cpp": True}
     judging = settings.local_model

@@ -6,11 +6,15 @@
     ├── AuthenticationError           401 authentication_error
     ├── NotFoundError                 404 not_found_error
     ├── CapacityError                 429 rate_limit_error        (proxy saturated; Retry-After)
+    ├── ClientDisconnectedError       499                         (the client left; never sent)
+    ├── ConfigError                   500                         (startup: bad configuration)
     ├── UpstreamError                 502 upstream_error          (keeps the upstream's message)
     │   ├── UpstreamStatusError       the upstream's own 4xx/5xx status, kept as is
     │   ├── UpstreamRateLimitError    429 rate_limit_error
     │   └── UpstreamTimeoutError      504 timeout
     ├── ScalingBudgetExceededError    504 timeout                 (nothing to return in budget)
+    │   └── BudgetExhaustedError      (inside the engine only: a cap stops the current stage)
+    ├── ScalingFailedError            the cause's status          (S* failed before a byte was sent)
     └── SandboxUnavailableError       503 server_error            (fail closed)
 
 Errors a retry cannot fix carry ``should_retry = False``; the handler then sends
@@ -79,6 +83,20 @@ class CapacityError(ProxyError):
     error_type = "rate_limit_error"
 
 
+class ClientDisconnectedError(ProxyError):
+    """The client closed the connection before the answer was ready (logged as 499)."""
+
+    status_code = 499
+    error_type = "client_disconnected"
+
+    def __init__(self, message: str = "The client closed the connection.") -> None:
+        super().__init__(message)
+
+
+class ConfigError(ProxyError):
+    """The configuration cannot be loaded (missing file, unreadable YAML); raised at startup."""
+
+
 class UpstreamError(ProxyError):
     """The upstream model failed or could not be reached."""
 
@@ -124,6 +142,34 @@ class ScalingBudgetExceededError(ProxyError):
     status_code = 504
     error_type = "timeout"
     should_retry = False
+
+
+class BudgetExhaustedError(ScalingBudgetExceededError):
+    """A cap of an S* run was reached: the current stage stops and keeps what it has.
+
+    Raised and caught inside the engine (``proxy.scaling``); it never reaches a client as such.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class ScalingFailedError(ProxyError):
+    """An S* run failed before any byte was sent, so the request may still be passed through.
+
+    ``cause`` is what failed; the error takes its status and type when it is a proxy error
+    (an upstream 429 stays a 429), else it is a 500 whose details are in the server log.
+    """
+
+    def __init__(self, message: str, *, cause: BaseException) -> None:
+        super().__init__(message)
+        self.cause = cause
+        if isinstance(cause, ProxyError):
+            self.status_code = cause.status_code
+            self.error_type = cause.error_type
+            self.should_retry = cause.should_retry
+            self.param, self.code, self.retry_after_s = cause.param, cause.code, cause.retry_after_s
 
 
 class SandboxUnavailableError(ProxyError):

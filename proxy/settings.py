@@ -9,6 +9,7 @@ combinations instead of surprising a caller later.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
@@ -22,14 +23,15 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-ALIAS_PREFIX = "sstar/"
-"""Model-name prefix that asks for S* (for clients that cannot send headers); stripped upstream."""
+from proxy.alias import ALIAS_PREFIX
+from proxy.errors import ConfigError
+from proxy.local_model.build import Isa
+from proxy.local_model.paths import default_cache_dir
+from proxy.scaling.types import JudgeStyle, Mode, ScalingParams, SelectionMode
 
 CONFIG_ENV = "SSTAR_CONFIG"
-
-
-class ConfigError(ValueError):
-    """The configuration cannot be loaded (missing file, unreadable YAML)."""
+_SSTAR = ScalingParams()
+"""The engine's defaults: every S* setting below defaults to them (one default per knob)."""
 
 
 class ModelRoute(BaseModel):
@@ -52,11 +54,6 @@ class ModelRoute(BaseModel):
 
 LocalModelName = Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
 """The embedded models (``proxy.local_model.catalog.MODELS``)."""
-
-
-def _default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path("~/.cache").expanduser())
-    return Path(base) / "sstar-proxy"
 
 
 class Settings(BaseSettings):
@@ -88,27 +85,26 @@ class Settings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
-    # --- S* (read by proxy.scaling through ScalingParams; server values cap per-request ones) --
-    sstar_mode: Literal["auto", "force", "off"] = "auto"
-    num_samples: int = Field(8, ge=1, le=64)
+    # --- S* (defaults from ScalingParams; server values cap per-request ones) ----------------
+    sstar_mode: Mode = "auto"
+    num_samples: int = Field(_SSTAR.samples, ge=1, le=64)
     max_samples: int = Field(16, ge=1, le=64)
-    debug_rounds: int = Field(2, ge=0, le=16)
+    debug_rounds: int = Field(_SSTAR.rounds, ge=0, le=16)
     max_rounds: int = Field(4, ge=0, le=16)
-    selection: Literal["adaptive", "majority", "public", "judge", "first"] = "adaptive"
-    temperature: float = Field(0.7, ge=0, le=2)
+    selection: SelectionMode = _SSTAR.selection
+    temperature: float = Field(_SSTAR.temperature, ge=0, le=2)
     # Sample the first candidate at temperature 0, the rest at `temperature`: the model's most
-    # likely answer is always a candidate and wins ties (proxy.scaling.sampling; on the dev
-    # split's traces it turned 61 of 82 right answers into 65: bench.selection_replay).
-    greedy_sample: bool = True
+    # likely answer is always a candidate and wins ties (proxy.scaling.sampling).
+    greedy_sample: bool = _SSTAR.greedy_sample
     # How the tournament's judge answers: "reasoned" works the answer out in text and ends with
     # a letter; "scored" answers with one letter and compares the letters' probabilities across
     # both program orders (for small models whose reasoned verdicts follow the position; the
     # embedded 0.5B model uses it unless this is set: proxy.cli.embedded_settings).
-    judge: Literal["reasoned", "scored"] = "reasoned"
-    max_total_tokens: int | None = Field(None, ge=1)
-    deadline_s: float = Field(120.0, gt=0)
+    judge: JudgeStyle = _SSTAR.judge
+    max_total_tokens: int | None = Field(_SSTAR.max_total_tokens, ge=1)
+    deadline_s: float = Field(_SSTAR.deadline_s, gt=0)
     max_deadline_s: float = Field(600.0, gt=0)
-    aux_model: str | None = None
+    aux_model: str | None = _SSTAR.aux_model
     on_scaling_failure: Literal["passthrough", "error"] = "passthrough"
     sandbox_backend: Literal["bubblewrap", "local"] = "bubblewrap"
     run_store_size: int = Field(256, ge=0)
@@ -121,8 +117,8 @@ class Settings(BaseSettings):
     # by its own llama-server: a stronger judge next to a fast sampler. None: one model does all.
     local_aux_model: LocalModelName | None = None
     local_model_threads: int | None = Field(None, ge=1)
-    local_model_isa: Literal["auto", "avx2", "avx512"] = "auto"
-    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    local_model_isa: Isa = "auto"
+    cache_dir: Path = Field(default_factory=default_cache_dir)
 
     @field_validator("api_keys", mode="before")
     @classmethod
@@ -168,6 +164,22 @@ class Settings(BaseSettings):
     def has_upstream(self) -> bool:
         """True when at least one model can be served (a base URL or a mapped model)."""
         return self.upstream_api_base is not None or bool(self.models)
+
+    def scaling_defaults(self) -> ScalingParams:
+        """The S* parameters of a request that sets no control of its own."""
+        return dataclasses.replace(
+            _SSTAR,
+            samples=self.num_samples,
+            rounds=self.debug_rounds,
+            selection=self.selection,
+            temperature=self.temperature,
+            max_total_tokens=self.max_total_tokens,
+            deadline_s=self.deadline_s,
+            aux_model=self.aux_model,
+            judge=self.judge,
+            one_sample_per_call=self.upstream_is_llama_cpp,
+            greedy_sample=self.greedy_sample,
+        )
 
     def client_keys(self) -> tuple[bytes, ...]:
         """Client keys as bytes, ready for constant-time comparison."""

@@ -16,9 +16,20 @@ import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from proxy.scaling.extraction import extract_public_tests
-from proxy.scaling.types import CodeTask, Signature
-from proxy.upstream.base import Choice, Message, UpstreamRequest, UpstreamResponse, Usage
+from proxy.scaling.budget import RunBudget
+from proxy.scaling.context import RunContext
+from proxy.scaling.execution import Executor
+from proxy.scaling.types import CodeTask, ScalingParams, Signature
+from proxy.tasking.examples import extract_public_tests
+from proxy.upstream.base import (
+    Choice,
+    Message,
+    Upstream,
+    UpstreamRequest,
+    UpstreamResponse,
+    Usage,
+)
+from sandbox import ExecutionRequest, ExecutionResult, Sandbox, SandboxUnavailableError
 
 Script = Callable[[UpstreamRequest], "list[str] | list[Choice]"]
 
@@ -81,3 +92,34 @@ class ScriptedUpstream:
     def by_purpose(self, purpose: str) -> list[UpstreamRequest]:
         """The recorded requests with this purpose label."""
         return [r for r in self.requests if r.purpose == purpose]
+
+
+class RefusingSandbox:
+    """A sandbox for stage tests that must not execute anything: it says so if asked."""
+
+    async def run(self, request: ExecutionRequest) -> ExecutionResult:
+        raise SandboxUnavailableError(f"this test executes nothing ({request.mode} run asked)")
+
+    async def aclose(self) -> None:
+        return None
+
+
+def one_call_params(**knobs: object) -> ScalingParams:
+    """Parameters for scripted scenarios that answer samples by their index in one ``n=N``
+    call: the greedy first sample, a call of its own, is off."""
+    return ScalingParams(greedy_sample=False, **knobs)  # type: ignore[arg-type]
+
+
+def run_context(
+    upstream: Upstream,
+    task: CodeTask,
+    params: ScalingParams | None = None,
+    *,
+    sandbox: Sandbox | None = None,
+) -> RunContext:
+    """One run's context for testing a stage on its own (call inside the running loop: the
+    budget's deadline starts now). Without ``sandbox`` nothing may execute."""
+    params = params if params is not None else ScalingParams()
+    budget = RunBudget(params)
+    executor = Executor(sandbox or RefusingSandbox(), budget, task=task, params=params)
+    return RunContext(budget, upstream, executor, task, params)

@@ -106,12 +106,36 @@ def candidate_programs(trace: Mapping[str, Any]) -> tuple[dict[int, str], int | 
     return programs, selected if isinstance(selected, int) else None
 
 
+MODE_PURPOSES: Mapping[str, frozenset[str]] = {
+    "first": frozenset({"sample", "debug"}),
+    "public": frozenset({"sample", "debug"}),
+    "majority": frozenset({"sample", "debug", "synthesis"}),
+    "judge": frozenset({"sample", "debug", "judge"}),
+    "adaptive": frozenset({"sample", "debug", "synthesis", "distinguish", "judge"}),
+}
+"""The calls each selection mode makes itself: what it would have cost on its own."""
+
+
+def mode_usage(trace: Mapping[str, Any], selection: str) -> Mapping[str, Any]:
+    """Tokens the calls of ``selection``'s purposes spent in the run (``usage_by_purpose``)."""
+    by_purpose = trace.get("usage_by_purpose") or {}
+    spent = [by_purpose[p] for p in MODE_PURPOSES.get(selection, ()) if p in by_purpose]
+    return {
+        key: sum(int(u.get(key, 0)) for u in spent)
+        for key in ("prompt_tokens", "completion_tokens")
+    }
+
+
 def trace_picks(trace: Mapping[str, Any]) -> tuple[TracePick, ...]:
-    """The trace's ``picks`` (older proxies have none); malformed entries are skipped."""
+    """The trace's ``picks`` (older proxies have none); malformed entries are skipped.
+
+    A pick's cost is what the calls of its mode's purposes spent; traces of older proxies
+    carried it in the pick itself.
+    """
     picks = []
     for item in trace.get("picks") or ():
         try:
-            usage = item.get("usage") or {}
+            usage = item.get("usage") or mode_usage(trace, str(item["selection"]))
             picks.append(
                 TracePick(
                     selection=str(item["selection"]),

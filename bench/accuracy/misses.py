@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from proxy.scaling.code import normalise_program
+from proxy.scaling.replay import normalise_program
 
 KINDS = (
     "filtered by public tests",

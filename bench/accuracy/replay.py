@@ -3,7 +3,7 @@
 A run's trace keeps everything the tournament saw: the clusters, and per match the inputs on
 which the two representatives differed with their real outputs. Judging those matches again
 (another judge style, another model) and ranking the clusters exactly as selection does
-(:func:`proxy.scaling.clustering.rank_clusters`: wins, then size, then public pass rate) gives
+(:func:`proxy.scaling.replay.rank_clusters`: wins, then size, then public pass rate) gives
 the answer the same run would have given with that judge: a paired comparison on the very same
 candidates, without sampling again. Only the adaptive inputs stay those of the recorded run.
 """
@@ -15,48 +15,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bench.accuracy.misses import public_passed
-from proxy.scaling.clustering import rank_clusters
-from proxy.scaling.types import Cluster, CodeTask, PublicTest, Signature
+from proxy.scaling.replay import clusters_from_trace, rank_clusters
 
 MatchKey = tuple[int, int]
-
-
-def trace_clusters(trace: Mapping[str, Any]) -> tuple[Cluster, ...]:
-    """The run's behaviour clusters, as selection built them."""
-    return tuple(
-        Cluster(
-            id=int(c["id"]),
-            members=tuple(int(m) for m in c["members"]),
-            representative=int(c["representative"]),
-            signature=tuple(str(s) for s in c.get("signature") or ()),
-        )
-        for c in trace.get("clusters") or ()
-    )
-
-
-def trace_task(trace: Mapping[str, Any], *, model: str = "replay") -> CodeTask:
-    """The run's task as the engine saw it: problem, kind, signature and public tests."""
-    task = trace.get("task") or {}
-    signature = task.get("signature")
-    return CodeTask(
-        problem=str(task.get("problem", "")),
-        conversation=(),
-        kind=task.get("kind", "function"),
-        model=model,
-        signature=Signature(
-            name=str(signature["name"]),
-            params=tuple(str(p) for p in signature.get("params") or ()),
-            class_name=signature.get("class_name"),
-            starter_code=signature.get("starter_code"),
-        )
-        if isinstance(signature, Mapping)
-        else None,
-        public_tests=tuple(
-            PublicTest(str(t["input"]), None if t.get("expected") is None else str(t["expected"]))
-            for t in task.get("public_tests") or ()
-        ),
-        compare_mode=task.get("compare_mode", "lcb"),
-    )
 
 
 def match_key(match: Mapping[str, Any]) -> MatchKey:
@@ -74,7 +35,7 @@ def tournament_pick(trace: Mapping[str, Any], winners: Mapping[MatchKey, int | N
     With :func:`recorded_winners` this is the trace's own ``selected`` (a check that the replay
     ranks as selection does).
     """
-    clusters = trace_clusters(trace)
+    clusters = clusters_from_trace(trace)
     if not clusters:
         return int(trace["selected"])
     passed = {int(c["index"]): public_passed(c) for c in trace.get("candidates") or ()}

@@ -1,0 +1,17 @@
+"""The HTTP layer: the only package that speaks FastAPI, and the only one that sees wire JSON.
+
+The path of a chat request:
+
+1. ``router.py`` (thin routes) receives it; ``deps.py`` parses the body once (raw bytes, dict,
+   validated ``protocol.py`` model) and checks the client key.
+2. ``serving.py`` (``ChatService``) resolves the S* controls (``controls.py``), asks
+   ``proxy.detection`` whether S* applies, and then either
+3. passes it through (``passthrough.py``: byte-faithful relay or litellm, ``fanout.py`` for
+   upstreams that ignore ``n``), or
+4. builds the task and parameters (``proxy.tasking``) and answers with S* (``sstar.py``:
+   ``SStarService`` shares runs and stores traces; ``answer.py`` writes the ``chat.completion``
+   or the SSE stream, with ``sse.py``).
+
+Around every request: ``handlers.py`` renders every error as OpenAI's envelope, ``limits.py``
+caps the body, ``disconnect.py`` cancels work when the client leaves.
+"""

@@ -1,9 +1,10 @@
-"""Per-request S* controls: headers > body extension > model alias > server settings.
+"""Per-request S* controls, parsed: headers > body extension > model alias > server settings.
 
 Every knob has one name, used as ``x-sstar-<name>`` (with ``-`` for ``_``) in headers and as a key
 of the ``sstar`` body object (what the OpenAI SDK's ``extra_body`` produces). Server settings give
 the defaults and cap every value: a request may lower a budget, never raise it above the cap, and
 an out-of-range or malformed value is a 400 naming the header or body field, never a silent clamp.
+This module only parses and checks; ``proxy.tasking.build_params`` applies the result.
 """
 
 from __future__ import annotations
@@ -11,20 +12,21 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from proxy.alias import split_alias
 from proxy.api.protocol import EXTENSION_FIELD
 from proxy.errors import InvalidRequestError
-from proxy.scaling.types import OutputForm, PublicTest, ScalingParams, SelectionMode
-from proxy.settings import ALIAS_PREFIX, Settings
+from proxy.scaling.types import Mode, OutputForm, SelectionMode
+from proxy.settings import Settings
+from proxy.tasking import ExplicitTest, Overrides
 
-Mode = Literal["auto", "force", "off"]
 HEADER_PREFIX = "x-sstar-"
 
 
-class ExplicitTest(BaseModel):
+class ExplicitTestModel(BaseModel):
     """A client-supplied public test: stdin text, or a list of arguments for function tasks."""
 
     model_config = ConfigDict(extra="forbid")
@@ -49,7 +51,7 @@ class ControlValues(BaseModel):
     output: OutputForm | None = None
     progress: bool | None = None
     seed: int | None = None
-    tests: list[ExplicitTest] | None = None
+    tests: list[ExplicitTestModel] | None = None
 
     @field_validator("mode", "selection", "output", mode="before")
     @classmethod
@@ -62,25 +64,18 @@ HEADER_FIELDS = tuple(name for name in ControlValues.model_fields if name != "te
 
 @dataclass(frozen=True, slots=True)
 class Controls:
-    """The effective controls of one request."""
+    """The effective controls of one request: the mode, the S* knobs it set, explicit tests,
+    progress streaming, and the model without its ``sstar/`` alias."""
 
     mode: Mode
-    params: ScalingParams
+    overrides: Overrides
     progress: bool
     tests: tuple[ExplicitTest, ...]
     base_model: str
-    mode_source: str
 
 
 def header_name(field_name: str) -> str:
     return HEADER_PREFIX + field_name.replace("_", "-")
-
-
-def split_alias(model: str) -> tuple[str, bool]:
-    """``sstar/<model>`` → (``<model>``, True); anything else unchanged."""
-    if model.startswith(ALIAS_PREFIX) and len(model) > len(ALIAS_PREFIX):
-        return model[len(ALIAS_PREFIX) :], True
-    return model, False
 
 
 def resolve_controls(
@@ -94,15 +89,13 @@ def resolve_controls(
         **from_body.model_dump(exclude_none=True),
         **from_headers.model_dump(exclude_none=True),
     }
-    mode, mode_source = _resolve_mode(from_headers, from_body, aliased=aliased, settings=settings)
     _check_caps(merged, from_headers=from_headers, settings=settings)
     return Controls(
-        mode=mode,
-        params=_params(merged, settings),
+        mode=_resolve_mode(from_headers, from_body, aliased=aliased, settings=settings),
+        overrides=_overrides(merged),
         progress=bool(merged.get("progress", False)),
-        tests=tuple(from_body.tests or ()),
+        tests=tuple(ExplicitTest(t.input, t.output) for t in from_body.tests or ()),
         base_model=base_model,
-        mode_source=mode_source,
     )
 
 
@@ -139,14 +132,12 @@ def _validate(raw: Mapping[str, object], *, param_of: Any) -> ControlValues:
 
 def _resolve_mode(
     from_headers: ControlValues, from_body: ControlValues, *, aliased: bool, settings: Settings
-) -> tuple[Mode, str]:
+) -> Mode:
     if from_headers.mode is not None:
-        return from_headers.mode, "header"
+        return from_headers.mode
     if from_body.mode is not None:
-        return from_body.mode, "body"
-    if aliased:
-        return "force", "alias"
-    return settings.sstar_mode, "settings"
+        return from_body.mode
+    return "force" if aliased else settings.sstar_mode
 
 
 def _check_caps(
@@ -168,39 +159,16 @@ def _check_caps(
         )
 
 
-def _params(merged: Mapping[str, Any], settings: Settings) -> ScalingParams:
+def _overrides(merged: Mapping[str, Any]) -> Overrides:
     deadline_ms = merged.get("deadline_ms")
-    return ScalingParams(
-        samples=merged.get("samples", settings.num_samples),
-        rounds=merged.get("rounds", settings.debug_rounds),
-        selection=merged.get("selection", settings.selection),
-        temperature=merged.get("temperature", settings.temperature),
-        max_total_tokens=merged.get("max_tokens", settings.max_total_tokens),
-        deadline_s=deadline_ms / 1000 if deadline_ms is not None else settings.deadline_s,
-        aux_model=merged.get("aux_model", settings.aux_model),
-        judge=settings.judge,
-        one_sample_per_call=settings.upstream_is_llama_cpp,
-        greedy_sample=settings.greedy_sample,
-        output=merged.get("output", "message"),
+    return Overrides(
+        samples=merged.get("samples"),
+        rounds=merged.get("rounds"),
+        selection=merged.get("selection"),
+        temperature=merged.get("temperature"),
+        max_total_tokens=merged.get("max_tokens"),
+        deadline_s=deadline_ms / 1000 if deadline_ms is not None else None,
+        aux_model=merged.get("aux_model"),
+        output=merged.get("output"),
         seed=merged.get("seed"),
     )
-
-
-def explicit_public_tests(tests: tuple[ExplicitTest, ...], *, kind: str) -> tuple[PublicTest, ...]:
-    """Client-supplied tests in the engine's form (function arguments and results as JSON)."""
-    converted = []
-    for test in tests:
-        if kind == "function":
-            args = test.input if isinstance(test.input, list) else json.loads(test.input)
-            converted.append(
-                PublicTest(
-                    input=json.dumps(args, sort_keys=True, separators=(",", ":")),
-                    expected=json.dumps(test.output, sort_keys=True, separators=(",", ":")),
-                    source="request",
-                )
-            )
-        else:
-            converted.append(
-                PublicTest(input=str(test.input), expected=str(test.output), source="request")
-            )
-    return tuple(converted)

@@ -22,8 +22,8 @@ from proxy.api.protocol import (
     EmbeddingRequest,
     JsonBody,
 )
-from proxy.api.scaling import ScalingService
 from proxy.api.serving import ChatService
+from proxy.api.sstar import SStarService
 from proxy.errors import AuthenticationError, InvalidRequestError
 from proxy.settings import Settings
 
@@ -69,17 +69,13 @@ def _settings(request: Request) -> Settings:
 # worker thread, a thread hop per dependency per request.
 
 
-async def _settings_dep(request: Request) -> Settings:
-    return _settings(request)
-
-
 async def _chat_service(request: Request) -> ChatService:
     service: ChatService = request.app.state.chat_service
     return service
 
 
-async def _scaling(request: Request) -> ScalingService:
-    service: ScalingService = request.app.state.scaling
+async def _sstar(request: Request) -> SStarService:
+    service: SStarService = request.app.state.sstar
     return service
 
 
@@ -116,10 +112,9 @@ async def require_client_key(request: Request) -> None:
         raise AuthenticationError(message, code="invalid_api_key")
 
 
-SettingsDep = Annotated[Settings, Depends(_settings_dep)]
 ChatServiceDep = Annotated[ChatService, Depends(_chat_service)]
 PassthroughDep = Annotated[Passthrough, Depends(_passthrough)]
-ScalingDep = Annotated[ScalingService, Depends(_scaling)]
+SStarDep = Annotated[SStarService, Depends(_sstar)]
 ChatBody = Annotated[JsonBody[ChatCompletionRequest], Depends(_chat_body)]
 CompletionBody = Annotated[JsonBody[CompletionRequest], Depends(_completion_body)]
 EmbeddingBody = Annotated[JsonBody[EmbeddingRequest], Depends(_embedding_body)]

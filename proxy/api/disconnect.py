@@ -14,11 +14,9 @@ from typing import TypeVar
 
 from starlette.types import Receive
 
+from proxy.errors import ClientDisconnectedError
+
 T = TypeVar("T")
-
-
-class ClientDisconnectedError(Exception):
-    """The client closed the connection before the answer was ready (logged as 499)."""
 
 
 async def _wait_for_disconnect(receive: Receive) -> None:

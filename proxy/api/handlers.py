@@ -19,8 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from proxy.api.disconnect import ClientDisconnectedError
-from proxy.errors import InvalidRequestError, NotFoundError, ProxyError
+from proxy.errors import ClientDisconnectedError, InvalidRequestError, NotFoundError, ProxyError
 
 log = structlog.get_logger(__name__)
 

@@ -19,6 +19,7 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from proxy.alias import alias_of
 from proxy.api.disconnect import cancel_on_disconnect
 from proxy.api.fanout import (
     FANOUT_HEADER,
@@ -30,7 +31,6 @@ from proxy.api.fanout import (
 from proxy.api.protocol import EXTENSION_FIELD
 from proxy.api.sse import EventStreamResponse, encode_event, relay_events
 from proxy.errors import NotFoundError, UpstreamError
-from proxy.settings import ALIAS_PREFIX
 from proxy.upstream.litellm_client import Endpoint, LiteLLMPassthrough
 from proxy.upstream.relay import Relay, RelayedResponse, forward_headers
 from proxy.upstream.routing import LiteLLMRoute, ModelRouter, RelayRoute
@@ -189,7 +189,7 @@ class Passthrough:
             )
         for name in self._router.mapped_names():
             entries.append({"id": name, "object": "model", "created": 0, "owned_by": "sstar-proxy"})
-        aliases = [{**entry, "id": ALIAS_PREFIX + entry["id"]} for entry in entries]
+        aliases = [{**entry, "id": alias_of(entry["id"])} for entry in entries]
         return {"object": "list", "data": entries + aliases}
 
     async def ready(self) -> bool:

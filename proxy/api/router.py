@@ -20,7 +20,7 @@ from proxy.api.deps import (
     CompletionBody,
     EmbeddingBody,
     PassthroughDep,
-    ScalingDep,
+    SStarDep,
     require_client_key,
 )
 from proxy.api.handlers import error_response
@@ -87,9 +87,9 @@ async def retrieve_model(
 
 @openai_routes.get("/v1/sstar/runs/{run_id}")
 @openai_routes.get("/sstar/runs/{run_id}", include_in_schema=False)
-async def run_trace(run_id: str, scaling: ScalingDep) -> Mapping[str, object]:
+async def run_trace(run_id: str, sstar: SStarDep) -> Mapping[str, object]:
     """The full trace of a recent S* run (candidates, tests, clusters, matches, timings, tokens)."""
-    trace = scaling.trace(run_id)
+    trace = sstar.trace(run_id)
     if trace is None:
         raise NotFoundError(
             f"No S* run `{run_id}` is stored here (unknown, or evicted from the recent runs).",
@@ -108,11 +108,11 @@ async def health() -> dict[str, str]:
 
 @ops_routes.get("/ready")
 @ops_routes.get("/readyz", include_in_schema=False)
-async def ready(passthrough: PassthroughDep, scaling: ScalingDep) -> Response:
+async def ready(passthrough: PassthroughDep, sstar: SStarDep) -> Response:
     """Readiness: the upstream answers and the sandbox proved its isolation (SANDBOX.md rule 1)."""
-    if scaling.unavailable_reason is not None:
+    if sstar.unavailable_reason is not None:
         error = ProxyError(
-            f"The sandbox is unavailable: {scaling.unavailable_reason}",
+            f"The sandbox is unavailable: {sstar.unavailable_reason}",
             code="sandbox_unavailable",
         )
     elif not await passthrough.ready():

@@ -1,11 +1,12 @@
 """``ChatService``: the one place that decides how a chat request is answered.
 
 Order: resolve the S* controls (header > body ``sstar`` > ``sstar/`` alias > settings; a bad value
-is a 400), build the detector's view of the request, ``detect``, then either run S* or pass the
-request through untouched. Every answer says which happened in ``x-sstar-applied`` and why in
-``x-sstar-reason``. When S* cannot run (sandbox unavailable, proxy at capacity, the run failed
-before anything was sent) the request is passed through and the reason says so, unless the
-request forced S*: then the client gets the error instead of a silently different answer.
+is a 400), build the detector's view of the request, ``detect``, then either pass the request
+through untouched, or build the task and its parameters (``proxy.tasking``) and answer with S*.
+Every answer says which happened in ``x-sstar-applied`` and why in ``x-sstar-reason``. When S*
+cannot run (sandbox unavailable, proxy at capacity, the run failed before anything was sent) the
+request is passed through and the reason says so, unless the request forced S*: then the client
+gets the error instead of a silently different answer.
 """
 
 from __future__ import annotations
@@ -18,11 +19,17 @@ from proxy.api.answer import header_safe
 from proxy.api.controls import Controls, resolve_controls
 from proxy.api.passthrough import Passthrough
 from proxy.api.protocol import EXTENSION_FIELD, ChatCompletionRequest, JsonBody
-from proxy.api.scaling import ScalingFailedError, ScalingService
-from proxy.errors import CapacityError, InvalidRequestError, ProxyError, SandboxUnavailableError
-from proxy.scaling.detect import Decision, detect
-from proxy.scaling.detect_view import view_from_body
+from proxy.api.sstar import SStarService
+from proxy.detection import Decision, detect, view_from_body
+from proxy.errors import (
+    CapacityError,
+    InvalidRequestError,
+    ProxyError,
+    SandboxUnavailableError,
+    ScalingFailedError,
+)
 from proxy.settings import Settings
+from proxy.tasking import build_params, build_task
 
 log = structlog.get_logger(__name__)
 
@@ -31,11 +38,11 @@ class ChatService:
     """Answers ``POST /v1/chat/completions``."""
 
     def __init__(
-        self, *, settings: Settings, passthrough: Passthrough, scaling: ScalingService
+        self, *, settings: Settings, passthrough: Passthrough, sstar: SStarService
     ) -> None:
         self.settings = settings
         self.passthrough = passthrough
-        self.scaling = scaling
+        self.sstar = sstar
 
     async def chat(self, body: JsonBody[ChatCompletionRequest], request: Request) -> Response:
         """Detect, then S* or pass-through."""
@@ -55,8 +62,8 @@ class ChatService:
             raise InvalidRequestError(decision.reason, param=decision.param)
         if not decision.apply:
             return await self._pass(body, request, decision.reason)
-        if self.scaling.unavailable_reason is not None:
-            reason = f"sandbox unavailable: {self.scaling.unavailable_reason}"
+        if self.sstar.unavailable_reason is not None:
+            reason = f"sandbox unavailable: {self.sstar.unavailable_reason}"
             return await self._cannot_scale(
                 body, request, controls, reason, SandboxUnavailableError(reason)
             )
@@ -69,19 +76,22 @@ class ChatService:
         controls: Controls,
         decision: Decision,
     ) -> Response:
+        task = build_task(body.data, decision, model=controls.base_model, tests=controls.tests)
+        params = build_params(self.settings.scaling_defaults(), controls.overrides, body.data)
         try:
-            return await self.scaling.answer(
-                body=body.data, request=request, controls=controls, decision=decision
+            return await self.sstar.answer(
+                task=task,
+                params=params,
+                body=body.data,
+                request=request,
+                reason=decision.reason,
+                progress=controls.progress,
             )
         except CapacityError as exc:
             return await self._cannot_scale(body, request, controls, "S* at capacity", exc)
         except ScalingFailedError as exc:
-            error = (
-                exc.cause
-                if isinstance(exc.cause, ProxyError)
-                else ProxyError(f"{exc.reason}; see the server log for details.")
-            )
-            return await self._cannot_scale(body, request, controls, exc.reason, error)
+            reason = f"S* run failed: {exc.message}"
+            return await self._cannot_scale(body, request, controls, reason, exc)
 
     async def _cannot_scale(
         self,

@@ -1,13 +1,17 @@
 """The run's budget and ledger: every upstream call and sandbox run of an S* run goes through here.
 
 One object per run enforces the caps in ``ScalingParams`` (wall deadline, total tokens) and
-records what the result must report: usage summed over every call, call and execution counts,
-and what degraded and why. Stages call :meth:`RunBudget.complete` and :meth:`RunBudget.execute`
-instead of the raw seams, so no call can outlive the deadline and none is left uncounted.
+records what the result must report: usage summed over every call (and per purpose), call and
+execution counts, the last upstream error, and what degraded and why. Stages reach the seams
+through ``RunContext`` (``context.py``), which calls :meth:`RunBudget.complete` and
+:meth:`RunBudget.execute`, so no call can outlive the deadline and none is left uncounted.
 
-A cap is not an error for the client: it raises :class:`BudgetExhaustedError` (internal, never
-leaves the engine), the stage stops and keeps what it has, and selection works from that.
-Cancellation (``asyncio.CancelledError``) is never caught here: it stops everything in flight.
+A cap is not an error for the client: it raises ``BudgetExhaustedError`` (internal, never leaves
+the engine), the stage stops and keeps what it has, and selection works from that. Cancellation
+(``asyncio.CancelledError``) is never caught here: it stops everything in flight.
+
+How the deadline is shared among the stages is decided here, in one place: each share is the
+part of the time *left* when the stage starts that it may use.
 """
 
 from __future__ import annotations
@@ -17,17 +21,19 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+from proxy.errors import BudgetExhaustedError, UpstreamError
 from proxy.scaling.types import ScalingParams
 from proxy.upstream.base import Purpose, Upstream, UpstreamRequest, UpstreamResponse, Usage
 from sandbox import ExecutionRequest, ExecutionResult, Sandbox
 
-
-class BudgetExhaustedError(Exception):
-    """A cap of the run was reached; the current stage stops and keeps what it has."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+SAMPLING_SHARE = 0.5
+"""Sampling with one call per sample (llama.cpp) stops waiting for unfinished samples here."""
+DEBUG_SHARE = 0.6
+"""Debugging; selection keeps the rest."""
+INPUTS_SHARE = 0.5
+"""Selection: waiting for the synthesized inputs and running every program on them."""
+TOURNAMENT_SHARE = 0.95
+"""The tournament; the rest is kept to assemble the answer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,7 @@ class RunBudget:
         self.usage_by_purpose: dict[Purpose, Usage] = {}
         self.calls = 0
         self.executions = 0
+        self.upstream_errors: dict[Purpose, UpstreamError] = {}  # the last, per purpose
         self._degraded: list[str] = []
 
     # -- time and tokens ------------------------------------------------------------------------
@@ -126,14 +133,6 @@ class RunBudget:
         spent = self.usage_by_purpose.get(request.purpose, Usage())
         self.usage_by_purpose[request.purpose] = spent + response.usage
         return response
-
-    def usage_for(self, purposes: frozenset[Purpose]) -> Usage:
-        """Tokens spent so far by calls of these purposes (what a cheaper mode would have paid)."""
-        total = Usage()
-        for purpose, usage in self.usage_by_purpose.items():
-            if purpose in purposes:
-                total = total + usage
-        return total
 
     async def execute(self, sandbox: Sandbox, request: ExecutionRequest) -> ExecutionResult:
         """One sandbox request within the deadline; every input counts as one execution."""

@@ -55,9 +55,7 @@ def representative(group: Sequence[Behaviour]) -> Behaviour:
 
     A cluster's members behaved alike on every input run, so the choice matters only when the
     inputs missed a difference; then a program several samples agree on verbatim is the likelier
-    one, while speed alone favours shortcuts. (HumanEval/54 on the dev split: the fastest member,
-    ``len(set(a)) == len(set(b))``, was chosen over ``set(a) == set(b)``, sampled twice;
-    ``python -m bench.misses`` counts what the rule changes in a run's traces.)
+    one, while speed alone favours shortcuts (the measurement is in bench/README.md).
     """
     return min(group, key=lambda b: (-b.public_passed, -len(b.members), b.time_s, b.index))
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 
-from proxy.scaling.budget import BudgetExhaustedError, RunBudget
-from proxy.scaling.code import normalise_program
+from proxy.errors import BudgetExhaustedError
+from proxy.scaling.budget import RunBudget
+from proxy.scaling.programs import normalise_program
 from proxy.scaling.prompts import clip
 from proxy.scaling.types import CodeTask, PublicTest, ScalingParams, TestOutcome
 from sandbox import (

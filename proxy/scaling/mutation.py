@@ -2,19 +2,17 @@
 
 A small model asked for test inputs often returns the prompt's own examples, which every
 candidate in the pool already passes: the programs then form one cluster and no tournament is
-played, although they may differ on inputs nobody tried. (HumanEval/20 on the dev split: the
-only two inputs were the docstring's, and a program returning the pair in list order instead of
-sorted order shared the cluster with the correct one and was selected.)
+played, although they may differ on inputs nobody tried.
 
 So, like EvalPlus's type-aware mutation, each known input of a function task is varied one
 change at a time, small enough that an input valid under the problem's constraints usually stays
 valid: lists and strings reversed, lists rotated by one (order is where programs that lean on the
 examples' order part ways); the values of same-typed scalar arguments rotated among their
-positions (HumanEval/92: ``any_int(7, 5, 2)`` exposes a program that only checks ``x + y == z``);
-lists and strings without their last element or cut to their first (HumanEval/82: a one-letter
-string exposes a prime test that calls 1 prime); integers one more and one less. The variants
-cost executions only, no model call. Stdin inputs have no structure we can trust and are left
-alone.
+positions (``f(7, 5, 2)`` as ``f(2, 7, 5)`` exposes a program that only checks ``x + y == z``);
+lists and strings without their last element or cut to their first (a one-letter string exposes
+a prime test that calls 1 prime); integers one more and one less. The variants cost executions
+only, no model call. Stdin inputs have no structure we can trust and are left alone. What they
+changed on the dev split is in bench/README.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """S* stage 3: selection, SSTAR.md §2 Stage 3, behind one interface for every mode.
 
-Inputs: the debugged candidates, the public tests, ``ScalingParams.selection`` and the caps
-(``num_synth_inputs``, ``max_pairs``, the deadline). Output: a :class:`Selection` naming the
-chosen candidate with the clusters, matches, synthesized inputs and the reasons for the choice.
+Inputs: the run context and the debugged candidates (and, if the engine started it early, the
+initial input synthesis). Output: a :class:`Selection` naming the chosen candidate with the
+clusters, matches, synthesized inputs and the reasons for the choice.
 
 ``adaptive`` (default): public filter (if nobody passes everything, the best pass rate continues:
 we still select), dedupe identical programs (counts kept), synthesize inputs, execute, cluster on
@@ -11,51 +11,32 @@ tournament. ``public``: the first candidate passing the public tests. ``judge``:
 code only. ``first``: the first sample with code. Whatever a cap or a fault cuts short, the stage
 selects from what exists (largest cluster, best public pass rate) and says so.
 
-The cheaper modes are steps of the dearer ones, so the stage records each step's pick
-(:class:`Pick`) on the way: an ``adaptive`` run also says what ``first``, ``public`` and
-``majority`` would have answered from the same candidates, and what each would have cost.
+Each step announces what it would answer with to a ``SelectionObserver`` (``observer.py``), so a
+caller can learn what the cheaper modes would have picked; selection itself records nothing.
+Knobs: ``params.selection``, ``num_synth_inputs``, ``max_pairs``; the deadline's shares.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 from collections import Counter
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 
-from proxy.scaling.budget import BudgetExhaustedError, RunBudget
+from proxy.errors import BudgetExhaustedError
+from proxy.scaling.budget import INPUTS_SHARE
 from proxy.scaling.clustering import Behaviour, cluster_behaviours, rank_clusters
-from proxy.scaling.code import normalise_program, strip_reasoning
-from proxy.scaling.execution import Executor
+from proxy.scaling.context import RunContext, reply_text
 from proxy.scaling.mutation import clustering_inputs
-from proxy.scaling.prompts import JUDGE_CODE, JUDGE_CODE_ITEM
-from proxy.scaling.synthesis import ask, synthesize_inputs
+from proxy.scaling.observer import SelectionObserver
+from proxy.scaling.programs import normalise_program
+from proxy.scaling.prompts.judging import code_judge_prompt, parse_code_choice
+from proxy.scaling.synthesis import synthesize_inputs
 from proxy.scaling.tournament import Contender, Tournament
-from proxy.scaling.types import (
-    Candidate,
-    Cluster,
-    CodeTask,
-    Match,
-    Pick,
-    ScalingParams,
-    SelectionMode,
-)
-from proxy.upstream.base import Purpose, Upstream
+from proxy.scaling.types import Candidate, Cluster, Match
 from sandbox import RunResult
 
 CODE_JUDGE_MAX_PROGRAMS = 8
-_EVERY_MODE: frozenset[Purpose] = frozenset({"sample", "debug", "extraction"})
-MODE_PURPOSES: Mapping[SelectionMode, frozenset[Purpose]] = {
-    "first": _EVERY_MODE,
-    "public": _EVERY_MODE,
-    "majority": _EVERY_MODE | {"synthesis"},
-    "judge": _EVERY_MODE | {"judge"},
-    "adaptive": _EVERY_MODE | {"synthesis", "distinguish", "judge"},
-}
-_CODE_ANSWER = re.compile(
-    r"answer[*_\s]*(?:is\b)?[*_\s]*[:\uff1a]?[\s*_`\"'(\[#]*(?:candidate\s+)?(\d+)", re.I
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +48,7 @@ class Selection:
     matches: tuple[Match, ...] = ()
     synthesized_inputs: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
-    picks: tuple[Pick, ...] = ()
     mutated_inputs: tuple[str, ...] = ()
-
-
-def pick(budget: RunBudget, selection: SelectionMode, candidate: int) -> Pick:
-    """Record that ``selection`` would answer with ``candidate``, as of now."""
-    return Pick(
-        selection, candidate, budget.elapsed_ms(), budget.usage_for(MODE_PURPOSES[selection])
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +83,10 @@ def dedupe(candidates: Sequence[Candidate]) -> list[_Program]:
 
 
 async def select_candidate(
-    budget: RunBudget,
-    upstream: Upstream,
-    *,
-    executor: Executor,
-    task: CodeTask,
-    params: ScalingParams,
+    ctx: RunContext,
     candidates: tuple[Candidate, ...],
+    *,
+    observer: SelectionObserver,
     synthesis: Awaitable[tuple[str, ...]] | None = None,
 ) -> Selection:
     """Choose one live candidate; ``candidates`` must contain at least one with code.
@@ -124,51 +94,31 @@ async def select_candidate(
     ``synthesis`` is the initial input synthesis if the caller started it early (it needs only
     the problem, so the engine overlaps it with sampling); otherwise it is asked for here.
     """
+    mode = ctx.params.selection
     live = [c for c in candidates if c.dropped_reason is None]
-    picks = [pick(budget, "first", live[0].index)]
-    if params.selection == "first":
-        return Selection(
-            live[0].index,
-            reasons=("selection 'first': the first sample with code",),
-            picks=tuple(picks),
-        )
-    pool, why = filter_public(live, len(task.public_tests))
+    observer.picked("first", live[0].index)
+    if mode == "first":
+        return Selection(live[0].index, reasons=("selection 'first': the first sample with code",))
+    pool, why = filter_public(live, len(ctx.task.public_tests))
     reasons = [why] if why else []
-    picks.append(pick(budget, "public", pool[0].index))
-    if params.selection == "public":
-        reasons.append("selection 'public': the first of them")
-        return Selection(pool[0].index, reasons=tuple(reasons), picks=tuple(picks))
+    observer.picked("public", pool[0].index)
+    if mode == "public":
+        return Selection(pool[0].index, reasons=(*reasons, "selection 'public': the first of them"))
     programs = dedupe(pool)
     reasons.append(f"{len(programs)} distinct program(s) among {len(pool)}")
     if len(programs) == 1:
         only = programs[0].candidate.index
-        later: tuple[SelectionMode, ...] = (
-            ("majority", "adaptive") if params.selection == "adaptive" else (params.selection,)
-        )
-        picks.extend(pick(budget, mode, only) for mode in later)
-        return Selection(only, reasons=(*reasons, "nothing to choose"), picks=tuple(picks))
-    if params.selection == "judge":
-        return await _judge_code(
-            budget,
-            upstream,
-            task=task,
-            params=params,
-            programs=programs,
-            reasons=reasons,
-            picks=picks,
-        )
-    if synthesis is None:
-        synthesis = synthesize_inputs(budget, upstream, task=task, params=params)
+        for step in ("majority", "adaptive") if mode == "adaptive" else (mode,):
+            observer.picked(step, only)
+        return Selection(only, reasons=(*reasons, "nothing to choose"))
+    if mode == "judge":
+        return await _judge_code(ctx, programs, reasons=reasons, observer=observer)
     return await _select_by_behaviour(
-        budget,
-        upstream,
-        executor=executor,
-        task=task,
-        params=params,
-        programs=programs,
+        ctx,
+        programs,
         reasons=reasons,
-        picks=picks,
-        synthesis=synthesis,
+        observer=observer,
+        synthesis=synthesis if synthesis is not None else synthesize_inputs(ctx),
     )
 
 
@@ -183,49 +133,39 @@ class _Observation:
 
 
 async def _select_by_behaviour(
-    budget: RunBudget,
-    upstream: Upstream,
-    *,
-    executor: Executor,
-    task: CodeTask,
-    params: ScalingParams,
+    ctx: RunContext,
     programs: list[_Program],
+    *,
     reasons: list[str],
-    picks: list[Pick],
+    observer: SelectionObserver,
     synthesis: Awaitable[tuple[str, ...]],
 ) -> Selection:
-    seen = await _observe(
-        budget, executor=executor, task=task, params=params, programs=programs, synthesis=synthesis
-    )
+    seen = await _observe(ctx, programs, synthesis)
     if seen.inputs and not seen.synthesized:
         reasons.append("no synthesized inputs: clustered on the public inputs")
     if seen.mutated:
         reasons.append(
             f"{len(seen.mutated)} input(s) varied from the known ones (type-aware variants)"
         )
-    behaviours = _behaviours(programs, seen, executor=executor)
+    behaviours = _behaviours(ctx, programs, seen)
     clusters = cluster_behaviours(behaviours)
-    total = max(1, len(task.public_tests))
+    total = max(1, len(ctx.task.public_tests))
     passed = {b.index: b.public_passed for b in behaviours}
     rate = {c.id: passed[c.representative] / total for c in clusters}
     reasons.append(f"{len(clusters)} behaviour cluster(s) on {len(seen.inputs)} input(s)")
-    largest = rank_clusters(clusters, wins={}, public_rate=rate)[0]
-    picks.append(pick(budget, "majority", largest.representative))
+    observer.picked(
+        "majority", rank_clusters(clusters, wins={}, public_rate=rate)[0].representative
+    )
     matches: tuple[Match, ...] = ()
-    if len(clusters) > 1 and params.selection == "adaptive" and seen.runs:
-        by_index = {p.candidate.index: (p, r) for p, r in zip(programs, seen.runs, strict=True)}
+    if len(clusters) > 1 and ctx.params.selection == "adaptive" and seen.runs:
+        runs = {p.candidate.index: (p, r) for p, r in zip(programs, seen.runs, strict=True)}
         contenders = [
             Contender(
-                c,
-                by_index[c.representative][0].candidate.best.program,
-                by_index[c.representative][1],
+                c, runs[c.representative][0].candidate.best.program, runs[c.representative][1]
             )
             for c in clusters
         ]
-        tournament = Tournament(
-            budget, upstream, executor=executor, task=task, params=params, synthesized=seen.inputs
-        )
-        matches = await tournament.play_all(contenders, deadline=budget.stage_deadline(0.95))
+        matches = await Tournament(ctx, synthesized=seen.inputs).play_all(contenders)
         decided = sum(m.winner is not None for m in matches)
         reasons.append(f"tournament: {len(matches)} match(es), {decided} decided")
     wins = Counter(m.winner for m in matches if m.winner is not None)
@@ -234,46 +174,38 @@ async def _select_by_behaviour(
         f"winner: cluster {winner.id} ({len(winner.members)} member(s), {wins.get(winner.id, 0)} "
         f"win(s)); representative candidate {winner.representative}"
     )
-    if params.selection == "adaptive":
-        picks.append(pick(budget, "adaptive", winner.representative))
+    if ctx.params.selection == "adaptive":
+        observer.picked("adaptive", winner.representative)
     return Selection(
         winner.representative,
         clusters,
         matches,
         seen.synthesized,
         tuple(reasons),
-        tuple(picks),
         seen.mutated,
     )
 
 
 async def _observe(
-    budget: RunBudget,
-    *,
-    executor: Executor,
-    task: CodeTask,
-    params: ScalingParams,
-    programs: list[_Program],
-    synthesis: Awaitable[tuple[str, ...]],
+    ctx: RunContext, programs: list[_Program], synthesis: Awaitable[tuple[str, ...]]
 ) -> _Observation:
     """Await the synthesized inputs (else use the public ones), add their variants, and run
     every program on them all."""
     synthesized: tuple[str, ...] = ()
     mutated: tuple[str, ...] = ()
     try:
-        async with asyncio.timeout_at(budget.stage_deadline(0.5)):
+        async with asyncio.timeout_at(ctx.budget.stage_deadline(INPUTS_SHARE)):
             synthesized = await synthesis
-            inputs, mutated = clustering_inputs(task, synthesized, limit=params.num_synth_inputs)
+            inputs, mutated = clustering_inputs(
+                ctx.task, synthesized, limit=ctx.params.num_synth_inputs
+            )
             if not inputs:
-                budget.degrade("no inputs to execute: programs were not clustered by behaviour")
+                ctx.budget.degrade("no inputs to execute: programs were not clustered by behaviour")
                 return _Observation(synthesized)
             async with asyncio.TaskGroup() as group:
-                pending = [
-                    group.create_task(_run_or_none(budget, executor, program=p, inputs=inputs))
-                    for p in programs
-                ]
+                pending = [group.create_task(_run_or_none(ctx, p, inputs)) for p in programs]
     except TimeoutError:
-        budget.degrade("input synthesis or execution cut short by the deadline")
+        ctx.budget.degrade("input synthesis or execution cut short by the deadline")
         return _Observation(synthesized, mutated)
     runs = [t.result() for t in pending]
     if any(r is None for r in runs):
@@ -281,9 +213,7 @@ async def _observe(
     return _Observation(synthesized, mutated, inputs, tuple(r for r in runs if r is not None))
 
 
-def _behaviours(
-    programs: list[_Program], seen: _Observation, *, executor: Executor
-) -> list[Behaviour]:
+def _behaviours(ctx: RunContext, programs: list[_Program], seen: _Observation) -> list[Behaviour]:
     if not seen.runs:
         # NOTE: no behaviour evidence: every distinct program stands alone; size decides.
         return [
@@ -296,49 +226,35 @@ def _behaviours(
             members=p.members,
             public_passed=p.candidate.best.passed,
             time_s=sum(r.time_s for r in runs),
-            signature=tuple(executor.key(r) for r in runs),
+            signature=tuple(ctx.executor.key(r) for r in runs),
         )
         for p, runs in zip(programs, seen.runs, strict=True)
     ]
 
 
 async def _run_or_none(
-    budget: RunBudget, executor: Executor, *, program: _Program, inputs: tuple[str, ...]
+    ctx: RunContext, program: _Program, inputs: tuple[str, ...]
 ) -> tuple[RunResult, ...] | None:
     try:
-        return await executor.run(program.candidate.best.program, inputs)
+        return await ctx.executor.run(program.candidate.best.program, inputs)
     except BudgetExhaustedError as exc:
-        budget.degrade(f"clustering without execution: {exc.reason}")
+        ctx.budget.degrade(f"clustering without execution: {exc.reason}")
         return None
 
 
 async def _judge_code(
-    budget: RunBudget,
-    upstream: Upstream,
-    *,
-    task: CodeTask,
-    params: ScalingParams,
-    programs: list[_Program],
-    reasons: list[str],
-    picks: list[Pick],
+    ctx: RunContext, programs: list[_Program], *, reasons: list[str], observer: SelectionObserver
 ) -> Selection:
     shown = sorted(programs, key=lambda p: (-len(p.members), p.candidate.index))
     shown = shown[:CODE_JUDGE_MAX_PROGRAMS]
-    items = "\n\n".join(
-        JUDGE_CODE_ITEM.format(number=number, program=p.candidate.best.program)
-        for number, p in enumerate(shown, start=1)
-    )
-    prompt = JUDGE_CODE.format(problem=task.problem, programs=items)
-    text = await ask(
-        budget, upstream, task=task, params=params, prompt=prompt, purpose="judge", temperature=0.0
-    )
-    answers = _CODE_ANSWER.findall(strip_reasoning(text))
-    choice = int(answers[-1]) if answers else 0
-    if 1 <= choice <= len(shown):
+    prompt = code_judge_prompt(ctx.task, programs=[p.candidate.best.program for p in shown])
+    text = reply_text(await ctx.ask(prompt, purpose="judge", temperature=0.0))
+    choice = parse_code_choice(text, count=len(shown))
+    if choice is not None:
         reasons.append(f"selection 'judge': the judge chose candidate {choice} of {len(shown)}")
         chosen = shown[choice - 1].candidate.index
     else:
-        budget.degrade("the code judge gave no usable answer; took the most common program")
+        ctx.budget.degrade("the code judge gave no usable answer; took the most common program")
         chosen = shown[0].candidate.index
-    picks.append(pick(budget, "judge", chosen))
-    return Selection(chosen, reasons=tuple(reasons), picks=tuple(picks))
+    observer.picked("judge", chosen)
+    return Selection(chosen, reasons=tuple(reasons))

@@ -1,8 +1,8 @@
 """Values that flow through the S* engine: the task going in, the knobs, the result coming out.
 
-No wire models here: ``proxy.api.serving`` converts an HTTP request into a ``CodeTask`` and a
-``ScalingResult`` back into a response. Everything is a frozen dataclass so a result can be
-rendered as a JSON trace with ``dataclasses.asdict``.
+No wire models here: ``proxy.tasking`` builds the ``CodeTask`` and ``ScalingParams`` from a
+request, and ``proxy.api`` renders a ``ScalingResult`` as a response. Everything is a frozen
+dataclass so a result can be rendered as a JSON trace with ``dataclasses.asdict``.
 """
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from proxy.upstream.base import Message, Usage
+from proxy.upstream.base import Message, Purpose, Usage
 
+Mode = Literal["auto", "force", "off"]
+"""Whether S* may answer a request: the detector decides, always (guardrails still apply), never."""
 TaskKind = Literal["stdin", "function"]
 SelectionMode = Literal["adaptive", "majority", "public", "judge", "first"]
 JudgeStyle = Literal["reasoned", "scored"]
@@ -70,7 +72,11 @@ class CodeTask:
 
 @dataclass(frozen=True, slots=True)
 class ScalingParams:
-    """Effective knobs of one run, after headers > body > alias > settings, capped by settings."""
+    """Effective knobs of one run, after headers > body > alias > settings, capped by settings.
+
+    The defaults below are the product's defaults: ``proxy.settings.Settings`` takes its S*
+    defaults from here, so each knob has one default.
+    """
 
     samples: int = 8
     rounds: int = 2
@@ -93,10 +99,7 @@ class ScalingParams:
     one_sample_per_call: bool = False
     # The first candidate is sampled at temperature 0 (the plain answer), the rest at
     # ``temperature``: the plain answer is always a candidate and wins selection's ties.
-    greedy_sample: bool = False
-    # When the prompt shows no example the parser recognises, ask the model to list them; kept
-    # only if every expected output occurs verbatim in the prompt. Off by default (one more call).
-    extract_tests_with_model: bool = False
+    greedy_sample: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,18 +173,15 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Pick:
-    """What one selection mode would have answered from this run's candidates, and at what cost.
+    """What one selection mode would have answered from a run's candidates, and when.
 
-    Selection computes the cheaper modes on the way to the requested one (``public`` filters
-    before ``majority`` clusters, before ``adaptive``'s tournament), so one run also measures
-    them on the very same candidates: a paired comparison for free. ``elapsed_ms`` is when the
-    pick was known; ``usage`` counts only the calls that mode itself makes.
+    Selection announces each cheaper mode's pick on the way to the requested one
+    (``observer.py``); ``elapsed_ms`` is when the pick was known.
     """
 
     selection: SelectionMode
     candidate: int
     elapsed_ms: float
-    usage: Usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,8 +211,9 @@ class ScalingResult:
     """What an S* run produced, and everything needed to explain it.
 
     ``program`` and ``message`` are the answer (``message`` is the winning candidate's own text with
-    its code replaced by the final revision). ``usage`` sums every upstream call of the run.
-    ``degraded`` lists what was cut short or fell back, and why.
+    its code replaced by the final revision). ``usage`` sums every upstream call of the run, and
+    ``usage_by_purpose`` splits it by what the calls were for. ``degraded`` lists what was cut
+    short or fell back, and why.
     """
 
     program: str
@@ -230,8 +231,7 @@ class ScalingResult:
     timings: tuple[StageTiming, ...] = ()
     degraded: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
-    public_tests: tuple[PublicTest, ...] = ()  # the tests the run used (model-listed included)
-    picks: tuple[Pick, ...] = ()  # the requested mode last
+    usage_by_purpose: tuple[tuple[Purpose, Usage], ...] = ()
 
     @property
     def passed_public(self) -> int:

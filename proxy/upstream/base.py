@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 Role = Literal["system", "developer", "user", "assistant"]
-Purpose = Literal["sample", "debug", "synthesis", "distinguish", "judge", "extraction"]
+Purpose = Literal["sample", "debug", "synthesis", "distinguish", "judge"]
 
 
 @dataclass(frozen=True, slots=True)

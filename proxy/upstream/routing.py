@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from proxy.alias import split_alias
 from proxy.errors import NotFoundError
-from proxy.settings import ALIAS_PREFIX, Settings
+from proxy.settings import Settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,13 +35,6 @@ class LiteLLMRoute:
 
 
 Route = RelayRoute | LiteLLMRoute
-
-
-def strip_alias(model: str) -> tuple[str, bool]:
-    """``"sstar/m"`` -> ``("m", True)``; any other name -> ``(name, False)``."""
-    if model.startswith(ALIAS_PREFIX):
-        return model[len(ALIAS_PREFIX) :], True
-    return model, False
 
 
 class ModelRouter:
@@ -66,7 +60,7 @@ class ModelRouter:
 
     def resolve(self, model: str) -> Route:
         """Route for ``model``; ``NotFoundError`` (404) when nothing can serve it."""
-        name, _ = strip_alias(model)
+        name, _ = split_alias(model)
         mapped = self._settings.models.get(name)
         if mapped is not None:
             return LiteLLMRoute(

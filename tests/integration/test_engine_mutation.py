@@ -15,9 +15,9 @@ import re
 import pytest
 
 from proxy.scaling.engine import ScalingEngine
-from proxy.scaling.types import CodeTask, ScalingParams
+from proxy.scaling.types import CodeTask
 from proxy.upstream.base import UpstreamRequest
-from tests.fakes import ScriptedUpstream, function_task
+from tests.fakes import ScriptedUpstream, function_task, one_call_params
 
 pytestmark = pytest.mark.bwrap
 
@@ -84,7 +84,7 @@ def make_task() -> CodeTask:
 async def test_varied_inputs_split_programs_the_examples_cannot(sandbox) -> None:
     task = make_task()
     assert len(task.public_tests) == 2
-    params = ScalingParams(samples=2, rounds=1, exec_wall_time_s=1.0, seed=3)
+    params = one_call_params(samples=2, rounds=1, exec_wall_time_s=1.0, seed=3)
     result = await ScalingEngine(ScriptedUpstream(script), sandbox).run(task, params)
 
     assert result.passed_public == 2  # both pass the examples

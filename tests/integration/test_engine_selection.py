@@ -15,9 +15,10 @@ import re
 import pytest
 
 from proxy.scaling.engine import ScalingEngine
-from proxy.scaling.types import CodeTask, ScalingParams
+from proxy.scaling.observer import PickRecorder
+from proxy.scaling.types import CodeTask
 from proxy.upstream.base import Choice, UpstreamRequest
-from tests.fakes import ScriptedUpstream, function_task
+from tests.fakes import ScriptedUpstream, function_task, one_call_params
 
 pytestmark = pytest.mark.bwrap
 
@@ -90,7 +91,7 @@ def make_task() -> CodeTask:
     return task
 
 
-PARAMS = ScalingParams(samples=5, rounds=2, exec_wall_time_s=0.5, seed=7)
+PARAMS = one_call_params(samples=5, rounds=2, exec_wall_time_s=0.5, seed=7)
 
 
 async def test_tournament_picks_the_correct_program_over_the_majority(sandbox) -> None:
@@ -131,7 +132,7 @@ async def test_tournament_picks_the_correct_program_over_the_majority(sandbox) -
 
 async def test_majority_mode_follows_the_largest_cluster(sandbox) -> None:
     upstream = ScriptedUpstream(script)
-    params = ScalingParams(samples=5, selection="majority", exec_wall_time_s=0.5)
+    params = one_call_params(samples=5, selection="majority", exec_wall_time_s=0.5)
     result = await ScalingEngine(upstream, sandbox).run(make_task(), params)
     assert result.selected == 1
     assert result.matches == ()
@@ -140,7 +141,7 @@ async def test_majority_mode_follows_the_largest_cluster(sandbox) -> None:
 
 async def test_inconsistent_judge_is_a_tie(sandbox) -> None:
     upstream = ScriptedUpstream(lambda r: script(r, biased=True))
-    params = ScalingParams(samples=5, exec_wall_time_s=0.5, aux_model="judge-model")
+    params = one_call_params(samples=5, exec_wall_time_s=0.5, aux_model="judge-model")
     result = await ScalingEngine(upstream, sandbox).run(make_task(), params)
     assert result.matches
     assert all(m.winner is None for m in result.matches)
@@ -160,7 +161,7 @@ async def test_cheap_modes_answer_without_the_tournament(sandbox, mode) -> None:
         return script(request)
 
     upstream = ScriptedUpstream(code_judge)
-    params = ScalingParams(samples=5, selection=mode, exec_wall_time_s=0.5)
+    params = one_call_params(samples=5, selection=mode, exec_wall_time_s=0.5)
     result = await ScalingEngine(upstream, sandbox).run(make_task(), params)
     assert result.matches == ()
     assert not upstream.by_purpose("synthesis")
@@ -168,33 +169,38 @@ async def test_cheap_modes_answer_without_the_tournament(sandbox, mode) -> None:
     assert result.selected == {"public": 0, "first": 0, "judge": 0}[mode]
 
 
-async def test_adaptive_run_records_what_each_cheaper_mode_would_pick(sandbox) -> None:
+async def test_an_observer_learns_what_each_cheaper_mode_would_pick(sandbox) -> None:
     upstream = ScriptedUpstream(script)
-    adaptive = await ScalingEngine(upstream, sandbox).run(make_task(), PARAMS)
+    recorder = PickRecorder()
+    adaptive = await ScalingEngine(upstream, sandbox).run(make_task(), PARAMS, observer=recorder)
 
-    assert [p.selection for p in adaptive.picks] == ["first", "public", "majority", "adaptive"]
-    picked = {p.selection: p.candidate for p in adaptive.picks}
+    picks = recorder.picks
+    assert [p.selection for p in picks] == ["first", "public", "majority", "adaptive"]
+    picked = {p.selection: p.candidate for p in picks}
     # the tournament overrules the majority (the off-by-one pair) with the correct program
     assert picked == {"first": 0, "public": 0, "majority": 1, "adaptive": 0}
     assert picked["adaptive"] == adaptive.selected
-    elapsed = [p.elapsed_ms for p in adaptive.picks]
+    elapsed = [p.elapsed_ms for p in picks]
     assert elapsed == sorted(elapsed)
-    usage = {p.selection: p.usage for p in adaptive.picks}
     spent = upstream.usage_by_purpose
     assert set(spent) == {"sample", "synthesis", "distinguish", "judge"}  # no debug call needed
-    assert usage["public"] == spent["sample"]
-    assert usage["majority"] == spent["sample"] + spent["synthesis"]
-    assert usage["adaptive"] == adaptive.usage == upstream.usage
+    assert dict(adaptive.usage_by_purpose) == spent
+    assert adaptive.usage == upstream.usage
 
 
 @pytest.mark.parametrize("mode", ["majority", "public", "first"])
 async def test_a_pick_matches_the_run_of_its_own_mode(sandbox, mode) -> None:
-    adaptive = await ScalingEngine(ScriptedUpstream(script), sandbox).run(make_task(), PARAMS)
-    params = ScalingParams(samples=5, rounds=2, exec_wall_time_s=0.5, seed=7, selection=mode)
-    own = await ScalingEngine(ScriptedUpstream(script), sandbox).run(make_task(), params)
-    assert own.picks[-1].selection == mode
-    assert own.picks[-1].candidate == own.selected
-    assert {p.selection: p.candidate for p in adaptive.picks}[mode] == own.selected
+    watched, own_picks = PickRecorder(), PickRecorder()
+    await ScalingEngine(ScriptedUpstream(script), sandbox).run(
+        make_task(), PARAMS, observer=watched
+    )
+    params = one_call_params(samples=5, rounds=2, exec_wall_time_s=0.5, seed=7, selection=mode)
+    own = await ScalingEngine(ScriptedUpstream(script), sandbox).run(
+        make_task(), params, observer=own_picks
+    )
+    assert own_picks.picks[-1].selection == mode
+    assert own_picks.picks[-1].candidate == own.selected
+    assert {p.selection: p.candidate for p in watched.picks}[mode] == own.selected
 
 
 def position_biased_judge(request: UpstreamRequest) -> list[Choice]:
@@ -215,7 +221,7 @@ async def test_scored_judge_sees_through_a_position_bias(sandbox, judge, selecte
         return position_biased_judge(request) if request.purpose == "judge" else script(request)
 
     upstream = ScriptedUpstream(biased)
-    params = ScalingParams(samples=5, exec_wall_time_s=0.5, seed=7, judge=judge)
+    params = one_call_params(samples=5, exec_wall_time_s=0.5, seed=7, judge=judge)
     result = await ScalingEngine(upstream, sandbox).run(make_task(), params)
     decided = [m for m in result.matches if m.winner is not None]
     if judge == "reasoned":

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from proxy.settings import ConfigError, Settings
+from proxy.errors import ConfigError
+from proxy.settings import Settings
 
 
 def test_defaults():

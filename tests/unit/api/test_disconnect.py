@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from starlette.types import Message
 
-from proxy.api.disconnect import ClientDisconnectedError, cancel_on_disconnect
+from proxy.api.disconnect import cancel_on_disconnect
+from proxy.errors import ClientDisconnectedError
 
 
 async def _never_disconnects() -> Message:

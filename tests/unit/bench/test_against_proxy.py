@@ -60,10 +60,12 @@ def proxy_url(fake_upstream: FakeUpstream) -> Iterator[str]:
 
 def test_benchmark_grades_plain_and_sstar_answers_from_the_real_proxy(proxy_url, tmp_path):
     argv = ["--base-url", proxy_url, "--limit", "1", "--modes", "plain,adaptive",
-            "--samples", "2", "--rounds", "1", "--results-dir", str(tmp_path), "--name", "p",
-            "--no-progress", "--model", "fake-model"]  # fmt: skip
+            "--samples", "2", "--rounds", "1", "--name", "p", "--no-progress",
+            "--results-dir", str(tmp_path / "reports"), "--data-dir", str(tmp_path / "data"),
+            "--model", "fake-model"]  # fmt: skip
     assert humaneval.main(argv) == 0
-    records = {r["mode"]: r for r in json.loads((tmp_path / "p.json").read_text())["records"]}
+    saved = json.loads((tmp_path / "data" / "p.json").read_text())
+    records = {r["mode"]: r for r in saved["records"]}
     plain, adaptive = records["plain"], records["adaptive"]
     assert plain["error"] is None
     assert (plain["passed"], plain["oracle_passed"]) == (False, False)

@@ -32,9 +32,10 @@ def test_replay_judges_recorded_matches_again(tmp_path: Path, capsys) -> None:
               "passed": False, "oracle_passed": True}  # fmt: skip
     # HumanEval/2's clusters are both wrong: no verdict can change its answer, so none is asked
     hopeless = {**record, "task_id": "HumanEval/2"}
-    (tmp_path / "r.json").write_text(json.dumps({"config": {}, "records": [record, hopeless]}))
-    traces = tmp_path / "r-traces" / "adaptive"
+    reports, data = tmp_path / "reports", tmp_path / "data"
+    traces = data / "r-traces" / "adaptive"
     traces.mkdir(parents=True)
+    (data / "r.json").write_text(json.dumps({"config": {}, "records": [record, hopeless]}))
     trace: dict[str, Any] = {
         "selected": 0,
         "task": {"problem": problem["prompt"], "kind": "function"},
@@ -65,9 +66,9 @@ def test_replay_judges_recorded_matches_again(tmp_path: Path, capsys) -> None:
         candidate["revisions"][0]["program"] = program
     (traces / "HumanEval_2.json").write_text(json.dumps(trace))
 
+    dirs = ["--results-dir", str(reports), "--data-dir", str(data)]
     with FakeUpstream(_judge) as fake:
-        argv = ["--name", "r", "--results-dir", str(tmp_path), "--base-url", fake.base_url,
-                "--model-name", "judge-model"]  # fmt: skip
+        argv = ["--name", "r", *dirs, "--base-url", fake.base_url, "--model-name", "judge-model"]
         assert judge_replay.main(argv) == 0
         sent = [r.json for r in fake.requests]
     assert len(sent) == 2  # both program orders
@@ -77,11 +78,12 @@ def test_replay_judges_recorded_matches_again(tmp_path: Path, capsys) -> None:
     assert "1 match(es) between a correct and a wrong program: 1 decided, 1 for the correct" in out
     assert "- HumanEval/0: fail as recorded, pass" in out
     assert "`adaptive` pass@1 over 2 task(s): 0/2 (0.0 %) as recorded, 1/2 (50.0 %)" in out
-    assert (tmp_path / "r-judge-scored-judge-model.md").exists()
+    assert sorted(p.name for p in reports.iterdir()) == ["r-judge-scored-judge-model.md"]
+    verdicts = json.loads((data / "r-judge-scored-judge-model.json").read_text())
+    assert verdicts == {"HumanEval/0 clusters 0-1": [pytest.approx(0.6), pytest.approx(0.8)]}
 
     with FakeUpstream(_judge) as fake:  # the verdicts were kept: a rerun asks nothing
-        argv = ["--name", "r", "--results-dir", str(tmp_path), "--base-url", fake.base_url,
-                "--model-name", "judge-model"]  # fmt: skip
+        argv = ["--name", "r", *dirs, "--base-url", fake.base_url, "--model-name", "judge-model"]
         assert judge_replay.main(argv) == 0
         assert fake.requests == []
     assert "0/2 (0.0 %) as recorded, 1/2 (50.0 %)" in capsys.readouterr().out

@@ -89,9 +89,10 @@ def test_command_regrades_candidates_in_the_sandbox(tmp_path: Path, capsys) -> N
     wrong = "def has_close_elements(numbers, threshold):\n    return True\n"
     record = {"suite": "humaneval", "task_id": "HumanEval/0", "mode": "adaptive",
               "passed": False, "oracle_passed": True}  # fmt: skip
-    (tmp_path / "r.json").write_text(json.dumps({"config": {}, "records": [record]}))
-    traces = tmp_path / "r-traces" / "adaptive"
+    reports, data = tmp_path / "reports", tmp_path / "data"
+    traces = data / "r-traces" / "adaptive"
     traces.mkdir(parents=True)
+    (data / "r.json").write_text(json.dumps({"config": {}, "records": [record]}))
     trace = _trace(
         candidates=[
             {
@@ -109,13 +110,16 @@ def test_command_regrades_candidates_in_the_sandbox(tmp_path: Path, capsys) -> N
     )
     (traces / "HumanEval_0.json").write_text(json.dumps(trace))
 
-    assert command.main(["--name", "r", "--results-dir", str(tmp_path)]) == 0
-    written = (tmp_path / "r-misses.md").read_text()
+    dirs = ["--results-dir", str(reports), "--data-dir", str(data)]
+    assert command.main(["--name", "r", *dirs]) == 0
+    written = (reports / "r-misses.md").read_text()
+    assert sorted(p.name for p in reports.iterdir()) == ["r-misses.md"]
     assert "| HumanEval/0 | #0 | #1 | one cluster |" in written
     out = capsys.readouterr().out
     assert "1 selection miss(es) in 1 run(s)" in out
     assert "in 0 run(s) the selected cluster's most-sampled program" in out  # one copy each
-    assert command.main(["--name", "absent", "--results-dir", str(tmp_path)]) == 2
+    assert command.main(["--name", "absent", *dirs]) == 2
+    assert f"no run data at {data / 'absent.json'}" in capsys.readouterr().err
 
 
 def test_judge_tally_counts_decisions_between_right_and_wrong() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.accuracy.replay import judged_matches, recorded_winners, tournament_pick, trace_task
+from bench.accuracy.replay import judged_matches, recorded_winners, tournament_pick
 
 
 def _trace(winner: int | None, *, passed: tuple[int, int, int] = (2, 2, 2)) -> dict[str, Any]:
@@ -55,23 +55,3 @@ def test_only_matches_with_differing_outputs_were_judged() -> None:
 
 def test_a_trace_without_clusters_keeps_its_answer() -> None:
     assert tournament_pick({"selected": 5, "clusters": []}, {}) == 5
-
-
-def test_trace_task_rebuilds_signature_and_public_tests() -> None:
-    task = trace_task(
-        {
-            "task": {
-                "kind": "function",
-                "problem": "p",
-                "signature": {"name": "f", "params": ["a", "b"], "class_name": "Solution"},
-                "public_tests": [{"input": "[1,2]", "expected": "3"}, {"input": "[0,0]"}],
-            }
-        },
-        model="m",
-    )
-    assert task.signature is not None
-    assert task.signature.entry_point == "Solution.f"
-    assert task.signature.params == ("a", "b")
-    assert [(t.input, t.expected) for t in task.public_tests] == [("[1,2]", "3"), ("[0,0]", None)]
-    assert (task.kind, task.model, task.problem) == ("function", "m", "p")
-    assert trace_task({"task": {"kind": "stdin", "problem": "q"}}).signature is None

@@ -72,22 +72,26 @@ def test_replay_grades_every_variant_and_asks_the_proxy_for_greedy_answers(
 ) -> None:
     record = {"suite": "humaneval", "task_id": "HumanEval/0", "mode": "adaptive",
               "passed": False, "oracle_passed": True}  # fmt: skip
-    (tmp_path / "r.json").write_text(json.dumps({"config": {}, "records": [record]}))
-    traces = tmp_path / "r-traces" / "adaptive"
+    reports, data = tmp_path / "reports", tmp_path / "data"
+    traces = data / "r-traces" / "adaptive"
     traces.mkdir(parents=True)
+    (data / "r.json").write_text(json.dumps({"config": {}, "records": [record]}))
     (traces / "HumanEval_0.json").write_text(json.dumps(_trace()))
+
+    dirs = ["--results-dir", str(reports), "--data-dir", str(data)]
 
     def plain(message: str, headers: dict[str, str]) -> Reply:
         assert headers["x-sstar-mode"] == "off"
         return Reply(answer=f"```python\n{RIGHT}```")
 
     with serve_fake_proxy(plain) as proxy:
-        args = ["--name", "r", "--results-dir", str(tmp_path), "--plain-from", proxy.base_url]
+        args = ["--name", "r", *dirs, "--plain-from", proxy.base_url]
         assert command.main(args) == 0
         assert len(proxy.requests) == 1
-    stored = json.loads((tmp_path / "r-plain-programs.json").read_text())
+    stored = json.loads((data / "r-plain-programs.json").read_text())
     assert stored["HumanEval/0"].strip() == RIGHT.strip()
-    written = (tmp_path / "r-selection.md").read_text()
+    assert sorted(p.name for p in reports.iterdir()) == ["r-selection.md"]
+    written = (reports / "r-selection.md").read_text()
     # Two wrong copies outvote the right program; with the greedy answer the clusters tie at
     # two and the greedy answer's lowest index wins.
     assert "| recorded inputs | 0/1 (0.0 %) |" in written
@@ -99,5 +103,5 @@ def test_replay_grades_every_variant_and_asks_the_proxy_for_greedy_answers(
     assert "written to" in capsys.readouterr().out
 
     # The stored answer is reused: no proxy is needed a second time.
-    assert command.main(["--name", "r", "--results-dir", str(tmp_path)]) == 0
-    assert "+ greedy answer | 1/1" in (tmp_path / "r-selection.md").read_text()
+    assert command.main(["--name", "r", *dirs]) == 0
+    assert "+ greedy answer | 1/1" in (reports / "r-selection.md").read_text()

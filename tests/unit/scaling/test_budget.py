@@ -6,7 +6,8 @@ import asyncio
 
 import pytest
 
-from proxy.scaling.budget import BudgetExhaustedError, RunBudget
+from proxy.errors import BudgetExhaustedError
+from proxy.scaling.budget import RunBudget
 from proxy.scaling.types import ScalingParams
 from proxy.upstream.base import Message, UpstreamRequest, Usage
 from tests.fakes import ScriptedUpstream

@@ -1,20 +1,11 @@
-"""Tournament scheduling and judge answer parsing (games themselves: integration tests)."""
+"""Tournament scheduling and verdicts (games themselves: integration tests)."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
-from proxy.scaling.tournament import (
-    decide,
-    first_wins,
-    letter_probability,
-    parse_verdict,
-    schedule_pairs,
-)
+from proxy.scaling.tournament import decide, first_wins, schedule_pairs
 from proxy.scaling.types import Cluster
-from proxy.upstream.base import Choice
 
 
 def cluster(id_: int, size: int) -> Cluster:
@@ -27,35 +18,6 @@ def test_pairs_largest_clusters_first_and_capped() -> None:
     assert schedule_pairs(clusters, 2) == [(0, 1), (0, 2)]
     assert schedule_pairs(clusters, 0) == []
     assert schedule_pairs(clusters[:1], 6) == []
-
-
-@pytest.mark.parametrize(
-    ("text", "verdict"),
-    [
-        ("Program B prints 7.\nAnswer: B", "B"),
-        ("**Answer:** A", "A"),
-        ("Answer: `A`", "A"),
-        ("answer: program b", "B"),
-        ("<think>Answer: A</think>Final answer: B", "B"),
-        ("Answer: A ... on reflection Answer: B", "B"),
-        ("**Answer**: B", "B"),
-        ("The answer is A.", "A"),
-        ("Final Answer: **Program B**", "B"),
-        ("Both are wrong.", None),
-        ("Answer: both", None),
-        ("", None),
-    ],
-)
-def test_parse_verdict(text: str, verdict: str | None) -> None:
-    assert parse_verdict(text) == verdict
-
-
-def test_letter_probability_reads_both_letters_at_the_first_token() -> None:
-    top = {"A": math.log(0.6), " B": math.log(0.2), "The": math.log(0.1)}
-    assert letter_probability(Choice("A", top_logprobs=(top,))) == pytest.approx(0.75)
-    assert letter_probability(Choice("B")) == 0.0  # no logprobs: the letter itself
-    assert letter_probability(Choice("A")) == 1.0
-    assert letter_probability(Choice("Program A", top_logprobs=({"Program": -0.1},))) is None
 
 
 def test_decide_averages_both_orders_and_cancels_a_position_bias() -> None:

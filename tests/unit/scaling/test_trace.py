@@ -1,10 +1,10 @@
-"""The JSON trace of a run."""
+"""The JSON trace of a run, and reading it back for replays."""
 
 from __future__ import annotations
 
 import json
 
-from proxy.scaling.trace import render_trace
+from proxy.scaling.trace import clusters_from_trace, render_trace, task_from_trace
 from proxy.scaling.types import (
     Candidate,
     Cluster,
@@ -54,9 +54,10 @@ def test_trace_is_json_and_carries_every_revision() -> None:
         timings=(StageTiming("sample", 1.5, 1, 0, Usage(10, 5)),),
         degraded=("x",),
         reasons=("y",),
-        picks=(Pick("public", 1, 2.5, Usage(4, 1)), Pick("adaptive", 0, 9.0, Usage(10, 5))),
+        usage_by_purpose=(("debug", Usage(4, 1)), ("sample", Usage(6, 4))),
     )
-    trace = render_trace(result, task=task, params=ScalingParams(), run_id="run-1")
+    picks = (Pick("public", 1, 2.5), Pick("adaptive", 0, 9.0))
+    trace = render_trace(result, task=task, params=ScalingParams(), run_id="run-1", picks=picks)
     decoded = json.loads(json.dumps(trace))
     assert decoded["id"] == "run-1"
     assert decoded["usage"] == {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15}
@@ -72,10 +73,29 @@ def test_trace_is_json_and_carries_every_revision() -> None:
     assert decoded["passed_public"] == 1
     assert decoded["mutated_inputs"] == ["[[2,1]]"]
     assert decoded["params"]["samples"] == 8
-    assert decoded["picks"][0] == {
-        "selection": "public",
-        "candidate": 1,
-        "elapsed_ms": 2.5,
-        "usage": {"prompt_tokens": 4, "completion_tokens": 1, "total_tokens": 5},
-    }
+    assert decoded["picks"][0] == {"selection": "public", "candidate": 1, "elapsed_ms": 2.5}
     assert decoded["picks"][-1]["selection"] == decoded["selection"]
+    assert decoded["usage_by_purpose"]["sample"]["total_tokens"] == 10
+    assert set(decoded["usage_by_purpose"]) == {"debug", "sample"}
+    assert task_from_trace(decoded, model="m") == task
+    assert clusters_from_trace(decoded) == result.clusters
+
+
+def test_task_from_trace_rebuilds_signature_and_public_tests() -> None:
+    task = task_from_trace(
+        {
+            "task": {
+                "kind": "function",
+                "problem": "p",
+                "signature": {"name": "f", "params": ["a", "b"], "class_name": "Solution"},
+                "public_tests": [{"input": "[1,2]", "expected": "3"}, {"input": "[0,0]"}],
+            }
+        },
+        model="m",
+    )
+    assert task.signature is not None
+    assert task.signature.entry_point == "Solution.f"
+    assert task.signature.params == ("a", "b")
+    assert [(t.input, t.expected) for t in task.public_tests] == [("[1,2]", "3"), ("[0,0]", None)]
+    assert (task.kind, task.model, task.problem) == ("function", "m", "p")
+    assert task_from_trace({"task": {"kind": "stdin", "problem": "q"}}).signature is None

@@ -6,12 +6,7 @@ import pytest
 
 from proxy.errors import NotFoundError
 from proxy.settings import Settings
-from proxy.upstream.routing import LiteLLMRoute, ModelRouter, RelayRoute, strip_alias
-
-
-def test_strip_alias():
-    assert strip_alias("sstar/qwen") == ("qwen", True)
-    assert strip_alias("qwen") == ("qwen", False)
+from proxy.upstream.routing import LiteLLMRoute, ModelRouter, RelayRoute
 
 
 def test_names_go_to_the_base_unchanged():

@@ -1,0 +1,151 @@
+"""``SStarService``: answer a request with S*, sharing identical runs, storing their traces.
+
+``ChatService`` decides *whether* S* applies and ``proxy.tasking`` builds the task and its
+parameters; this service joins or starts the shared run (``proxy.runs``), records what each
+cheaper selection mode would have picked (for the trace), and answers as a ``chat.completion``
+or an SSE stream (``answer.py``). A run that fails before anything was sent raises
+``ScalingFailedError`` so the caller can fall back to pass-through. A stream has sent its role
+chunk before the run ends, so a run that fails midway ends the stream with one ``error`` event
+and ``[DONE]`` (the engine itself degrades to fewer candidates or a cheaper selection and
+raises only when it has nothing to answer with).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from proxy.api.answer import (
+    CompletionIdentity,
+    completion_body,
+    header_safe,
+    stream_answer,
+    summary_headers,
+)
+from proxy.api.disconnect import cancel_on_disconnect
+from proxy.api.sse import EventStreamResponse
+from proxy.errors import ProxyError, ScalingFailedError
+from proxy.runs import RunCoordinator, RunFactory, RunStore, caller_identity, run_key
+from proxy.scaling.engine import ScalingEngine
+from proxy.scaling.observer import PickRecorder
+from proxy.scaling.trace import render_trace
+from proxy.scaling.types import CodeTask, ProgressCallback, ScalingParams, ScalingResult
+
+log = structlog.get_logger(__name__)
+
+
+class SStarService:
+    """Runs S* for requests the detector chose, sharing identical runs and storing traces."""
+
+    def __init__(
+        self,
+        *,
+        engine: ScalingEngine | None,
+        unavailable_reason: str | None,
+        coordinator: RunCoordinator,
+        store: RunStore,
+        keepalive_s: float,
+    ) -> None:
+        self._engine = engine
+        self.unavailable_reason = unavailable_reason if engine is None else None
+        self._coordinator = coordinator
+        self.store = store
+        self._keepalive_s = keepalive_s
+
+    async def aclose(self) -> None:
+        await self._coordinator.aclose()
+
+    async def answer(
+        self,
+        *,
+        task: CodeTask,
+        params: ScalingParams,
+        body: Mapping[str, Any],
+        request: Request,
+        reason: str,
+        progress: bool,
+    ) -> Response:
+        """Answer with S*; raises ``ScalingFailedError`` if nothing was sent and the run failed."""
+        engine = self._engine
+        if engine is None:  # pragma: no cover - ChatService checks availability first
+            raise RuntimeError("S* answer() called while the sandbox is unavailable")
+        run_id = "run_" + uuid.uuid4().hex[:24]
+        key = run_key(body, params, caller_identity(request.headers))
+        subscription = self._coordinator.subscribe(
+            key, run_id, self._starter(engine, task, params, run_id)
+        )
+        structlog.contextvars.bind_contextvars(mode="sstar", run_id=subscription.run_id)
+        identity = CompletionIdentity(
+            id="chatcmpl-" + subscription.run_id.removeprefix("run_"),
+            created=int(time.time()),
+            model=str(body.get("model", task.model)),
+        )
+        headers = {
+            "x-sstar-applied": "true",
+            "x-sstar-run-id": subscription.run_id,
+            "x-sstar-reason": header_safe(reason),
+        }
+        if body.get("stream") is True:
+            options = body.get("stream_options")
+            include_usage = isinstance(options, Mapping) and options.get("include_usage") is True
+            stream = stream_answer(
+                subscription,
+                identity,
+                include_usage=include_usage,
+                progress=progress,
+                keepalive_s=self._keepalive_s,
+                on_error=_as_proxy_error,
+            )
+            return EventStreamResponse(stream, headers=headers)
+        try:
+            result = await cancel_on_disconnect(request.receive, subscription.result())
+        except ProxyError as exc:
+            raise ScalingFailedError(exc.message, cause=exc) from exc
+        except Exception as exc:
+            log.exception("scaling_failed")
+            message = f"S* run failed ({type(exc).__name__}); see the server log for details."
+            raise ScalingFailedError(message, cause=exc) from exc
+        finally:
+            subscription.release()
+        return JSONResponse(
+            completion_body(result, identity), headers={**headers, **summary_headers(result)}
+        )
+
+    def trace(self, run_id: str) -> Mapping[str, object] | None:
+        return self.store.get(run_id)
+
+    def _starter(
+        self, engine: ScalingEngine, task: CodeTask, params: ScalingParams, run_id: str
+    ) -> RunFactory:
+        async def start(publish: ProgressCallback) -> ScalingResult:
+            started = time.monotonic()
+            recorder = PickRecorder()
+            result = await engine.run(task, params, on_progress=publish, observer=recorder)
+            trace = render_trace(
+                result, task=task, params=params, run_id=run_id, picks=recorder.picks
+            )
+            self.store.put(run_id, trace)
+            log.info(
+                "scaling_done",
+                run_id=run_id,
+                samples=len(result.candidates),
+                passed_public=result.passed_public,
+                clusters=len(result.clusters),
+                calls=result.upstream_calls,
+                executions=result.executions,
+                degraded=len(result.degraded),
+                duration_ms=round((time.monotonic() - started) * 1000),
+            )
+            return result
+
+        return start
+
+
+def _as_proxy_error(exc: BaseException) -> ProxyError | None:
+    return exc if isinstance(exc, ProxyError) else None

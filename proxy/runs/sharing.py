@@ -1,0 +1,159 @@
+"""S* runs shared between identical requests (``run_key``), and cancelled when abandoned.
+
+Why sharing: the official OpenAI SDKs resend a request that timed out (twice by default), so
+without it one slow S* run would be paid for three times. A request whose dedupe key matches a run
+in flight *joins* it; a finished run is kept for ``keep_finished_s`` for a late retry. Why the
+grace: when the last listener leaves (client disconnect), the run is cancelled only after
+``grace_s``, long enough for the SDK's first retry (about half a second later) to re-attach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from proxy.errors import CapacityError
+from proxy.scaling.types import ProgressEvent, ScalingResult
+
+RunFactory = Callable[[Callable[[ProgressEvent], None]], Coroutine[Any, Any, ScalingResult]]
+"""Starts a run's work, given the callback that publishes its progress to every listener."""
+
+
+@dataclass(eq=False)
+class SharedRun:
+    """One S* run and the requests listening to it."""
+
+    key: str
+    run_id: str
+    task: asyncio.Task[ScalingResult]
+    listeners: set[asyncio.Queue[ProgressEvent]] = field(default_factory=set)
+    subscribers: int = 0
+    finished_at: float | None = None
+    cancel_handle: asyncio.TimerHandle | None = None
+
+    def publish(self, event: ProgressEvent) -> None:
+        for queue in self.listeners:
+            queue.put_nowait(event)
+
+
+class Subscription:
+    """A request's handle on a shared run: await the result, read progress, release when gone."""
+
+    def __init__(self, coordinator: RunCoordinator, run: SharedRun, *, joined: bool) -> None:
+        self._coordinator = coordinator
+        self.run = run
+        self.joined = joined
+        self.progress: asyncio.Queue[ProgressEvent] = asyncio.Queue()
+        run.listeners.add(self.progress)
+        self._released = False
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    async def result(self) -> ScalingResult:
+        """Wait for the run without letting this request's cancellation cancel the shared run."""
+        return await asyncio.shield(self.run.task)
+
+    def release(self) -> None:
+        """Stop listening; the last listener to leave an unfinished run starts the grace timer."""
+        if self._released:
+            return
+        self._released = True
+        self.run.listeners.discard(self.progress)
+        self._coordinator._release(self.run)
+
+
+class RunCoordinator:
+    """Starts S* runs, lets identical requests share them, and cancels abandoned ones."""
+
+    def __init__(
+        self,
+        *,
+        max_active: int,
+        grace_s: float = 1.0,
+        keep_finished_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._max_active = max_active
+        self._grace_s = grace_s
+        self._keep_finished_s = keep_finished_s
+        self._clock = clock
+        self._runs: dict[str, SharedRun] = {}
+
+    @property
+    def active(self) -> int:
+        return sum(1 for run in self._runs.values() if not run.task.done())
+
+    def subscribe(self, key: str, run_id: str, start: RunFactory) -> Subscription:
+        """Join the run for ``key`` if in flight or fresh; else start ``start`` as ``run_id``.
+
+        Raises ``CapacityError`` when a new run would exceed ``max_active``.
+        """
+        self._forget_stale()
+        existing = self._runs.get(key)
+        if existing is not None and not existing.task.cancelled():
+            return self._attach(existing, joined=True)
+        if self.active >= self._max_active:
+            raise CapacityError(
+                "Too many S* runs in progress; retry shortly.",
+                retry_after_s=max(1.0, self._grace_s),
+            )
+        holder: list[SharedRun] = []
+        task = asyncio.create_task(start(lambda event: holder[0].publish(event)))
+        run = SharedRun(key=key, run_id=run_id, task=task)
+        holder.append(run)
+        task.add_done_callback(lambda _t: self._finished(run))
+        self._runs[key] = run
+        return self._attach(run, joined=False)
+
+    async def aclose(self) -> None:
+        """Cancel every run (server shutdown)."""
+        tasks = [run.task for run in self._runs.values()]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._runs.clear()
+
+    def _attach(self, run: SharedRun, *, joined: bool) -> Subscription:
+        if run.cancel_handle is not None:
+            run.cancel_handle.cancel()
+            run.cancel_handle = None
+        run.subscribers += 1
+        return Subscription(self, run, joined=joined)
+
+    def _release(self, run: SharedRun) -> None:
+        run.subscribers -= 1
+        if run.subscribers > 0 or run.task.done():
+            return
+        loop = asyncio.get_running_loop()
+        run.cancel_handle = loop.call_later(self._grace_s, self._cancel_if_abandoned, run)
+
+    def _cancel_if_abandoned(self, run: SharedRun) -> None:
+        run.cancel_handle = None
+        if run.subscribers == 0 and not run.task.done():
+            run.task.cancel()
+            self._runs.pop(run.key, None)
+
+    def _finished(self, run: SharedRun) -> None:
+        run.finished_at = self._clock()
+        failed = run.task.cancelled() or run.task.exception() is not None
+        # A failed run is not worth sharing with a retry: let it start afresh.
+        if failed and self._runs.get(run.key) is run:
+            del self._runs[run.key]
+
+    def _forget_stale(self) -> None:
+        now = self._clock()
+        stale = [
+            key
+            for key, run in self._runs.items()
+            if run.finished_at is not None and now - run.finished_at > self._keep_finished_s
+        ]
+        for key in stale:
+            del self._runs[key]

@@ -1,0 +1,92 @@
+"""What every stage of one S* run works with, in one frozen value, and its one way to call a model.
+
+A stage takes a :class:`RunContext` instead of a list of (budget, upstream, executor, task,
+params): the run's caps and ledger, the model, the sandbox runner, the task and the knobs.
+:meth:`RunContext.call` is the only place a sub-call is made and a fault is turned into a
+degradation: an ``UpstreamError`` or a spent budget returns ``None`` and leaves a note in the
+run's ``degraded`` list, so each stage just goes on with what it has. :meth:`RunContext.ask`
+is the auxiliary model's call (inputs, judging): one user prompt in, the reply text out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from proxy.errors import BudgetExhaustedError, UpstreamError
+from proxy.scaling.budget import RunBudget
+from proxy.scaling.execution import Executor
+from proxy.scaling.prompts import clip
+from proxy.scaling.types import CodeTask, ScalingParams
+from proxy.upstream.base import Message, Purpose, Upstream, UpstreamRequest, UpstreamResponse
+
+STAGE_OF: dict[Purpose, str] = {
+    "sample": "sampling",
+    "debug": "debugging",
+    "synthesis": "input synthesis",
+    "distinguish": "distinguishing inputs",
+    "judge": "judging",
+}
+"""How a degradation note names the stage a call served."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    """One run's budget, upstream, executor, task and parameters (see the module docstring)."""
+
+    budget: RunBudget
+    upstream: Upstream
+    executor: Executor
+    task: CodeTask
+    params: ScalingParams
+
+    @property
+    def entry_point(self) -> str | None:
+        """What a function task's program must define (``None`` for stdin programs)."""
+        signature = self.task.signature
+        return signature.entry_point if signature is not None else None
+
+    def seed(self, offset: int) -> int | None:
+        """The run's seed moved by ``offset`` (so that calls differ), or ``None`` without one."""
+        return None if self.params.seed is None else self.params.seed + offset
+
+    async def call(self, request: UpstreamRequest) -> UpstreamResponse | None:
+        """One sub-call within the run's budget; ``None`` (and why, in ``degraded``) when the
+        upstream fails it or a cap forbids it."""
+        try:
+            return await self.budget.complete(self.upstream, request)
+        except UpstreamError as exc:
+            self.budget.upstream_errors[request.purpose] = exc
+            failure = f"{type(exc).__name__}: {clip(exc.message, 200)}"
+            self.budget.degrade(f"{STAGE_OF[request.purpose]}: a call failed ({failure})")
+        except BudgetExhaustedError as exc:
+            self.budget.degrade(f"{STAGE_OF[request.purpose]} stopped: {exc.reason}")
+        return None
+
+    async def ask(
+        self,
+        prompt: str,
+        *,
+        purpose: Purpose,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        top_logprobs: int | None = None,
+    ) -> UpstreamResponse | None:
+        """One auxiliary-model call (``params.aux_model``, else the task's model) with one user
+        prompt; ``None`` when it could not be made."""
+        params = self.params
+        return await self.call(
+            UpstreamRequest(
+                model=params.aux_model or self.task.model,
+                messages=(Message("user", prompt),),
+                temperature=params.temperature if temperature is None else temperature,
+                max_tokens=params.max_tokens_per_call if max_tokens is None else max_tokens,
+                seed=params.seed,
+                purpose=purpose,
+                top_logprobs=top_logprobs,
+            )
+        )
+
+
+def reply_text(response: UpstreamResponse | None) -> str:
+    """The first choice's text, ``""`` when there is no response or no choice."""
+    return response.choices[0].text if response is not None and response.choices else ""

@@ -1,0 +1,58 @@
+"""build_params: server defaults, then the request's S* controls, then its own OpenAI fields."""
+
+from __future__ import annotations
+
+from proxy.scaling.types import ScalingParams
+from proxy.settings import Settings
+from proxy.tasking import FORWARDED_SAMPLING, Overrides, build_params
+
+
+def test_no_control_and_no_field_gives_the_server_defaults() -> None:
+    defaults = Settings(num_samples=6, debug_rounds=1, deadline_s=30).scaling_defaults()
+    params = build_params(defaults, Overrides(), {"model": "m"})
+    assert params == defaults
+    assert (params.samples, params.rounds, params.deadline_s) == (6, 1, 30)
+
+
+def test_server_settings_that_shape_every_run() -> None:
+    llama = Settings(upstream_is_llama_cpp=True, greedy_sample=False, judge="scored")
+    defaults = llama.scaling_defaults()
+    assert (defaults.one_sample_per_call, defaults.greedy_sample, defaults.judge) == (
+        True,
+        False,
+        "scored",
+    )
+    plain = Settings().scaling_defaults()
+    assert (plain.one_sample_per_call, plain.greedy_sample) == (False, True)
+
+
+def test_controls_override_the_defaults_once() -> None:
+    overrides = Overrides(samples=3, deadline_s=1.5, output="code", seed=7, aux_model="judge")
+    params = build_params(ScalingParams(), overrides, {"seed": 99})
+    assert (params.samples, params.deadline_s, params.output) == (3, 1.5, "code")
+    assert (params.seed, params.aux_model) == (7, "judge")  # the control's seed wins
+    assert params.rounds == ScalingParams().rounds
+
+
+def test_the_requests_own_fields_refine_the_run() -> None:
+    body = {
+        "max_completion_tokens": 300,
+        "max_tokens": 50,
+        "seed": 11,
+        "top_p": 0.9,
+        "user": "u-1",
+        "logit_bias": {"42": -5},
+        "stop": ["```"],
+        "presence_penalty": None,
+    }
+    params = build_params(ScalingParams(), Overrides(), body)
+    assert params.max_tokens_per_call == 300  # max_completion_tokens wins over max_tokens
+    assert params.seed == 11
+    assert params.sampling_extra == {"top_p": 0.9, "user": "u-1", "logit_bias": {"42": -5}}
+    assert "stop" not in FORWARDED_SAMPLING
+
+
+def test_the_deprecated_max_tokens_and_junk_values() -> None:
+    assert build_params(ScalingParams(), Overrides(), {"max_tokens": 64}).max_tokens_per_call == 64
+    junk = build_params(ScalingParams(), Overrides(), {"max_tokens": True, "seed": "7"})
+    assert (junk.max_tokens_per_call, junk.seed) == (ScalingParams().max_tokens_per_call, None)
