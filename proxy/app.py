@@ -70,7 +70,11 @@ async def _sstar(
     if sandbox is None:
         sandbox, reason = await _open_sandbox(settings)
     service = SStarService(
-        engine=ScalingEngine(upstream, sandbox) if sandbox is not None else None,
+        engine=(
+            ScalingEngine(upstream, sandbox, profile=settings.upstream_profile())
+            if sandbox is not None
+            else None
+        ),
         unavailable_reason=reason,
         coordinator=RunCoordinator(max_active=settings.max_concurrent_runs),
         store=RunStore(settings.run_store_size),

@@ -55,6 +55,8 @@ def embedded_settings(
     1.5B model keeps the ``reasoned`` judge (measurements in bench/README.md).
     """
     update: dict[str, object] = {"upstream_api_base": api_base, "upstream_is_llama_cpp": True}
+    if settings.upstream_kind is None:
+        update["upstream_kind"] = "embedded"
     judging = settings.local_model
     aux = settings.local_aux_model
     if aux is not None and aux_api_base is not None:

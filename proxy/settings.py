@@ -27,6 +27,7 @@ from proxy.alias import ALIAS_PREFIX
 from proxy.errors import ConfigError
 from proxy.local_model.build import Isa
 from proxy.local_model.paths import default_cache_dir
+from proxy.scaling.speed import PROFILES, UpstreamKind, UpstreamProfile
 from proxy.scaling.types import JudgeStyle, Mode, ScalingParams, SelectionMode
 
 CONFIG_ENV = "SSTAR_CONFIG"
@@ -75,6 +76,10 @@ class Settings(BaseSettings):
     # llama.cpp's server reports the usage of ONE choice when n > 1; with this set, S* counts
     # every choice's tokens with the server's own /tokenize endpoint (honest usage sums).
     upstream_is_llama_cpp: bool = False
+    # What the upstream is, for S*'s plans and defaults (proxy.scaling.speed.PROFILES): unset,
+    # llama_cpp when upstream_is_llama_cpp, vllm for any other OpenAI-compatible base, hosted
+    # for mapped models only; the embedded model sets "embedded".
+    upstream_kind: UpstreamKind | None = None
 
     # --- serving ----------------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -165,16 +170,32 @@ class Settings(BaseSettings):
         """True when at least one model can be served (a base URL or a mapped model)."""
         return self.upstream_api_base is not None or bool(self.models)
 
+    def upstream_profile(self) -> UpstreamProfile:
+        """What the upstream is (``upstream_kind``, else inferred from how it is configured)."""
+        if self.upstream_kind is not None:
+            return PROFILES[self.upstream_kind]
+        if self.upstream_is_llama_cpp:
+            return PROFILES["llama_cpp"]
+        return PROFILES["vllm" if self.upstream_api_base else "hosted"]
+
     def scaling_defaults(self) -> ScalingParams:
-        """The S* parameters of a request that sets no control of its own."""
+        """The S* parameters of a request that sets no control of its own.
+
+        N and the deadline, unless set here, are the upstream kind's (``upstream_profile``),
+        capped by ``max_samples`` and ``max_deadline_s``.
+        """
+        profile = self.upstream_profile()
+        explicit = self.model_fields_set
+        samples = self.num_samples if "num_samples" in explicit else profile.default_samples
+        deadline = self.deadline_s if "deadline_s" in explicit else profile.default_deadline_s
         return dataclasses.replace(
             _SSTAR,
-            samples=self.num_samples,
+            samples=min(samples, self.max_samples),
             rounds=self.debug_rounds,
             selection=self.selection,
             temperature=self.temperature,
             max_total_tokens=self.max_total_tokens,
-            deadline_s=self.deadline_s,
+            deadline_s=min(deadline, self.max_deadline_s),
             aux_model=self.aux_model,
             judge=self.judge,
             one_sample_per_call=self.upstream_is_llama_cpp,

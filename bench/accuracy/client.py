@@ -126,6 +126,14 @@ def mode_usage(trace: Mapping[str, Any], selection: str) -> Mapping[str, Any]:
     }
 
 
+def trace_stages(trace: Mapping[str, Any] | None) -> dict[str, bool] | None:
+    """Each stage of the run and whether it finished as planned (traces before the planner:
+    ``None``)."""
+    timings = (trace or {}).get("timings") or ()
+    stages = {str(t["stage"]): bool(t["completed"]) for t in timings if "completed" in t}
+    return stages or None
+
+
 def trace_picks(trace: Mapping[str, Any]) -> tuple[TracePick, ...]:
     """The trace's ``picks`` (older proxies have none); malformed entries are skipped.
 

@@ -28,6 +28,10 @@ class ModeSummary:
     mean_wall_s: float
     errors: int
     fallbacks: int = 0
+    runs_with_stages: int = 0  # S* runs whose trace says which stages finished as planned
+    stage_completion: tuple[tuple[str, float], ...] = ()  # stage -> % of those runs
+    all_stages_completed: float = 0.0  # % of those runs with no stage cut short
+    early_stops: int = 0
 
 
 def summarize(records: Sequence[Record], modes: Sequence[str]) -> list[ModeSummary]:
@@ -40,6 +44,8 @@ def summarize(records: Sequence[Record], modes: Sequence[str]) -> list[ModeSumma
             if not group:
                 continue
             n = len(group)
+            staged = [r.stages for r in group if r.stages]
+            stage_names = list(dict.fromkeys(s for stages in staged for s in stages))
             rows.append(
                 ModeSummary(
                     suite=suite,
@@ -51,6 +57,15 @@ def summarize(records: Sequence[Record], modes: Sequence[str]) -> list[ModeSumma
                     mean_wall_s=sum(r.wall_s for r in group) / n,
                     errors=sum(r.error is not None for r in group),
                     fallbacks=sum(r.applied is False for r in group if r.mode != "plain"),
+                    runs_with_stages=len(staged),
+                    stage_completion=tuple(
+                        (name, 100.0 * sum(s.get(name, True) for s in staged) / len(staged))
+                        for name in stage_names
+                    ),
+                    all_stages_completed=(
+                        100.0 * sum(all(s.values()) for s in staged) / len(staged) if staged else 0
+                    ),
+                    early_stops=sum(r.early_stop for r in group),
                 )
             )
     return rows
@@ -73,6 +88,22 @@ def render_markdown(
             f"| {r.suite} | {r.mode} | {r.problems} | {r.pass_at_1:.1f} | {r.oracle_pass:.1f} "
             f"| {r.mean_tokens:.0f} | {r.mean_wall_s:.1f} | {r.errors} | {r.fallbacks} |"
         )
+    staged = [r for r in rows if r.runs_with_stages]
+    if staged:
+        out += [
+            "",
+            "Stages finished as planned (S* runs; a stage is cut short when the deadline or "
+            "a fault stops it before what the run's plan gave it):",
+            "",
+            "| suite | mode | runs | every stage | per stage | early stops |",
+            "|---|---|---:|---:|---|---:|",
+        ]
+        for r in staged:
+            per_stage = ", ".join(f"{name} {pct:.0f} %" for name, pct in r.stage_completion)
+            out.append(
+                f"| {r.suite} | {r.mode} | {r.runs_with_stages} | {r.all_stages_completed:.0f} % "
+                f"| {per_stage} | {r.early_stops} |"
+            )
     by_source: dict[str, list[str]] = {}
     for mode, source in (derived or {}).items():
         by_source.setdefault(source, []).append(f"`{mode}`")

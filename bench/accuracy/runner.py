@@ -23,7 +23,7 @@ from typing import Protocol
 
 from tqdm import tqdm
 
-from bench.accuracy.client import PLAIN, Attempt, ScalingOptions
+from bench.accuracy.client import PLAIN, Attempt, ScalingOptions, trace_stages
 from bench.accuracy.extraction import extract_program
 from bench.accuracy.store import Record, ResultStore
 from bench.accuracy.tasks import BenchTask
@@ -116,6 +116,9 @@ async def evaluate(
         applied=attempt.applied,
         reason=attempt.reason,
         run_id=attempt.run_id,
+        stages=trace_stages(attempt.trace),
+        early_stop=bool((attempt.trace or {}).get("early_stop")),
+        plan=(attempt.trace or {}).get("plan") or None,
     )
     return [record, *_read_off(record, attempt, verdicts, derived)], attempt
 
@@ -137,6 +140,7 @@ def _read_off(
         yield dataclasses.replace(
             run,
             mode=mode,
+            stages=None,  # NOTE: the run's stages are the dearer mode's, counted there
             passed=verdicts[pick.candidate],
             selected=pick.candidate,
             prompt_tokens=pick.prompt_tokens,

@@ -38,6 +38,9 @@ class Record:
     run_id: str | None = None
     error: str | None = None
     derived_from: str | None = None  # the mode whose run this record was read from (paired)
+    stages: dict[str, bool] | None = None  # S* stage -> finished as planned (from the trace)
+    early_stop: bool = False
+    plan: str | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:

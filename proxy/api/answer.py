@@ -77,6 +77,8 @@ def summary_headers(result: ScalingResult) -> dict[str, str]:
         "executions": result.executions,
         "selection": result.selection,
         "tokens": result.usage.total_tokens,
+        "plan": result.plan.replace("=", "").replace(" ", "/") or "none",
+        "early_stop": "yes" if result.early_stop else "no",
     }
     headers = {"x-sstar-summary": "; ".join(f"{k}={v}" for k, v in summary.items())}
     if result.degraded:

@@ -10,8 +10,8 @@ A cap is not an error for the client: it raises ``BudgetExhaustedError`` (intern
 the engine), the stage stops and keeps what it has, and selection works from that. Cancellation
 (``asyncio.CancelledError``) is never caught here: it stops everything in flight.
 
-How the deadline is shared among the stages is decided here, in one place: each share is the
-part of the time *left* when the stage starts that it may use.
+How long sampling and debugging may take is the run's plan (``planning.py``); within the
+selection stage, its steps share the time left as decided here, in one place.
 """
 
 from __future__ import annotations
@@ -22,14 +22,11 @@ import math
 from dataclasses import dataclass
 
 from proxy.errors import BudgetExhaustedError, UpstreamError
+from proxy.scaling.speed import SpeedTracker
 from proxy.scaling.types import ScalingParams
 from proxy.upstream.base import Purpose, Upstream, UpstreamRequest, UpstreamResponse, Usage
 from sandbox import ExecutionRequest, ExecutionResult, Sandbox
 
-SAMPLING_SHARE = 0.5
-"""Sampling with one call per sample (llama.cpp) stops waiting for unfinished samples here."""
-DEBUG_SHARE = 0.6
-"""Debugging; selection keeps the rest."""
 INPUTS_SHARE = 0.5
 """Selection: waiting for the synthesized inputs and running every program on them."""
 TOURNAMENT_SHARE = 0.95
@@ -47,10 +44,14 @@ class Snapshot:
 
 
 class RunBudget:
-    """Caps, counters and degradation notes of one S* run. Create it inside the running loop."""
+    """Caps, counters and degradation notes of one S* run. Create it inside the running loop.
 
-    def __init__(self, params: ScalingParams) -> None:
+    ``speed`` (shared by the engine's runs) learns from every call's duration and size.
+    """
+
+    def __init__(self, params: ScalingParams, *, speed: SpeedTracker | None = None) -> None:
         self._loop = asyncio.get_running_loop()
+        self.speed = speed
         self.started = self._loop.time()
         self.deadline = self.started + params.deadline_s
         self.max_total_tokens = params.max_total_tokens
@@ -124,11 +125,27 @@ class RunBudget:
             changes["max_tokens"] = max(1, tokens // max(1, request.n))
         sized = dataclasses.replace(request, **changes)  # type: ignore[arg-type]
         self.calls += 1
+        started = self.now()
+        concurrency = self.speed.started(request.model) if self.speed is not None else 1
         try:
             async with asyncio.timeout(remaining):
                 response = await upstream.complete(sized)
-        except TimeoutError as exc:
-            raise BudgetExhaustedError("deadline reached during an upstream call") from exc
+        except BaseException as exc:
+            if self.speed is not None:
+                self.speed.aborted(request.model)
+            if isinstance(exc, TimeoutError):
+                raise BudgetExhaustedError("deadline reached during an upstream call") from exc
+            raise
+        if self.speed is not None:
+            self.speed.finished(
+                request.model,
+                concurrency=concurrency,
+                prompt_tokens=response.usage.prompt_tokens,
+                completion_tokens=response.usage.completion_tokens,
+                seconds=self.now() - started,
+                choices=max(1, len(response.choices)),
+                sample=request.purpose in ("sample", "debug"),
+            )
         self.usage = self.usage + response.usage
         spent = self.usage_by_purpose.get(request.purpose, Usage())
         self.usage_by_purpose[request.purpose] = spent + response.usage

@@ -1,11 +1,18 @@
-"""The S* engine: sample → debug → synthesize inputs, execute, cluster, judge → answer.
+"""The S* engine: plan → sample → test → (early stop | debug → escalate) → select → answer.
 
 ``ScalingEngine.run`` only sequences the stages (each a function in its own module) and builds the
 result; it reads like the paper's figure. Every stage works with one ``RunContext``: the run's
 ``RunBudget`` (deadline, token cap, usage and call counts), the upstream, the ``Executor``
 (limits, caching, sandbox faults as data), the task and the parameters. The initial input
-synthesis needs only the problem, so it runs alongside sampling and debugging; its call and
-tokens count in whichever stage was running when it ended.
+synthesis needs only the problem, so it runs alongside sampling and debugging.
+
+Budgets are a plan (``planning.py``): before sampling the run chooses N, the debug rounds and
+the tournament so that each stage it starts can finish, from the upstream's measured speed
+(``speed.py``, shared by the engine's runs); after sampling it plans debugging again with what
+it measured. When the answer is already clear (the first sample passes every public test and
+the samples that pass agree with it on every input run so far) the run stops early: no
+debugging, no tournament. When nothing passes the public tests after debugging and time allows,
+it samples another batch (escalation). Every plan, early stop and escalation is in the trace.
 
 Failure policy: caps and faults degrade the run (fewer candidates, cheaper selection) and are
 listed in ``ScalingResult.degraded``; the run still answers. It raises only when nothing at all
@@ -20,7 +27,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import dataclasses
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import structlog
@@ -28,12 +36,14 @@ import structlog
 from proxy.errors import ScalingBudgetExceededError
 from proxy.scaling.budget import RunBudget
 from proxy.scaling.context import RunContext
-from proxy.scaling.debugging import debug_candidates
+from proxy.scaling.debugging import DebugPlan, debug_candidates, test_candidates
 from proxy.scaling.execution import Executor
 from proxy.scaling.observer import IgnorePicks, SelectionObserver
+from proxy.scaling.planning import Plan, debug_round_s, plan_run, reserve_s, selection_s
 from proxy.scaling.programs import fence, replace_program, strip_reasoning
-from proxy.scaling.sampling import sample_candidates
-from proxy.scaling.selection import Selection, select_candidate
+from proxy.scaling.sampling import Batch, sample_candidates
+from proxy.scaling.selection import Selection, clear_answer, select_candidate
+from proxy.scaling.speed import UNMEASURED, SpeedTracker, UpstreamProfile
 from proxy.scaling.synthesis import synthesize_inputs
 from proxy.scaling.types import (
     Candidate,
@@ -49,13 +59,29 @@ from sandbox import Sandbox
 
 log = structlog.get_logger(__name__)
 
+SAMPLING_SLACK = 1.5
+"""Separate sampling calls are waited for up to this multiple of the plan's estimate."""
+PRIOR_SAMPLE_TOKENS = 300.0
+"""A sample's length before any was measured (a short program in a fence, some prose)."""
+
 
 class ScalingEngine:
-    """Runs S* for code tasks against one upstream and one sandbox (both shared across runs)."""
+    """Runs S* for code tasks against one upstream and one sandbox (both shared across runs).
 
-    def __init__(self, upstream: Upstream, sandbox: Sandbox) -> None:
+    ``profile`` says what kind of upstream it is (``speed.PROFILES``); the engine's runs share
+    one :class:`SpeedTracker`, so each run plans with what the earlier ones measured.
+    """
+
+    def __init__(
+        self,
+        upstream: Upstream,
+        sandbox: Sandbox,
+        *,
+        profile: UpstreamProfile = UNMEASURED,
+    ) -> None:
         self._upstream = upstream
         self._sandbox = sandbox
+        self.speed = SpeedTracker(profile, sample_tokens=PRIOR_SAMPLE_TOKENS)
 
     async def run(
         self,
@@ -69,57 +95,21 @@ class ScalingEngine:
 
         ``observer`` is told what each cheaper selection mode would have picked.
         """
-        budget = RunBudget(params)
+        budget = RunBudget(params, speed=self.speed)
         executor = Executor(self._sandbox, budget, task=task, params=params)
         ctx = RunContext(budget, self._upstream, executor, task, params)
-        run = _Run(ctx, on_progress=on_progress)
-        # NOTE: initial inputs need only the problem, so they are requested while sampling runs:
-        # off the critical path. The call is wasted only when every program agrees.
+        run = _Run(ctx, on_progress=on_progress, observer=observer or IgnorePicks())
         synthesis = None
         if params.selection in ("adaptive", "majority"):
+            # NOTE: initial inputs need only the problem: requested while sampling runs.
             synthesis = asyncio.create_task(synthesize_inputs(ctx))
         try:
-            return await self._run(run, synthesis, observer or IgnorePicks())
+            return await run.execute(synthesis)
         finally:
             if synthesis is not None and not synthesis.done():
                 synthesis.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await synthesis
-
-    async def _run(
-        self,
-        run: _Run,
-        synthesis: asyncio.Task[tuple[str, ...]] | None,
-        observer: SelectionObserver,
-    ) -> ScalingResult:
-        ctx = run.ctx
-        async with run.stage("sample"):
-            candidates = await sample_candidates(ctx)
-        run.note("candidates_sampled", n=len(candidates), with_code=_live(candidates))
-        if not candidates:
-            if (error := ctx.budget.upstream_errors.get("sample")) is not None:
-                raise error
-            raise ScalingBudgetExceededError(
-                f"S* produced no candidate: {', '.join(ctx.budget.degraded) or 'no samples'}"
-            )
-        if all(c.dropped_reason is not None for c in candidates):
-            return run.result_without_code(candidates)
-        async with run.stage("debug"):
-            candidates = await debug_candidates(ctx, candidates)
-        passing = sum(c.passes_public for c in candidates)
-        run.note("candidates_debugged", passed_public=passing, tests=len(ctx.task.public_tests))
-        async with run.stage("select"):
-            selection = await select_candidate(
-                ctx, candidates, observer=observer, synthesis=synthesis
-            )
-        run.note(
-            "selection_done",
-            mode=ctx.params.selection,
-            selected=selection.selected,
-            clusters=len(selection.clusters),
-            matches=len(selection.matches),
-        )
-        return run.result(candidates, selection)
 
 
 def _live(candidates: tuple[Candidate, ...]) -> int:
@@ -127,12 +117,170 @@ def _live(candidates: tuple[Candidate, ...]) -> int:
 
 
 class _Run:
-    """Per-run bookkeeping: stage timings, progress events and the final result."""
+    """One run: its flow (``execute``), stage timings, plans, progress events and result."""
 
-    def __init__(self, ctx: RunContext, *, on_progress: ProgressCallback | None) -> None:
+    def __init__(
+        self, ctx: RunContext, *, on_progress: ProgressCallback | None, observer: SelectionObserver
+    ) -> None:
         self.ctx = ctx
         self._on_progress = on_progress
+        self._observer = observer
         self._timings: list[StageTiming] = []
+        self._plans: list[str] = []
+        self._plan = ""
+        self._early_stop: str | None = None
+        self._escalations = 0
+
+    async def execute(self, synthesis: asyncio.Task[tuple[str, ...]] | None) -> ScalingResult:
+        """Plan, sample, test, then stop early or debug (and escalate), then select."""
+        ctx = self.ctx
+        plan = self.plan()
+        async with self.stage("sample") as done:
+            wait = ctx.budget.now() + plan.sampling_s * SAMPLING_SLACK
+            candidates = await sample_candidates(ctx, Batch(plan.samples, 0, wait))
+            done(len(candidates) == plan.samples)
+        self.note("candidates_sampled", n=len(candidates), with_code=_live(candidates))
+        if not candidates:
+            if (error := ctx.budget.upstream_errors.get("sample")) is not None:
+                raise error
+            raise ScalingBudgetExceededError(
+                f"S* produced no candidate: {', '.join(ctx.budget.degraded) or 'no samples'}"
+            )
+        if all(c.dropped_reason is not None for c in candidates):
+            return self.result_without_code(candidates)
+        selection = None
+        async with self.stage("debug") as done:
+            candidates = await test_candidates(ctx, candidates)
+            inputs_by = ctx.budget.now() + min(plan.sampling_s, ctx.budget.remaining_s() / 10)
+            selection = await clear_answer(
+                ctx, candidates, synthesis=synthesis, inputs_by=inputs_by
+            )
+            if selection is not None:
+                self._early_stop = selection.reasons[0]
+            else:
+                candidates, completed = await self.debug(candidates, plan)
+                candidates, escalated = await self.escalate(candidates, plan)
+                done(completed and escalated)
+        passing = sum(c.passes_public for c in candidates)
+        self.note("candidates_debugged", passed_public=passing, tests=len(ctx.task.public_tests))
+        async with self.stage("select") as done:
+            if selection is not None:
+                self._announce(selection.selected, candidates)
+            else:
+                selection = await select_candidate(
+                    ctx,
+                    candidates,
+                    observer=self._observer,
+                    synthesis=synthesis,
+                    tournament=self.tournament_fits(),
+                )
+            done(not any("cut short" in d or "tournament played" in d for d in ctx.budget.degraded))
+        self.note(
+            "selection_done",
+            mode=ctx.params.selection,
+            selected=selection.selected,
+            clusters=len(selection.clusters),
+            matches=len(selection.matches),
+            early_stop=self._early_stop is not None,
+        )
+        return self.result(candidates, selection)
+
+    def plan(self, *, samples: int | None = None) -> Plan:
+        """The widest complete run that fits the time left (``samples`` caps N)."""
+        ctx = self.ctx
+        params = ctx.params if samples is None else _with_samples(ctx.params, samples)
+        speed = ctx.budget.speed
+        assert speed is not None  # noqa: S101 - the engine always gives its runs a tracker
+        plan = plan_run(
+            ctx.task,
+            params,
+            speed.speed(ctx.task.model),
+            debug_concurrency=speed.profile.debug_concurrency,
+            time_left_s=ctx.budget.remaining_s(),
+        )
+        self._plans.append(f"{plan.summary()}: {plan.reason}")
+        self._plan = self._plan or plan.summary()
+        self.emit("plan", plan.summary())
+        return plan
+
+    async def debug(
+        self, candidates: tuple[Candidate, ...], plan: Plan
+    ) -> tuple[tuple[Candidate, ...], bool]:
+        """Debug what fails, with rounds and time planned again from what sampling measured."""
+        ctx = self.ctx
+        speed = ctx.budget.speed
+        assert speed is not None  # noqa: S101
+        measured = speed.speed(ctx.task.model)
+        round_s = debug_round_s(ctx.task, ctx.params, measured, plan.debug_concurrency)
+        reserve = selection_s(ctx.task, ctx.params, measured, tournament=plan.tournament)
+        left = ctx.budget.remaining_s()
+        available = left - reserve_s(left) - reserve
+        rounds = min(plan.rounds, max(0, int(available // round_s)) if round_s > 0 else 0)
+        if rounds < plan.rounds:
+            self._plans.append(
+                f"debugging: {rounds} of {plan.rounds} round(s) fit the {available:.0f} s left "
+                f"(a round {round_s:.0f} s)"
+            )
+        debug_plan = DebugPlan(
+            rounds=rounds,
+            concurrency=plan.debug_concurrency,
+            deadline=ctx.budget.now() + max(0.0, available),
+            round_s=round_s,
+        )
+        debugged, report = await debug_candidates(ctx, candidates, debug_plan)
+        return debugged, report.completed and rounds == plan.rounds
+
+    async def escalate(
+        self, candidates: tuple[Candidate, ...], plan: Plan
+    ) -> tuple[tuple[Candidate, ...], bool]:
+        """More samples while nothing passes the public tests and a complete batch fits."""
+        ctx = self.ctx
+        completed = True
+        while (
+            ctx.task.public_tests
+            and not any(c.passes_public for c in candidates)
+            and self._escalations < ctx.params.escalations
+        ):
+            extra = self.plan(samples=plan.samples)
+            left = ctx.budget.remaining_s()
+            if extra.total_s > left - reserve_s(left):
+                break
+            self._escalations += 1
+            self.emit("sample", f"nothing passes the examples: {extra.samples} more samples")
+            wait = ctx.budget.now() + extra.sampling_s * SAMPLING_SLACK
+            batch = Batch(extra.samples, first_index=len(candidates), wait_until=wait)
+            more = await test_candidates(ctx, await sample_candidates(ctx, batch))
+            more, done = await self.debug(more, extra)
+            completed = completed and done
+            candidates = (*candidates, *more)
+        return candidates, completed
+
+    def tournament_fits(self) -> bool:
+        """Whether the tournament's estimate fits the time left."""
+        ctx = self.ctx
+        if ctx.params.selection != "adaptive" or ctx.budget.speed is None:
+            return True
+        measured = ctx.budget.speed.speed(ctx.task.model)
+        needed = selection_s(ctx.task, ctx.params, measured, tournament=True)
+        left = ctx.budget.remaining_s()
+        fits = needed <= left - reserve_s(left)
+        if not fits:
+            self._plans.append(
+                f"selection: the tournament's {needed:.0f} s do not fit the "
+                f"{ctx.budget.remaining_s():.0f} s left; majority on executions"
+            )
+        return fits
+
+    def _announce(self, selected: int, candidates: tuple[Candidate, ...]) -> None:
+        """An early stop's picks: the first sample for the cheap modes, the clear answer for
+        the rest (they would all pick within the one agreeing cluster)."""
+        first = next(c.index for c in candidates if c.dropped_reason is None)
+        self._observer.picked("first", first)
+        self._observer.picked("public", first)
+        mode = self.ctx.params.selection
+        for step in ("majority", "adaptive") if mode == "adaptive" else (mode,):
+            if step not in ("first", "public"):
+                self._observer.picked(step, selected)
 
     def emit(self, stage: str, message: str) -> None:
         if self._on_progress is not None:
@@ -151,13 +299,19 @@ class _Run:
         self.emit(timing.stage, ", ".join(f"{k}={v}" for k, v in counts.items()))
 
     @asynccontextmanager
-    async def stage(self, name: str) -> AsyncIterator[None]:
-        """Time a stage and attribute its calls, executions and tokens to it."""
+    async def stage(self, name: str) -> AsyncIterator[Callable[[bool], None]]:
+        """Time a stage and attribute its calls, executions and tokens to it; the body says
+        whether the stage completed what it planned (default: it did)."""
         self.emit(name, "started")
         budget = self.ctx.budget
         before = budget.snapshot()
+        completed = [True]
+
+        def done(value: bool) -> None:
+            completed[0] = value
+
         try:
-            yield
+            yield done
         finally:
             after = budget.snapshot()
             usage = Usage(
@@ -171,6 +325,7 @@ class _Run:
                     upstream_calls=after.calls - before.calls,
                     executions=after.executions - before.executions,
                     usage=usage,
+                    completed=completed[0],
                 )
             )
 
@@ -218,4 +373,12 @@ class _Run:
             degraded=budget.degraded,
             reasons=selection.reasons,
             usage_by_purpose=tuple(sorted(budget.usage_by_purpose.items())),
+            plan=self._plan,
+            plans=tuple(self._plans),
+            early_stop=self._early_stop,
+            escalations=self._escalations,
         )
+
+
+def _with_samples(params: ScalingParams, samples: int) -> ScalingParams:
+    return dataclasses.replace(params, samples=samples)

@@ -1,9 +1,10 @@
 """S* stage 1: parallel sampling of N candidate programs.
 
-Inputs: the run context (the client's conversation in ``task``; ``params.samples`` (N),
-``temperature``, ``max_tokens_per_call``, ``seed``, ``sampling_extra``). Outputs: up to N
-``Candidate`` values with one revision each (round 0); answers without code are kept as dropped
-candidates with the reason.
+Inputs: the run context (the client's conversation in ``task``; ``temperature``,
+``max_tokens_per_call``, ``seed``, ``sampling_extra``) and a :class:`Batch` (how many samples the
+plan wants, and until when to wait). Outputs: up to N ``Candidate`` values with one revision each
+(round 0); answers without code are kept as dropped candidates with the reason. A run samples a
+second batch when the first left nothing that passes the examples (``engine.py``).
 
 One call with ``n=N`` (vLLM honours it and shares the prompt's prefix cache; a hosted API bills
 the prompt once), then the shortfall made up with concurrent ``n=1`` calls, so sampling costs
@@ -12,7 +13,7 @@ engine raises only when nothing at all came back.
 
 An ``n=N`` call's choices arrive together, so it can only be waited for. With
 ``params.one_sample_per_call`` (llama.cpp, which batches concurrent calls anyway) the N samples
-are N concurrent calls, and sampling stops at its share of the deadline with the samples already
+are N concurrent calls, and sampling stops at the time the plan gave it with the samples already
 finished, leaving time to debug and select; with none finished it waits on.
 
 With ``params.greedy_sample`` the first candidate is sampled at temperature 0: the model's most
@@ -24,8 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from dataclasses import dataclass
 
-from proxy.scaling.budget import SAMPLING_SHARE
 from proxy.scaling.context import RunContext
 from proxy.scaling.programs import extract_program
 from proxy.scaling.prompts.sampling import sampling_messages
@@ -36,46 +37,63 @@ MAKEUP_ROUNDS = 2
 """Rounds of ``n=1`` calls that make up the samples an upstream did not return."""
 
 
-async def sample_candidates(ctx: RunContext) -> tuple[Candidate, ...]:
-    """Sample ``params.samples`` candidates concurrently and extract their programs."""
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """One round of sampling: how many samples, their first candidate index, and until when
+    (loop time) separate calls are waited for once one sample is in (``None``: the run's
+    deadline). The first batch of a run starts at index 0 and holds the greedy sample."""
+
+    samples: int
+    first_index: int = 0
+    wait_until: float | None = None
+
+    @property
+    def greedy(self) -> bool:
+        return self.first_index == 0
+
+
+async def sample_candidates(ctx: RunContext, batch: Batch) -> tuple[Candidate, ...]:
+    """Sample ``batch.samples`` candidates concurrently and extract their programs."""
     params = ctx.params
+    wanted = batch.samples
+    # NOTE: every batch's calls get their own seeds: a later batch must not repeat the first.
+    seeds = batch.first_index * (MAKEUP_ROUNDS + 1)
     base = UpstreamRequest(
         model=ctx.task.model,
         messages=sampling_messages(ctx.task),
-        n=params.samples,
+        n=wanted,
         temperature=params.temperature,
         max_tokens=params.max_tokens_per_call,
-        seed=params.seed,
+        seed=ctx.seed(seeds),
         extra=params.sampling_extra,
         purpose="sample",
     )
+    greedy = params.greedy_sample and batch.greedy
     stopped = False
     if params.one_sample_per_call:
-        texts, stopped = await _separately(ctx, base)
+        texts, stopped = await _separately(ctx, base, batch=batch, greedy=greedy, seeds=seeds)
     else:
         requests = [base]
-        if params.greedy_sample:
+        if greedy:
             requests = [_greedy(base)]
-            if params.samples > 1:
-                requests.append(dataclasses.replace(base, n=params.samples - 1))
+            if wanted > 1:
+                requests.append(dataclasses.replace(base, n=wanted - 1))
         texts = await _concurrently(ctx, requests)
     for round_ in range(MAKEUP_ROUNDS):
-        missing = params.samples - len(texts)
+        missing = wanted - len(texts)
         if missing <= 0 or stopped or ctx.budget.exhausted() is not None:
             break
-        ctx.budget.degrade(
-            f"upstream returned {len(texts)} of {params.samples} samples; asked again"
-        )
-        offset = (round_ + 1) * params.samples
+        ctx.budget.degrade(f"upstream returned {len(texts)} of {wanted} samples; asked again")
+        offset = seeds + (round_ + 1) * wanted
         texts += await _concurrently(
             ctx,
             [dataclasses.replace(base, n=1, seed=ctx.seed(offset + i)) for i in range(missing)],
         )
-    if len(texts) < params.samples:
-        ctx.budget.degrade(f"sampled {len(texts)} of {params.samples} candidates")
+    if len(texts) < wanted:
+        ctx.budget.degrade(f"sampled {len(texts)} of {wanted} candidates")
     return tuple(
-        _candidate(index, text, entry_point=ctx.entry_point)
-        for index, text in enumerate(texts[: params.samples])
+        _candidate(batch.first_index + number, text, entry_point=ctx.entry_point)
+        for number, text in enumerate(texts[:wanted])
     )
 
 
@@ -88,26 +106,31 @@ async def _concurrently(ctx: RunContext, requests: list[UpstreamRequest]) -> lis
     return [text for call in calls for text in call.result()]
 
 
-async def _separately(ctx: RunContext, base: UpstreamRequest) -> tuple[list[str], bool]:
-    """N concurrent ``n=1`` calls; at the sampling share of the deadline keep the finished ones
-    if there are any. Returns the samples and whether calls still running were stopped."""
-    samples = ctx.params.samples
-    requests = [dataclasses.replace(base, n=1, seed=ctx.seed(i)) for i in range(samples)]
-    if ctx.params.greedy_sample:
+async def _separately(
+    ctx: RunContext, base: UpstreamRequest, *, batch: Batch, greedy: bool, seeds: int
+) -> tuple[list[str], bool]:
+    """N concurrent ``n=1`` calls; at ``batch.wait_until`` keep the finished ones if there are
+    any. Returns the samples and whether calls still running were stopped."""
+    requests = [
+        dataclasses.replace(base, n=1, seed=ctx.seed(seeds + i)) for i in range(batch.samples)
+    ]
+    if greedy:
         requests[0] = _greedy(base)
     calls = [asyncio.create_task(_texts(ctx, r)) for r in requests]
-    deadline = ctx.budget.stage_deadline(SAMPLING_SHARE)
     stopped = False
     try:
-        done, pending = await asyncio.wait(calls, timeout=max(0.0, deadline - ctx.budget.now()))
+        timeout = (
+            None if batch.wait_until is None else max(0.0, batch.wait_until - ctx.budget.now())
+        )
+        done, pending = await asyncio.wait(calls, timeout=timeout)
         if pending and not any(call.result() for call in done):
             await asyncio.wait(pending)  # nothing to work with yet: wait on (run deadline)
         elif pending:
             stopped = True
             finished = sum(len(call.result()) for call in done)
             ctx.budget.degrade(
-                f"sampling stopped at its share of the deadline with {finished} of "
-                f"{samples} samples finished"
+                f"sampling stopped at its planned time with {finished} of "
+                f"{batch.samples} samples finished"
             )
     finally:
         for call in calls:

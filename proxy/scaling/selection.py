@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from proxy.errors import BudgetExhaustedError
@@ -87,12 +87,15 @@ async def select_candidate(
     candidates: tuple[Candidate, ...],
     *,
     observer: SelectionObserver,
-    synthesis: Awaitable[tuple[str, ...]] | None = None,
+    synthesis: asyncio.Task[tuple[str, ...]] | None = None,
+    tournament: bool = True,
 ) -> Selection:
     """Choose one live candidate; ``candidates`` must contain at least one with code.
 
     ``synthesis`` is the initial input synthesis if the caller started it early (it needs only
     the problem, so the engine overlaps it with sampling); otherwise it is asked for here.
+    ``tournament`` false: ``adaptive`` stops at the behaviour clusters (the plan had no time
+    for the tournament).
     """
     mode = ctx.params.selection
     live = [c for c in candidates if c.dropped_reason is None]
@@ -113,12 +116,64 @@ async def select_candidate(
         return Selection(only, reasons=(*reasons, "nothing to choose"))
     if mode == "judge":
         return await _judge_code(ctx, programs, reasons=reasons, observer=observer)
-    return await _select_by_behaviour(
-        ctx,
-        programs,
-        reasons=reasons,
-        observer=observer,
-        synthesis=synthesis if synthesis is not None else synthesize_inputs(ctx),
+    own = synthesis is None
+    inputs_task = asyncio.create_task(synthesize_inputs(ctx)) if synthesis is None else synthesis
+    try:
+        return await _select_by_behaviour(
+            ctx,
+            programs,
+            reasons=reasons,
+            observer=observer,
+            synthesis=inputs_task,
+            tournament=tournament,
+        )
+    finally:
+        if own and not inputs_task.done():
+            inputs_task.cancel()
+
+
+async def clear_answer(
+    ctx: RunContext,
+    candidates: tuple[Candidate, ...],
+    *,
+    synthesis: asyncio.Task[tuple[str, ...]] | None,
+    inputs_by: float,
+) -> Selection | None:
+    """An early stop, when the answer is already clear: the first sample (the greedy one)
+    passes every public test, and the samples passing them too, at least half of the live
+    ones, behave like it on every input run so far (the synthesized inputs if they arrive by
+    ``inputs_by``, the public ones and their variants). ``None`` when it is not that clear.
+
+    The pool's executions are memoised, so a full selection after a ``None`` runs nothing
+    twice.
+    """
+    live = [c for c in candidates if c.dropped_reason is None]
+    if not ctx.task.public_tests or not live or not live[0].passes_public or live[0].index != 0:
+        return None
+    passing = [c for c in live if c.passes_public]
+    if 2 * len(passing) < len(live):
+        return None
+    programs = dedupe(passing)
+    synthesized = await _inputs(ctx, synthesis, until=inputs_by) if synthesis else ()
+    seen = await _observe(ctx, programs, synthesized, until=ctx.budget.stage_deadline(INPUTS_SHARE))
+    if not seen.runs:
+        return None
+    clusters = cluster_behaviours(_behaviours(ctx, programs, seen))
+    if len(clusters) != 1:
+        return None
+    (only,) = clusters
+    reason = (
+        f"early stop: the first sample passes all {len(ctx.task.public_tests)} public tests and "
+        f"the {len(passing)} of {len(live)} samples passing them behave alike on "
+        f"{len(seen.inputs)} input(s)"
+    )
+    return Selection(
+        only.representative,
+        clusters,
+        (),
+        seen.synthesized,
+        (reason,),
+        seen.mutated,
     )
 
 
@@ -138,9 +193,11 @@ async def _select_by_behaviour(
     *,
     reasons: list[str],
     observer: SelectionObserver,
-    synthesis: Awaitable[tuple[str, ...]],
+    synthesis: asyncio.Task[tuple[str, ...]],
+    tournament: bool,
 ) -> Selection:
-    seen = await _observe(ctx, programs, synthesis)
+    until = ctx.budget.stage_deadline(INPUTS_SHARE)
+    seen = await _observe(ctx, programs, await _inputs(ctx, synthesis, until=until), until=until)
     if seen.inputs and not seen.synthesized:
         reasons.append("no synthesized inputs: clustered on the public inputs")
     if seen.mutated:
@@ -157,7 +214,9 @@ async def _select_by_behaviour(
         "majority", rank_clusters(clusters, wins={}, public_rate=rate)[0].representative
     )
     matches: tuple[Match, ...] = ()
-    if len(clusters) > 1 and ctx.params.selection == "adaptive" and seen.runs:
+    if len(clusters) > 1 and ctx.params.selection == "adaptive" and seen.runs and not tournament:
+        reasons.append("tournament skipped: the plan leaves it no time")
+    elif len(clusters) > 1 and ctx.params.selection == "adaptive" and seen.runs:
         runs = {p.candidate.index: (p, r) for p, r in zip(programs, seen.runs, strict=True)}
         contenders = [
             Contender(
@@ -186,26 +245,31 @@ async def _select_by_behaviour(
     )
 
 
+async def _inputs(
+    ctx: RunContext, synthesis: asyncio.Task[tuple[str, ...]], *, until: float
+) -> tuple[str, ...]:
+    """The synthesized inputs if they are in by ``until`` (loop time), else none for now (the
+    task goes on: a later step may still use them)."""
+    done, _ = await asyncio.wait({synthesis}, timeout=max(0.0, until - ctx.budget.now()))
+    if synthesis in done and not synthesis.cancelled() and synthesis.exception() is None:
+        return synthesis.result()
+    ctx.budget.degrade("input synthesis not finished in time: clustered on the known inputs")
+    return ()
+
+
 async def _observe(
-    ctx: RunContext, programs: list[_Program], synthesis: Awaitable[tuple[str, ...]]
+    ctx: RunContext, programs: list[_Program], synthesized: tuple[str, ...], *, until: float
 ) -> _Observation:
-    """Await the synthesized inputs (else use the public ones), add their variants, and run
-    every program on them all."""
-    synthesized: tuple[str, ...] = ()
-    mutated: tuple[str, ...] = ()
+    """Run every program on the synthesized inputs (else the public ones) and their variants."""
+    inputs, mutated = clustering_inputs(ctx.task, synthesized, limit=ctx.params.num_synth_inputs)
+    if not inputs:
+        ctx.budget.degrade("no inputs to execute: programs were not clustered by behaviour")
+        return _Observation(synthesized)
     try:
-        async with asyncio.timeout_at(ctx.budget.stage_deadline(INPUTS_SHARE)):
-            synthesized = await synthesis
-            inputs, mutated = clustering_inputs(
-                ctx.task, synthesized, limit=ctx.params.num_synth_inputs
-            )
-            if not inputs:
-                ctx.budget.degrade("no inputs to execute: programs were not clustered by behaviour")
-                return _Observation(synthesized)
-            async with asyncio.TaskGroup() as group:
-                pending = [group.create_task(_run_or_none(ctx, p, inputs)) for p in programs]
+        async with asyncio.timeout_at(until), asyncio.TaskGroup() as group:
+            pending = [group.create_task(_run_or_none(ctx, p, inputs)) for p in programs]
     except TimeoutError:
-        ctx.budget.degrade("input synthesis or execution cut short by the deadline")
+        ctx.budget.degrade("execution for clustering cut short by the deadline")
         return _Observation(synthesized, mutated)
     runs = [t.result() for t in pending]
     if any(r is None for r in runs):

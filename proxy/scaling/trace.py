@@ -16,7 +16,8 @@ Shape (every key always present; lists may be empty)::
      "matches": [{"cluster_a", "cluster_b", "inputs", "outputs_a", "outputs_b", "verdicts",
                   "winner"}],
      "synthesized_inputs", "mutated_inputs",
-     "timings": [{"stage", "duration_ms", "upstream_calls", "executions", "usage"}],
+     "timings": [{"stage", "duration_ms", "upstream_calls", "executions", "usage", "completed"}],
+     "plan": str, "plans": [str], "early_stop": str | null, "escalations": int,
      "degraded", "reasons",
      "picks": [{"selection", "candidate", "elapsed_ms"}]}   (requested mode last)
 
@@ -78,9 +79,14 @@ def render_trace(
                 "upstream_calls": t.upstream_calls,
                 "executions": t.executions,
                 "usage": _usage(t.usage),
+                "completed": t.completed,
             }
             for t in result.timings
         ],
+        "plan": result.plan,
+        "plans": list(result.plans),
+        "early_stop": result.early_stop,
+        "escalations": result.escalations,
         "degraded": list(result.degraded),
         "reasons": list(result.reasons),
         "picks": [

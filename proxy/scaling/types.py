@@ -91,6 +91,7 @@ class ScalingParams:
     max_pairs: int = 6
     num_synth_inputs: int = 8
     seed: int | None = None
+    escalations: int = 1  # extra sampling batches when nothing passes the public tests
     exec_wall_time_s: float = 4.0
     exec_memory_mb: int = 256
     sampling_extra: dict[str, object] = field(default_factory=dict)
@@ -193,6 +194,7 @@ class StageTiming:
     upstream_calls: int = 0
     executions: int = 0
     usage: Usage = field(default_factory=Usage)
+    completed: bool = True  # the stage did all the run planned for it (nothing cut short)
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,6 +234,10 @@ class ScalingResult:
     degraded: tuple[str, ...] = ()
     reasons: tuple[str, ...] = ()
     usage_by_purpose: tuple[tuple[Purpose, Usage], ...] = ()
+    plan: str = ""  # the run's plan in short ("N=4 R=2 tournament")
+    plans: tuple[str, ...] = ()  # each plan the run made, and why
+    early_stop: str | None = None  # why the run stopped before debugging and the tournament
+    escalations: int = 0  # extra sampling batches taken because nothing passed the examples
 
     @property
     def passed_public(self) -> int:

@@ -123,3 +123,13 @@ def test_invalid_environment_value_exits_2(
     monkeypatch.setitem(os.environ, "SSTAR_NUM_SAMPLES", "many")
     assert main(["serve"]) == 2
     assert "num_samples" in capsys.readouterr().err
+
+
+def test_the_embedded_model_is_an_embedded_upstream_unless_told_otherwise() -> None:
+    from proxy.cli import embedded_settings
+
+    served = embedded_settings(Settings(), "http://127.0.0.1:9/v1")
+    assert served.upstream_profile().kind == "embedded"
+    assert served.scaling_defaults().one_sample_per_call is True
+    told = embedded_settings(Settings(upstream_kind="llama_cpp"), "http://127.0.0.1:9/v1")
+    assert told.upstream_profile().kind == "llama_cpp"

@@ -1,6 +1,8 @@
-"""Stage 2's prompt: the feedback turn listing every public test with its real result.
+"""Stage 2's prompt: the feedback turn on the public tests a program failed, with real results.
 
-The reply is a revised program, found by ``proxy.scaling.programs`` like any answer.
+Only the failing tests are shown (at most ``MAX_SHOWN_FAILURES``, each field trimmed): on a CPU
+server every prompt token costs prefill time, and the passing tests teach the model nothing. The
+reply is a revised program, found by ``proxy.scaling.programs`` like any answer.
 """
 
 from __future__ import annotations
@@ -14,27 +16,30 @@ DEBUG_FEEDBACK = (
 )
 
 DEBUG_TEST = (
-    "Test {number}: {verdict}\nInput:\n{input}\nExpected output:\n{expected}\n"
+    "Test {number}: FAILED ({status})\nInput:\n{input}\nExpected output:\n{expected}\n"
     "Actual output:\n{actual}"
 )
 
-_FIELD_CLIP = 600
+MAX_SHOWN_FAILURES = 3
+_FIELD_CLIP = 400
 _EXPECTED_CLIP = 300
 
 
 def feedback_message(tests: tuple[TestOutcome, ...]) -> str:
-    """The feedback turn: every public test, its expected and its real actual output."""
+    """The feedback turn: the failed tests (the first few), expected and real actual output."""
+    failed = [(number, test) for number, test in enumerate(tests, start=1) if not test.passed]
     items = [
         DEBUG_TEST.format(
             number=number,
-            verdict="passed" if test.passed else f"FAILED ({test.status})",
+            status=test.status,
             input=clip(test.input, _FIELD_CLIP),
             expected=clip(
                 test.expected if test.expected is not None else "(runs cleanly)", _EXPECTED_CLIP
             ),
             actual=clip(test.actual, _FIELD_CLIP),
         )
-        for number, test in enumerate(tests, start=1)
+        for number, test in failed[:MAX_SHOWN_FAILURES]
     ]
-    failed = sum(not t.passed for t in tests)
-    return DEBUG_FEEDBACK.format(failed=failed, total=len(tests), tests="\n\n".join(items))
+    if len(failed) > MAX_SHOWN_FAILURES:
+        items.append(f"(and {len(failed) - MAX_SHOWN_FAILURES} more failed tests)")
+    return DEBUG_FEEDBACK.format(failed=len(failed), total=len(tests), tests="\n\n".join(items))

@@ -11,6 +11,7 @@ from bench.accuracy.client import (
     candidate_programs,
     mode_headers,
     trace_picks,
+    trace_stages,
 )
 from tests.unit.bench.fake_proxy import Reply, serve_fake_proxy
 
@@ -106,3 +107,12 @@ async def test_api_errors_become_failed_attempts():
     assert attempt.error is not None
     assert attempt.error.startswith("InternalServerError: ")  # the SDK's class for a 500
     assert "boom" in attempt.error  # the proxy's own message is kept
+
+
+def test_trace_stages_say_which_stages_finished() -> None:
+    trace = {
+        "timings": [{"stage": "sample", "completed": True}, {"stage": "debug", "completed": False}]
+    }
+    assert trace_stages(trace) == {"sample": True, "debug": False}
+    assert trace_stages({"timings": [{"stage": "sample"}]}) is None  # a trace before planning
+    assert trace_stages(None) is None

@@ -72,3 +72,22 @@ def test_problem_matrix_marks_selection_misses():
     assert "| HumanEval/0 | pass | pass |  |" in lines
     assert "| HumanEval/2 | fail | fail* |  |" in lines
     assert "| stdin/a |  | error |  |" in lines
+
+
+def test_stage_completion_is_reported_for_s_star_runs() -> None:
+    done = {"sample": True, "debug": True, "select": True}
+    cut = {"sample": True, "debug": False, "select": True}
+    records = [
+        Record("humaneval", "t/0", "adaptive", True, True, stages=done, early_stop=True),
+        Record("humaneval", "t/2", "adaptive", False, True, stages=cut),
+        Record("humaneval", "t/0", "plain", True, True),
+    ]
+    (plain, adaptive) = summarize(records, ["plain", "adaptive"])
+    assert plain.runs_with_stages == 0
+    assert adaptive.runs_with_stages == 2
+    assert dict(adaptive.stage_completion) == {"sample": 100.0, "debug": 50.0, "select": 100.0}
+    assert (adaptive.all_stages_completed, adaptive.early_stops) == (50.0, 1)
+    table = render_markdown([plain, adaptive], title="t")
+    assert (
+        "| humaneval | adaptive | 2 | 50 % | sample 100 %, debug 50 %, select 100 % | 1 |" in table
+    )

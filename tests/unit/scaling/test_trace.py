@@ -55,6 +55,10 @@ def test_trace_is_json_and_carries_every_revision() -> None:
         degraded=("x",),
         reasons=("y",),
         usage_by_purpose=(("debug", Usage(4, 1)), ("sample", Usage(6, 4))),
+        plan="N=2 R=1",
+        plans=("N=2 R=1: instead of N=8 R=2 tournament: ...",),
+        early_stop=None,
+        escalations=1,
     )
     picks = (Pick("public", 1, 2.5), Pick("adaptive", 0, 9.0))
     trace = render_trace(result, task=task, params=ScalingParams(), run_id="run-1", picks=picks)
@@ -77,6 +81,10 @@ def test_trace_is_json_and_carries_every_revision() -> None:
     assert decoded["picks"][-1]["selection"] == decoded["selection"]
     assert decoded["usage_by_purpose"]["sample"]["total_tokens"] == 10
     assert set(decoded["usage_by_purpose"]) == {"debug", "sample"}
+    assert decoded["plan"] == "N=2 R=1"
+    assert decoded["plans"] == ["N=2 R=1: instead of N=8 R=2 tournament: ..."]
+    assert (decoded["early_stop"], decoded["escalations"]) == (None, 1)
+    assert decoded["timings"][0]["completed"] is True
     assert task_from_trace(decoded, model="m") == task
     assert clusters_from_trace(decoded) == result.clusters
 

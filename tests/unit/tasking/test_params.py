@@ -56,3 +56,15 @@ def test_the_deprecated_max_tokens_and_junk_values() -> None:
     assert build_params(ScalingParams(), Overrides(), {"max_tokens": 64}).max_tokens_per_call == 64
     junk = build_params(ScalingParams(), Overrides(), {"max_tokens": True, "seed": "7"})
     assert (junk.max_tokens_per_call, junk.seed) == (ScalingParams().max_tokens_per_call, None)
+
+
+def test_n_and_the_deadline_default_to_what_the_upstream_kind_suits() -> None:
+    embedded = Settings(upstream_kind="embedded").scaling_defaults()
+    assert (embedded.samples, embedded.deadline_s) == (8, 180.0)
+    assert Settings(upstream_api_base="http://gpu:8000/v1").upstream_profile().kind == "vllm"
+    assert Settings(upstream_is_llama_cpp=True).upstream_profile().kind == "llama_cpp"
+    assert Settings().upstream_profile().kind == "hosted"
+    chosen = Settings(upstream_kind="embedded", deadline_s=90, num_samples=4).scaling_defaults()
+    assert (chosen.samples, chosen.deadline_s) == (4, 90)  # the server's own settings win
+    capped = Settings(upstream_kind="embedded", max_deadline_s=150).scaling_defaults()
+    assert capped.deadline_s == 150

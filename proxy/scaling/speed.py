@@ -1,0 +1,140 @@
+"""How fast the upstream is: priors per kind of upstream, corrected by every call it answers.
+
+A run can only plan (``planning.py``) if it knows what a call costs. A call's wall time is about
+``(prompt / prefill_ratio + completion) / decode_tps``, and ``c`` calls in flight together share
+the upstream: together they deliver ``c ** concurrency_gain`` times one call's throughput, so each
+takes ``c ** (1 - concurrency_gain)`` times as long as alone. A GPU server batching requests
+(vLLM, a hosted API) has a gain near 1 (concurrency is free); a llama.cpp server on two CPU cores
+has about 0.6 (8 calls at once: 3.6 times one call's tokens per second, ``bench.local_model``).
+
+:class:`UpstreamProfile` holds the priors of each kind; :class:`SpeedTracker` (one per engine,
+shared by its runs) corrects ``decode_tps`` and the typical sample length per model from every
+finished call, so the second run on an upstream plans with what the first one measured.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+UpstreamKind = Literal["embedded", "llama_cpp", "vllm", "hosted"]
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamProfile:
+    """What a kind of upstream can do before any of its calls was measured.
+
+    ``decode_tps`` is one call's completion tokens per second alone; ``prefill_ratio`` how many
+    times faster prompt tokens go; ``concurrency_gain`` the exponent above; ``debug_concurrency``
+    how many debug calls to have in flight at once (on a two-core CPU server, concurrent long
+    prompts all prefill together and none decodes for tens of seconds). ``default_samples`` and
+    ``default_deadline_s`` are the S* defaults for this kind when the server sets none.
+    """
+
+    kind: UpstreamKind
+    decode_tps: float
+    prefill_ratio: float
+    concurrency_gain: float
+    debug_concurrency: int
+    default_samples: int = 8
+    default_deadline_s: float = 120.0
+
+
+PROFILES: dict[UpstreamKind, UpstreamProfile] = {
+    # Qwen2.5-Coder-0.5B Q4_K_M on 2 vCPUs: 24-27 tok/s decode, 141-220 tok/s prefill alone,
+    # 3.64x the tokens per second with 8 concurrent requests (README, bench/README.md).
+    "embedded": UpstreamProfile("embedded", 24.0, 6.0, 0.62, 2, 8, 180.0),
+    "llama_cpp": UpstreamProfile("llama_cpp", 30.0, 8.0, 0.75, 3),
+    "vllm": UpstreamProfile("vllm", 40.0, 30.0, 0.95, 16),
+    "hosted": UpstreamProfile("hosted", 60.0, 50.0, 1.0, 16),
+}
+
+UNMEASURED = UpstreamProfile("hosted", 1e6, 50.0, 1.0, 16)
+"""No prior at all: plans as if calls were instant until one is measured. The engine's default
+for callers that say nothing (tests, benchmarks of the engine alone); the server always passes
+its upstream's profile."""
+
+_SMOOTHING = 0.3
+"""Weight of the newest observation in the running estimates."""
+_MIN_CALL_S = 0.05
+"""Calls faster than this (cached, failed early) say nothing about speed."""
+
+
+@dataclass(frozen=True, slots=True)
+class Speed:
+    """The estimates a plan is made with."""
+
+    decode_tps: float
+    prefill_ratio: float
+    concurrency_gain: float
+    sample_tokens: float
+
+    def call_s(self, prompt_tokens: float, completion_tokens: float, concurrency: int = 1) -> float:
+        """Expected wall time of one call among ``concurrency`` calls in flight together."""
+        alone = (prompt_tokens / self.prefill_ratio + completion_tokens) / self.decode_tps
+        return alone * math.pow(max(1, concurrency), 1.0 - self.concurrency_gain)
+
+
+class SpeedTracker:
+    """Running estimates per model: one call's decode speed and the typical sample length."""
+
+    def __init__(self, profile: UpstreamProfile, *, sample_tokens: float) -> None:
+        self.profile = profile
+        self._default_sample_tokens = sample_tokens
+        self._decode_tps: dict[str, float] = {}
+        self._sample_tokens: dict[str, float] = {}
+        self._in_flight: dict[str, int] = {}
+
+    def speed(self, model: str) -> Speed:
+        """The current estimates for ``model`` (the profile's priors until a call is measured)."""
+        return Speed(
+            decode_tps=self._decode_tps.get(model, self.profile.decode_tps),
+            prefill_ratio=self.profile.prefill_ratio,
+            concurrency_gain=self.profile.concurrency_gain,
+            sample_tokens=self._sample_tokens.get(model, self._default_sample_tokens),
+        )
+
+    def started(self, model: str) -> int:
+        """Count a call in flight; returns how many are in flight with it."""
+        self._in_flight[model] = self._in_flight.get(model, 0) + 1
+        return self._in_flight[model]
+
+    def finished(
+        self,
+        model: str,
+        *,
+        concurrency: int,
+        prompt_tokens: int,
+        completion_tokens: int,
+        seconds: float,
+        choices: int = 1,
+        sample: bool = False,
+    ) -> None:
+        """Learn from a finished call (``concurrency``: the calls in flight when it started)."""
+        self._in_flight[model] = max(0, self._in_flight.get(model, 1) - 1)
+        if sample and completion_tokens > 0:
+            per_sample = completion_tokens / max(1, choices)
+            self._sample_tokens[model] = _smooth(
+                self._sample_tokens.get(model, self._default_sample_tokens), per_sample
+            )
+        if seconds < _MIN_CALL_S or completion_tokens <= 0:
+            return
+        profile = self.profile
+        # NOTE: the n choices of one call decode together, like n concurrent calls.
+        together = max(1, concurrency) * max(1, choices)
+        share = math.pow(together, 1.0 - profile.concurrency_gain)
+        work = prompt_tokens / profile.prefill_ratio + completion_tokens / max(1, choices)
+        observed = work * share / seconds
+        if math.isfinite(observed) and observed > 0:
+            self._decode_tps[model] = _smooth(
+                self._decode_tps.get(model, profile.decode_tps), observed
+            )
+
+    def aborted(self, model: str) -> None:
+        """A call that ended without an answer: no longer in flight, nothing learned."""
+        self._in_flight[model] = max(0, self._in_flight.get(model, 1) - 1)
+
+
+def _smooth(current: float, observed: float) -> float:
+    return (1 - _SMOOTHING) * current + _SMOOTHING * observed
