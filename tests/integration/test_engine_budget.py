@@ -53,10 +53,13 @@ async def test_an_easy_task_stops_early_without_debugging_or_a_tournament(sandbo
     result = await ScalingEngine(upstream, sandbox).run(
         make_task(), ScalingParams(samples=4, rounds=2), observer=recorder
     )
-    assert result.early_stop is not None and result.early_stop.startswith("early stop:")
+    assert result.early_stop is not None
+    assert result.early_stop.startswith("early stop:")
     assert "4 of 4 samples passing them behave alike on 3 input(s)" in result.early_stop
-    assert result.selected == 0 and result.program.startswith(FIXED.rstrip("\n"))
-    assert result.matches == () and len(result.clusters) == 1
+    assert result.selected == 0
+    assert result.program.startswith(FIXED.rstrip("\n"))
+    assert result.matches == ()
+    assert len(result.clusters) == 1
     assert {p.selection: p.candidate for p in recorder.picks} == {
         "first": 0, "public": 0, "majority": 0, "adaptive": 0,
     }  # fmt: skip

@@ -42,7 +42,7 @@ def test_more_time_never_plans_less() -> None:
         )
     ]
     assert chosen == sorted(chosen, reverse=True)
-    assert chosen[0] == len(order) - 1 and chosen[-1] == 0
+    assert (chosen[0], chosen[-1]) == (len(order) - 1, 0)
 
 
 def test_the_order_of_sacrifice() -> None:
