@@ -15,7 +15,7 @@ keep their status (429 keeps ``Retry-After``).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -42,16 +42,18 @@ _HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-# NOTE: the client's credentials are for the proxy; they never travel upstream.
-_REQUEST_DROP = _HOP_BY_HOP | {
-    "host",
-    "content-length",
-    "accept-encoding",
-    "authorization",
-    "api-key",
-    "x-api-key",
-    "cookie",
-}
+# NOTE: headers are client input, unbounded in size and number: only these travel upstream
+# (OPENAI_API.md §7), plus the names an operator lists in SSTAR_FORWARD_HEADERS. Credentials
+# never do: the client's key is for the proxy, the upstream gets its own.
+FORWARDED_HEADERS = frozenset(
+    {
+        *("accept", "content-type", "user-agent"),
+        *("openai-organization", "openai-project", "idempotency-key"),
+    }
+)
+FORWARDED_PREFIX = "x-stainless-"
+MAX_FORWARDED_HEADERS = 64
+MAX_FORWARDED_VALUE = 8192
 _RESPONSE_DROP = _HOP_BY_HOP | {
     "content-length",
     "content-encoding",
@@ -76,13 +78,22 @@ class RelayedResponse:
     close: Callable[[], Awaitable[None]] | None = None
 
 
-def forward_headers(headers: Iterable[tuple[str, str]], api_key: str | None) -> dict[str, str]:
-    """Client headers minus hop-by-hop, credentials and ``x-sstar-*``; upstream auth added."""
-    out = {
-        name: value
-        for name, value in headers
-        if name.lower() not in _REQUEST_DROP and not name.lower().startswith("x-sstar-")
-    }
+def forward_headers(
+    headers: Iterable[tuple[str, str]], api_key: str | None, extra: Collection[str] = ()
+) -> dict[str, str]:
+    """The allowlisted client headers (plus ``extra`` names, lower case), upstream auth added.
+
+    At most :data:`MAX_FORWARDED_HEADERS` of them, each at most :data:`MAX_FORWARDED_VALUE`
+    characters (a longer value is dropped, never cut): allowlisted names are still client input.
+    """
+    out: dict[str, str] = {}
+    for name, value in headers:
+        lowered = name.lower()
+        allowed = (
+            lowered in FORWARDED_HEADERS or lowered.startswith(FORWARDED_PREFIX) or lowered in extra
+        )
+        if allowed and len(value) <= MAX_FORWARDED_VALUE and len(out) < MAX_FORWARDED_HEADERS:
+            out[name] = value
     # NOTE: identity encoding keeps relayed bytes equal to what we hand the client.
     out["accept-encoding"] = "identity"
     if api_key:
