@@ -55,23 +55,34 @@ def format_loc(loc: Sequence[int | str]) -> str | None:
     return out or None
 
 
+_SOURCES = ("body", "query", "path", "header")
+_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "bytes", "dict", "list", "none"})
+
+
+def _looks_like_tag(part: int | str) -> bool:
+    """Pydantic names a union member by its type: ``str``, ``list[str]``, ``function-after[..]``,
+    a model's class name; never like our (snake_case) fields."""
+    return isinstance(part, str) and (
+        part in _TYPE_NAMES or "[" in part or "-" in part or part[:1].isupper()
+    )
+
+
 def _error_loc(errors: Sequence[Any]) -> list[int | str]:
     """The first error's location, minus union-member tags (``content.str``, ``content.list[..]``).
 
-    Pydantic reports one error per union member, each with the member's name appended; when
-    siblings differ only in that last element, it is a tag, not a field.
+    Pydantic reports one error per union member, each with the member's name appended. A part is
+    such a tag when it is shaped like a type name and a sibling error differs exactly there, so
+    two wrong sibling fields (``model`` missing, ``messages`` missing) keep their names.
     """
-    loc = [p for p in errors[0].get("loc", ()) if p not in ("body", "query", "path", "header")]
-    others = [
-        [p for p in e.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        for e in errors[1:]
-    ]
-    while loc and any(
-        len(o) >= len(loc) and o[: len(loc) - 1] == loc[:-1] and o[len(loc) - 1] != loc[-1]
-        for o in others
-    ):
-        loc = loc[:-1]
-    return loc
+    locs = [[p for p in e.get("loc", ()) if p not in _SOURCES] for e in errors]
+    loc, others = locs[0], locs[1:]
+    tags = {
+        i
+        for i, part in enumerate(loc)
+        if _looks_like_tag(part)
+        and any(len(o) > i and o[:i] == loc[:i] and o[i] != part for o in others)
+    }
+    return [part for i, part in enumerate(loc) if i not in tags]
 
 
 def validation_error(errors: Sequence[Any]) -> InvalidRequestError:

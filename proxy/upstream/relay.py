@@ -15,6 +15,7 @@ keep their status (429 keeps ``Retry-After``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -54,6 +55,8 @@ FORWARDED_HEADERS = frozenset(
 FORWARDED_PREFIX = "x-stainless-"
 MAX_FORWARDED_HEADERS = 64
 MAX_FORWARDED_VALUE = 8192
+# What the upstream client (httpx: ASCII only; h11: no outer or control whitespace) can send.
+_SENDABLE_VALUE = re.compile(r"[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*")
 _RESPONSE_DROP = _HOP_BY_HOP | {
     "content-length",
     "content-encoding",
@@ -83,16 +86,22 @@ def forward_headers(
 ) -> dict[str, str]:
     """The allowlisted client headers (plus ``extra`` names, lower case), upstream auth added.
 
-    At most :data:`MAX_FORWARDED_HEADERS` of them, each at most :data:`MAX_FORWARDED_VALUE`
-    characters (a longer value is dropped, never cut): allowlisted names are still client input.
+    Allowlisted names are still client input: at most :data:`MAX_FORWARDED_HEADERS` of them go,
+    each at most :data:`MAX_FORWARDED_VALUE` characters of printable ASCII (outer whitespace
+    trimmed); any other value is dropped, never cut or re-encoded.
     """
     out: dict[str, str] = {}
-    for name, value in headers:
-        lowered = name.lower()
+    for name, raw in headers:
+        lowered, value = name.lower(), raw.strip(" \t")
         allowed = (
             lowered in FORWARDED_HEADERS or lowered.startswith(FORWARDED_PREFIX) or lowered in extra
         )
-        if allowed and len(value) <= MAX_FORWARDED_VALUE and len(out) < MAX_FORWARDED_HEADERS:
+        if (
+            allowed
+            and len(out) < MAX_FORWARDED_HEADERS
+            and len(value) <= MAX_FORWARDED_VALUE
+            and _SENDABLE_VALUE.fullmatch(value)
+        ):
             out[name] = value
     # NOTE: identity encoding keeps relayed bytes equal to what we hand the client.
     out["accept-encoding"] = "identity"

@@ -83,9 +83,7 @@ def client(app: FastAPI, address: tuple[str, int], key: str | None = None) -> ht
 
 async def run_sstar(http: httpx.AsyncClient, **extra: Any) -> httpx.Response:
     body = {"model": "fake-model", "messages": [{"role": "user", "content": TASK}], **extra}
-    response = await http.post(
-        "/v1/chat/completions", json=body, headers={"x-sstar-mode": "force"}
-    )
+    response = await http.post("/v1/chat/completions", json=body, headers={"x-sstar-mode": "force"})
     assert response.status_code == 200, response.text
     assert response.headers["x-sstar-applied"] == "true"
     return response

@@ -66,6 +66,12 @@ def test_format_loc(loc, param):
         ),
         ({"model": "m", "messages": [{"role": "user"}], "stop": 5}, "stop", "Invalid value"),
         ({"model": "m", "messages": [{"content": "x"}]}, "messages[0].role", "Missing"),
+        # Two wrong siblings: each keeps its name (once reported as 'None' / 'messages[0]').
+        ({"model": True}, "model", "Invalid value"),
+        ({"messages": [{"role": True, "content": {}}]}, "model", "Missing"),
+        ({"model": "m", "messages": [{"role": True, "content": {}}]}, "messages[0].role", "Inv"),
+        ({"model": "m", "messages": [{"role": "u", "content": [3]}]}, "messages[0].content", "Inv"),
+        ({"model": "m", "messages": [{"role": "u"}], "stream_options": 1}, "stream_options", "Inv"),
     ],
 )
 def test_validation_error_names_the_parameter(data, param, starts):
