@@ -8,6 +8,7 @@ and anything unexpected is a generic 500 whose traceback only reaches the logs
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -24,6 +25,19 @@ from proxy.errors import ClientDisconnectedError, InvalidRequestError, NotFoundE
 log = structlog.get_logger(__name__)
 
 _GENERIC_500 = "The server had an error while processing your request."
+_DAY_S = 86_400
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON that may quote text the proxy did not write (an upstream's error message, a model's
+    output): a lone surrogate in it is sent escaped (``\\ud800``, valid JSON) rather than
+    failing the whole response with ``UnicodeEncodeError`` (Starlette writes raw UTF-8)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, allow_nan=False, separators=(",", ":")).encode()
 
 
 def error_response(exc: ProxyError) -> JSONResponse:
@@ -31,8 +45,10 @@ def error_response(exc: ProxyError) -> JSONResponse:
     headers: dict[str, str] = {}
     if exc.should_retry is False:
         headers["x-should-retry"] = "false"
-    if exc.retry_after_s is not None:
-        headers["retry-after"] = str(max(math.ceil(exc.retry_after_s), 0))
+    # NOTE: the value may come from an upstream's header ("inf", "nan", "1e400"): sent only when
+    # finite, and at most a day.
+    if exc.retry_after_s is not None and math.isfinite(exc.retry_after_s):
+        headers["retry-after"] = str(min(max(math.ceil(exc.retry_after_s), 0), _DAY_S))
     body = {
         "error": {
             "message": exc.message,
@@ -41,7 +57,7 @@ def error_response(exc: ProxyError) -> JSONResponse:
             "code": exc.code,
         }
     }
-    return JSONResponse(body, status_code=exc.status_code, headers=headers)
+    return SafeJSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 def format_loc(loc: Sequence[int | str]) -> str | None:

@@ -7,7 +7,6 @@ everything else requires a client key when ``SSTAR_API_KEYS`` is set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import structlog
@@ -25,7 +24,7 @@ from proxy.api.deps import (
     SStarDep,
     require_client_key,
 )
-from proxy.api.handlers import error_response
+from proxy.api.handlers import SafeJSONResponse, error_response
 from proxy.errors import NotFoundError, ProxyError
 
 openai_routes = APIRouter(dependencies=[Depends(require_client_key)])
@@ -91,7 +90,7 @@ async def retrieve_model(
 @openai_routes.get("/sstar/runs/{run_id}", include_in_schema=False)
 async def run_trace(
     run_id: str, request: Request, sstar: SStarDep, settings: SettingsDep
-) -> Mapping[str, object]:
+) -> Response:
     """The full trace of a recent S* run (candidates, tests, clusters, matches, timings, tokens).
 
     Private to its client (``access.py``): a trace this client may not read is a 404 exactly
@@ -103,7 +102,7 @@ async def run_trace(
             param="run_id",
             code="run_not_found",
         )
-    return trace
+    return SafeJSONResponse(trace)
 
 
 @ops_routes.get("/health")

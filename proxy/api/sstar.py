@@ -21,7 +21,7 @@ from typing import Any
 
 import structlog
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from proxy.api.access import presented_key
 from proxy.api.answer import (
@@ -31,6 +31,7 @@ from proxy.api.answer import (
     summary_headers,
 )
 from proxy.api.disconnect import cancel_on_disconnect
+from proxy.api.handlers import SafeJSONResponse
 from proxy.api.headers import header_value
 from proxy.api.sse import EventStreamResponse
 from proxy.errors import ProxyError, ScalingFailedError
@@ -123,7 +124,7 @@ class SStarService:
             raise ScalingFailedError(message, cause=exc) from exc
         finally:
             subscription.release()
-        return JSONResponse(
+        return SafeJSONResponse(
             completion_body(result, identity), headers={**headers, **summary_headers(result)}
         )
 
