@@ -75,6 +75,7 @@ async def _sstar(
         coordinator=RunCoordinator(max_active=settings.max_concurrent_runs),
         store=RunStore(settings.run_store_size),
         keepalive_s=settings.keepalive_interval_s,
+        identity_secret=settings.trace_secret_bytes(),
     )
     try:
         yield service

@@ -19,6 +19,7 @@ from typing import Any
 
 import structlog
 
+from proxy.api.headers import header_value
 from proxy.api.sse import DONE, encode_event
 
 log = structlog.get_logger(__name__)
@@ -56,7 +57,7 @@ async def complete_choices(
                     error=type(failed[0]).__name__)  # fmt: skip
     merged = merge_answers(first, [a for a in answers if isinstance(a, dict)])
     added = len(merged["choices"]) - len(first["choices"])
-    return merged, f"{missing} call(s) added {added} choice(s)"
+    return merged, header_value(f"{missing} call(s) added {added} choice(s)")
 
 
 def decode_answer(raw: bytes) -> dict[str, Any] | None:

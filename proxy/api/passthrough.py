@@ -114,7 +114,7 @@ class Passthrough:
         raw: bytes | None,
     ) -> Response:
         url = f"{route.api_base}/{endpoint}"
-        outbound = forward_headers(headers.items(), route.api_key)
+        outbound = forward_headers(headers.items(), route.api_key, self._router.relay_headers)
         relayed = await self._relay.post(
             url, outbound_body(body, raw, route.model), outbound, stream=body.get("stream") is True
         )
@@ -176,9 +176,10 @@ class Passthrough:
         entries: list[dict[str, Any]] = []
         base = self._router.relay_base
         if base is not None:
-            relayed = await self._relay.get(
-                f"{base}/models", forward_headers(headers.items(), self._router.relay_key)
+            outbound = forward_headers(
+                headers.items(), self._router.relay_key, self._router.relay_headers
             )
+            relayed = await self._relay.get(f"{base}/models", outbound)
             try:
                 payload = json.loads(relayed.body or b"{}")
             except ValueError as exc:

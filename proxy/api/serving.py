@@ -15,8 +15,8 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 
-from proxy.api.answer import header_safe
 from proxy.api.controls import Controls, resolve_controls
+from proxy.api.headers import header_value
 from proxy.api.passthrough import Passthrough
 from proxy.api.protocol import EXTENSION_FIELD, ChatCompletionRequest, JsonBody
 from proxy.api.sstar import SStarService
@@ -114,5 +114,5 @@ class ChatService:
         structlog.contextvars.bind_contextvars(mode="passthrough")
         response = await self.passthrough.chat(body.data, request.headers, request, raw=body.raw)
         response.headers["x-sstar-applied"] = "false"
-        response.headers["x-sstar-reason"] = header_safe(reason)
+        response.headers["x-sstar-reason"] = header_value(reason)
         return response

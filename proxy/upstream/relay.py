@@ -15,7 +15,8 @@ keep their status (429 keeps ``Retry-After``).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -42,16 +43,20 @@ _HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-# NOTE: the client's credentials are for the proxy; they never travel upstream.
-_REQUEST_DROP = _HOP_BY_HOP | {
-    "host",
-    "content-length",
-    "accept-encoding",
-    "authorization",
-    "api-key",
-    "x-api-key",
-    "cookie",
-}
+# NOTE: headers are client input, unbounded in size and number: only these travel upstream
+# (OPENAI_API.md §7), plus the names an operator lists in SSTAR_FORWARD_HEADERS. Credentials
+# never do: the client's key is for the proxy, the upstream gets its own.
+FORWARDED_HEADERS = frozenset(
+    {
+        *("accept", "content-type", "user-agent"),
+        *("openai-organization", "openai-project", "idempotency-key"),
+    }
+)
+FORWARDED_PREFIX = "x-stainless-"
+MAX_FORWARDED_HEADERS = 64
+MAX_FORWARDED_VALUE = 8192
+# What the upstream client (httpx: ASCII only; h11: no outer or control whitespace) can send.
+_SENDABLE_VALUE = re.compile(r"[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*")
 _RESPONSE_DROP = _HOP_BY_HOP | {
     "content-length",
     "content-encoding",
@@ -76,13 +81,28 @@ class RelayedResponse:
     close: Callable[[], Awaitable[None]] | None = None
 
 
-def forward_headers(headers: Iterable[tuple[str, str]], api_key: str | None) -> dict[str, str]:
-    """Client headers minus hop-by-hop, credentials and ``x-sstar-*``; upstream auth added."""
-    out = {
-        name: value
-        for name, value in headers
-        if name.lower() not in _REQUEST_DROP and not name.lower().startswith("x-sstar-")
-    }
+def forward_headers(
+    headers: Iterable[tuple[str, str]], api_key: str | None, extra: Collection[str] = ()
+) -> dict[str, str]:
+    """The allowlisted client headers (plus ``extra`` names, lower case), upstream auth added.
+
+    Allowlisted names are still client input: at most :data:`MAX_FORWARDED_HEADERS` of them go,
+    each at most :data:`MAX_FORWARDED_VALUE` characters of printable ASCII (outer whitespace
+    trimmed); any other value is dropped, never cut or re-encoded.
+    """
+    out: dict[str, str] = {}
+    for name, raw in headers:
+        lowered, value = name.lower(), raw.strip(" \t")
+        allowed = (
+            lowered in FORWARDED_HEADERS or lowered.startswith(FORWARDED_PREFIX) or lowered in extra
+        )
+        if (
+            allowed
+            and len(out) < MAX_FORWARDED_HEADERS
+            and len(value) <= MAX_FORWARDED_VALUE
+            and _SENDABLE_VALUE.fullmatch(value)
+        ):
+            out[name] = value
     # NOTE: identity encoding keeps relayed bytes equal to what we hand the client.
     out["accept-encoding"] = "identity"
     if api_key:
