@@ -2,7 +2,9 @@
 
 One object per run enforces the caps in ``ScalingParams`` (wall deadline, total tokens) and
 records what the result must report: usage summed over every call (and per purpose), call and
-execution counts, the last upstream error, and what degraded and why. Stages reach the seams
+execution counts (every attempt is a call), the last upstream error, and what degraded and why.
+It also holds the run's ``Breaker`` (``breaker.py``), which stops sub-calls once the upstream
+refuses or fails. Stages reach the seams
 through ``RunContext`` (``context.py``), which calls :meth:`RunBudget.complete` and
 :meth:`RunBudget.execute`, so no call can outlive the deadline and none is left uncounted.
 
@@ -22,6 +24,7 @@ import math
 from dataclasses import dataclass
 
 from proxy.errors import BudgetExhaustedError, UpstreamError
+from proxy.scaling.breaker import Breaker
 from proxy.scaling.types import ScalingParams
 from proxy.upstream.base import Purpose, Upstream, UpstreamRequest, UpstreamResponse, Usage
 from sandbox import ExecutionRequest, ExecutionResult, Sandbox
@@ -59,6 +62,7 @@ class RunBudget:
         self.calls = 0
         self.executions = 0
         self.upstream_errors: dict[Purpose, UpstreamError] = {}  # the last, per purpose
+        self.breaker = Breaker()
         self._degraded: list[str] = []
 
     # -- time and tokens ------------------------------------------------------------------------
