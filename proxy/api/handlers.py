@@ -27,12 +27,17 @@ _GENERIC_500 = "The server had an error while processing your request."
 
 
 def error_response(exc: ProxyError) -> JSONResponse:
-    """The wire form of any proxy error, with ``x-should-retry`` / ``Retry-After`` when known."""
+    """The wire form of any proxy error, with ``x-should-retry`` / ``Retry-After`` when known.
+
+    ``Retry-After`` is whole seconds and at least 1 (a client told 0 would come straight back);
+    ``x-should-retry`` says ``true`` or ``false`` whenever the error has a verdict
+    (``proxy.upstream.retry`` gives upstream faults theirs).
+    """
     headers: dict[str, str] = {}
-    if exc.should_retry is False:
-        headers["x-should-retry"] = "false"
+    if exc.should_retry is not None:
+        headers["x-should-retry"] = "true" if exc.should_retry else "false"
     if exc.retry_after_s is not None:
-        headers["retry-after"] = str(max(math.ceil(exc.retry_after_s), 0))
+        headers["retry-after"] = str(max(math.ceil(exc.retry_after_s), 1))
     body = {
         "error": {
             "message": exc.message,
