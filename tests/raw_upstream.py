@@ -103,7 +103,9 @@ class ResettingUpstream:
             except TimeoutError:
                 continue
             except OSError:
-                return
+                if self._stop.is_set():
+                    return
+                continue  # e.g. a connection aborted while queued: keep serving
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
     def _handle(self, conn: socket.socket) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from proxy.upstream.base import Usage
 log = structlog.get_logger(__name__)
 
 KEEPALIVE = b": keep-alive\n\n"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _CONTENT_PIECE = 512
 
 
@@ -85,8 +87,10 @@ def summary_headers(result: ScalingResult) -> dict[str, str]:
 
 
 def header_safe(text: str, limit: int = 512) -> str:
-    """Header values must be latin-1 single lines; ours are kept ASCII and short."""
-    return text.encode("ascii", "replace").decode("ascii").replace("\n", " ")[:limit]
+    """Header values must be latin-1 single lines; ours are kept ASCII and short, and every
+    control character (CR and LF from an upstream's message too) becomes a space."""
+    ascii_text = text.encode("ascii", "replace").decode("ascii")
+    return _CONTROL.sub(" ", ascii_text)[:limit]
 
 
 class ChunkWriter:

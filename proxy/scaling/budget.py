@@ -23,7 +23,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from proxy.errors import BudgetExhaustedError, UpstreamError
+from proxy.errors import BudgetExhaustedError, UpstreamError, UpstreamTimeoutError
 from proxy.scaling.breaker import Breaker
 from proxy.scaling.types import ScalingParams
 from proxy.upstream.base import Purpose, Upstream, UpstreamRequest, UpstreamResponse, Usage
@@ -37,6 +37,8 @@ INPUTS_SHARE = 0.5
 """Selection: waiting for the synthesized inputs and running every program on them."""
 TOURNAMENT_SHARE = 0.95
 """The tournament; the rest is kept to assemble the answer."""
+_TIMER_SLACK_S = 0.05
+"""An upstream timeout this close to the deadline is the deadline's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,12 @@ class RunBudget:
             async with asyncio.timeout(remaining):
                 response = await upstream.complete(sized)
         except TimeoutError as exc:
+            raise BudgetExhaustedError("deadline reached during an upstream call") from exc
+        except UpstreamTimeoutError as exc:
+            if self.remaining_s() > _TIMER_SLACK_S:
+                raise
+            # NOTE: the upstream's own timer (set to the time left) won the race with ours: the
+            # deadline ended the call, as above, so the run degrades rather than fails.
             raise BudgetExhaustedError("deadline reached during an upstream call") from exc
         self.usage = self.usage + response.usage
         spent = self.usage_by_purpose.get(request.purpose, Usage())

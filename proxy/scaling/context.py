@@ -70,6 +70,11 @@ class RunContext:
                 may_retry=budget.breaker.allows_retry,
             )
         except UpstreamError as exc:
+            cause = budget.breaker.cause
+            if cause is not None and cause is not exc and exc.should_retry:
+                # NOTE: the breaker, not this call's own retries, stopped it: the client hears
+                # the verdict of the failure that opened the breaker.
+                exc.should_retry = cause.should_retry
             budget.breaker.trip(exc)
             budget.upstream_errors[request.purpose] = exc
             budget.degrade(f"{stage}: a call failed ({_failure(exc)})")

@@ -146,10 +146,13 @@ def _check_json(body: bytes) -> None:
 
 
 def transport_error(exc: httpx.HTTPError) -> UpstreamError:
-    """Timeouts are 504, every other transport failure 502 (the upstream is unreachable)."""
+    """Timeouts are 504, every other transport failure 502: unreachable (no connection), or the
+    connection broke (reset, closed before or during the answer)."""
     if isinstance(exc, httpx.TimeoutException):
         return UpstreamTimeoutError(f"upstream timed out ({type(exc).__name__})")
-    return UpstreamError(f"upstream unreachable ({type(exc).__name__})")
+    if isinstance(exc, httpx.ConnectError):
+        return UpstreamError(f"upstream unreachable ({type(exc).__name__})")
+    return UpstreamError(f"upstream connection failed ({type(exc).__name__})")
 
 
 def _event_boundary(data: bytes) -> int:
