@@ -36,6 +36,17 @@ class Breaker:
         if self.cause is None:
             self.cause = exc
 
+    def call_failed(self, exc: UpstreamError) -> None:
+        """A call ended with ``exc`` (after its retries): open the breaker.
+
+        A call that the open breaker stopped early (``exc`` says "retry later") takes the
+        verdict of the failure that opened it, so the client is told one thing per run.
+        """
+        cause = self.cause
+        if cause is not None and cause is not exc and exc.should_retry:
+            exc.should_retry = cause.should_retry
+        self.trip(exc)
+
     def allows_retry(self, exc: UpstreamError) -> bool:
         """Note a failed attempt: a refusal trips the breaker; True while it stays closed."""
         if exc.status_code in REFUSALS:

@@ -59,8 +59,8 @@ class RunContext:
         or the breaker is open."""
         budget, stage = self.budget, STAGE_OF[request.purpose]
         if budget.breaker.cause is not None:
-            cause = _failure(budget.breaker.cause)
-            budget.degrade(f"{stage} skipped: the upstream failed earlier in the run ({cause})")
+            failed = _failure(budget.breaker.cause)
+            budget.degrade(f"{stage} skipped: the upstream failed earlier in the run ({failed})")
             return None
         try:
             return await call_with_retries(
@@ -70,12 +70,7 @@ class RunContext:
                 may_retry=budget.breaker.allows_retry,
             )
         except UpstreamError as exc:
-            cause = budget.breaker.cause
-            if cause is not None and cause is not exc and exc.should_retry:
-                # NOTE: the breaker, not this call's own retries, stopped it: the client hears
-                # the verdict of the failure that opened the breaker.
-                exc.should_retry = cause.should_retry
-            budget.breaker.trip(exc)
+            budget.breaker.call_failed(exc)
             budget.upstream_errors[request.purpose] = exc
             budget.degrade(f"{stage}: a call failed ({_failure(exc)})")
         except BudgetExhaustedError as exc:

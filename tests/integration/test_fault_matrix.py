@@ -34,7 +34,7 @@ from proxy.app import create_app
 from proxy.settings import Settings
 from proxy.upstream.litellm_client import warm_up
 from tests.fake_upstream import FakeUpstream, Reply, last_user_text
-from tests.raw_upstream import ResettingUpstream, refused_base_url
+from tests.raw_upstream import Fault, ResettingUpstream, refused_base_url
 from tests.servers import ServerThread
 from tests.sse import sse_payloads
 
@@ -192,7 +192,8 @@ def _upstream(fault: str, fake: FakeUpstream) -> Iterator[tuple[str, Callable[[]
         fake.responder = lambda path, body: reply
         yield fake.base_url, lambda: sum(r.method == "POST" for r in fake.requests)
     elif fault in RESETS:
-        with ResettingUpstream("reset_before_response" if "before" in fault else fault) as raw:
+        kind: Fault = "reset_before_response" if "before" in fault else "reset_after_first_byte"
+        with ResettingUpstream(kind) as raw:
             yield raw.base_url, lambda: len(raw.requests)
     else:
         yield refused_base_url(), lambda: 0
