@@ -22,6 +22,7 @@ from proxy.api.sstar import ANSWER_GRACE_S
 from proxy.app import create_app
 from proxy.settings import Settings
 from proxy.upstream.base import UpstreamRequest, UpstreamResponse
+from proxy.upstream.litellm_client import warm_up
 from sandbox import LocalSandbox
 from tests.fake_upstream import FakeUpstream, Reply
 from tests.servers import ServerThread
@@ -157,3 +158,55 @@ async def test_a_run_that_will_not_end_is_cut_at_its_deadline_plus_the_grace(
     assert response.json()["error"]["message"] == "S* run did not end within its deadline (0.5 s)"
     assert response.headers["x-should-retry"] == "false"
     assert deadline + ANSWER_GRACE_S <= elapsed < deadline + ANSWER_GRACE_S + SLACK_S
+
+
+SUM_TASK = """Print the sum of the integers on the single input line.
+
+Input
+One line with integers separated by spaces.
+
+Output
+Print their sum.
+
+Sample Input 1
+1 2 3
+
+Sample Output 1
+6
+"""
+
+
+@pytest.mark.bwrap
+async def test_a_run_the_upstream_starts_refusing_answers_with_what_it_has(
+    make_settings, fake_upstream
+):
+    warm_up()  # NOTE: the first litellm import (seconds) is not what this test is about
+    # two programs that agree on the example: selection needs the synthesized inputs
+    programs = [
+        "```python\nprint(sum(map(int, input().split())))\n```",
+        "```python\nprint(sum(int(x) for x in input().split()))\n```",
+    ]
+
+    def respond(path: str, body: dict[str, Any]) -> Reply:
+        if "Write a complete Python 3 program" in str(body["messages"]):  # sampling
+            return Reply(texts=(programs * 2)[: int(body.get("n") or 1)])
+        # input synthesis, answered after sampling went out
+        return Reply(status=429, error="slow", headers={"retry-after": "0"}, delay_s=0.3)
+
+    fake_upstream.responder = respond
+    settings = make_settings(
+        sstar_mode="force", num_samples=4, debug_rounds=1, upstream_retries=2, deadline_s=30
+    )
+    app = create_app(settings)
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            body = {"model": "fake-model", "messages": [{"role": "user", "content": SUM_TASK}]}
+            response = await http.post("/v1/chat/completions", json=body, timeout=60)
+    assert response.status_code == 200
+    assert "print(sum(" in response.json()["choices"][0]["message"]["content"]
+    assert response.headers["x-sstar-applied"] == "true"
+    degraded = response.headers["x-sstar-degraded"]
+    assert "input synthesis: a call failed (UpstreamRateLimitError: slow)" in degraded
+    # two sampling calls (greedy, n=3) and one synthesis call: the 429 was not retried
+    assert len(fake_upstream.requests) == 3
