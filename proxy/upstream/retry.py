@@ -113,12 +113,11 @@ class RetryPolicy:
     def relayable(self, exc: UpstreamError, *, attempt: int) -> UpstreamError:
         """``exc`` (updated in place) as the client should see it after ``attempt`` attempts:
         ``should_retry`` and ``retry_after_s`` set as the module docstring says."""
-        if not is_retryable(exc):
-            return exc
-        spent = attempt > self.retries and self.retries > 0
-        exc.should_retry = not spent
         if exc.retry_after_s is None and exc.status_code in ASK_LATER:
             exc.retry_after_s = max(1.0, math.ceil(self.backoff_s * 2 ** (attempt - 1)))
+        if is_retryable(exc):
+            spent = attempt > self.retries and self.retries > 0
+            exc.should_retry = not spent
         return exc
 
 

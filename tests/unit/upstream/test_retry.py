@@ -124,6 +124,16 @@ async def test_a_503_without_retry_after_gets_the_proxys_estimate():
     assert caught.value.should_retry is False
 
 
+async def test_a_429_the_upstream_says_not_to_retry_still_says_when_to_come_back():
+    refusal = UpstreamRateLimitError("quota")
+    refusal.should_retry = False
+    attempt = _Script(refusal)
+    with pytest.raises(UpstreamRateLimitError) as caught:
+        await call_with_retries(RetryPolicy(2, 0.0), attempt)
+    assert attempt.calls == 1
+    assert (caught.value.should_retry, caught.value.retry_after_s) == (False, 1.0)
+
+
 async def test_a_wait_above_the_cap_gives_up_at_once_and_says_retry_later():
     attempt = _Script(UpstreamRateLimitError("slow", retry_after_s=90))
     with pytest.raises(UpstreamRateLimitError) as caught:
