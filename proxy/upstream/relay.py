@@ -137,8 +137,18 @@ def status_error(status: int, body: bytes, headers: httpx.Headers) -> UpstreamEr
 INVALID_JSON = "upstream returned invalid JSON"
 
 
+_PARSE_LIMIT = 256 * 1024
+"""Bodies up to this size are parsed whole to check them; larger ones (embeddings of many inputs
+take tens of milliseconds to parse) only have to start and end like a JSON document."""
+
+
 def _check_json(body: bytes) -> None:
     """A 2xx body must be JSON; anything else would only fail later, in the client's parser."""
+    if len(body) > _PARSE_LIMIT:
+        text = body.strip()
+        if text[:1] in (b"{", b"[") and text[-1:] in (b"}", b"]"):
+            return
+        raise UpstreamError(INVALID_JSON)
     try:
         json.loads(body)
     except ValueError as exc:
@@ -262,7 +272,8 @@ class Relay:
                 await response.aclose()
             if response.status_code >= 400:
                 raise status_error(response.status_code, body, response.headers)
-            _check_json(body)
+            if response.status_code != 204:
+                _check_json(body)
             return RelayedResponse(
                 response.status_code, _response_headers(response.headers), body=body
             )

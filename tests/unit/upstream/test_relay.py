@@ -154,6 +154,20 @@ async def test_a_2xx_that_is_not_json_is_a_502(stream):
     await relay.aclose()
 
 
+async def test_large_bodies_are_checked_by_their_ends_only():
+    big = b'{"data": [' + b"0.125, " * 60_000 + b"0.5]}"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = big if request.url.path == "/ok" else big[: len(big) // 2]  # cut short
+        return httpx.Response(200, headers={"content-type": "application/json"}, content=body)
+
+    relay = _relay(handler)
+    assert (await relay.post("http://u/ok", b"{}", {}, stream=False)).body == big
+    with pytest.raises(UpstreamError, match="invalid JSON"):
+        await relay.post("http://u/cut", b"{}", {}, stream=False)
+    await relay.aclose()
+
+
 def test_status_error_keeps_the_upstreams_retry_verdict():
     error = status_error(503, b"{}", httpx.Headers({"retry-after": "2", "x-should-retry": "false"}))
     assert (error.status_code, error.retry_after_s, error.should_retry) == (503, 2.0, False)
