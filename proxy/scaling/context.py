@@ -6,8 +6,8 @@ the retry policy. :meth:`RunContext.call` is the only place a sub-call is made, 
 (``proxy.upstream.retry``: at most ``1 + retries`` attempts, waits within the run's deadline)
 and a fault turned into a degradation: an ``UpstreamError``, a spent budget or an open breaker
 (``breaker.py``) returns ``None`` and leaves a note in the run's ``degraded`` list, so each stage
-just goes on with what it has. :meth:`RunContext.ask`
-is the auxiliary model's call (inputs, judging): one user prompt in, the reply text out.
+just goes on with what it has. :meth:`RunContext.ask` is the auxiliary model's call (inputs,
+judging): one user prompt in, the reply text out.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ STAGE_OF: dict[Purpose, str] = {
 
 @dataclass(frozen=True, slots=True)
 class RunContext:
-    """One run's budget, upstream, executor, task and parameters (see the module docstring)."""
+    """One run's budget, upstream, executor, task, parameters and retry policy (see the module
+    docstring)."""
 
     budget: RunBudget
     upstream: Upstream
