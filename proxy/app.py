@@ -38,6 +38,7 @@ from proxy.upstream.litellm_client import (
     warm_up,
 )
 from proxy.upstream.relay import Relay
+from proxy.upstream.retry import RetryPolicy
 from proxy.upstream.routing import ModelRouter
 from sandbox import BubblewrapSandbox, LocalSandbox, Sandbox, SandboxError
 
@@ -70,7 +71,9 @@ async def _sstar(
     if sandbox is None:
         sandbox, reason = await _open_sandbox(settings)
     service = SStarService(
-        engine=ScalingEngine(upstream, sandbox) if sandbox is not None else None,
+        engine=ScalingEngine(upstream, sandbox, retry=RetryPolicy.from_settings(settings))
+        if sandbox is not None
+        else None,
         unavailable_reason=reason,
         coordinator=RunCoordinator(max_active=settings.max_concurrent_runs),
         store=RunStore(settings.run_store_size),
@@ -93,7 +96,10 @@ async def _services(
     relay = Relay(settings)
     clients = OpenAIClientPool(timeout_s=settings.request_timeout_s)
     passthrough = Passthrough(
-        router=router, relay=relay, litellm=LiteLLMPassthrough(settings, clients=clients)
+        router=router,
+        relay=relay,
+        litellm=LiteLLMPassthrough(settings, clients=clients),
+        max_fanout=settings.max_fanout,
     )
     engine_upstream = upstream or LiteLLMUpstream(settings, router=router, clients=clients)
     app.state.settings = settings

@@ -18,7 +18,9 @@
     └── SandboxUnavailableError       503 server_error            (fail closed)
 
 Errors a retry cannot fix carry ``should_retry = False``; the handler then sends
-``x-should-retry: false`` so the official SDKs do not resend a deterministic failure.
+``x-should-retry: false`` so the official SDKs do not resend a deterministic failure. An upstream
+error's ``should_retry`` and ``retry_after_s`` are set per instance: first from the upstream's
+own headers, then by the retry policy when the proxy gives up (``proxy.upstream.retry``).
 """
 
 from __future__ import annotations

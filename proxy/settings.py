@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     upstream_retries: int = Field(2, ge=0, le=10)
     upstream_retry_backoff_s: float = Field(0.5, ge=0, le=30)
     upstream_retry_max_wait_s: float = Field(20.0, ge=0, le=300)
+    # Pass-through `n` on an upstream that ignores it: at most this many extra n=1 calls per
+    # request (proxy.api.fanout); an `n` needing more is a 400 naming `n`.
+    max_fanout: int = Field(16, ge=0, le=128)
     # llama.cpp's server reports the usage of ONE choice when n > 1; with this set, S* counts
     # every choice's tokens with the server's own /tokenize endpoint (honest usage sums).
     upstream_is_llama_cpp: bool = False
@@ -221,7 +224,9 @@ class Settings(BaseSettings):
             selection=self.selection,
             temperature=self.temperature,
             max_total_tokens=self.max_total_tokens,
-            deadline_s=self.deadline_s,
+            # NOTE: a run ends by the request timeout too (proxy.tasking.build_params caps the
+            # requests' own deadlines the same way).
+            deadline_s=min(self.deadline_s, self.request_timeout_s),
             aux_model=self.aux_model,
             judge=self.judge,
             one_sample_per_call=self.upstream_is_llama_cpp,

@@ -41,14 +41,19 @@ class SafeJSONResponse(JSONResponse):
 
 
 def error_response(exc: ProxyError) -> JSONResponse:
-    """The wire form of any proxy error, with ``x-should-retry`` / ``Retry-After`` when known."""
+    """The wire form of any proxy error, with ``x-should-retry`` / ``Retry-After`` when known.
+
+    ``Retry-After`` is whole seconds and at least 1 (a client told 0 would come straight back);
+    ``x-should-retry`` says ``true`` or ``false`` whenever the error has a verdict
+    (``proxy.upstream.retry`` gives upstream faults theirs).
+    """
     headers: dict[str, str] = {}
-    if exc.should_retry is False:
-        headers["x-should-retry"] = "false"
+    if exc.should_retry is not None:
+        headers["x-should-retry"] = "true" if exc.should_retry else "false"
     # NOTE: the value may come from an upstream's header ("inf", "nan", "1e400"): sent only when
-    # finite, and at most a day.
+    # finite, between 1 s and a day.
     if exc.retry_after_s is not None and math.isfinite(exc.retry_after_s):
-        headers["retry-after"] = str(min(max(math.ceil(exc.retry_after_s), 0), _DAY_S))
+        headers["retry-after"] = str(min(max(math.ceil(exc.retry_after_s), 1), _DAY_S))
     body = {
         "error": {
             "message": exc.message,

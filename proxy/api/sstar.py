@@ -9,11 +9,15 @@ keyed hash of the client key that started the run (``access.py`` decides who rea
 that fails before anything was sent raises ``ScalingFailedError`` so the caller can fall back to
 pass-through. A stream has sent its role chunk before the run ends, so a run that fails midway
 ends the stream with one ``error`` event and ``[DONE]`` (the engine itself degrades to fewer
-candidates or a cheaper selection and raises only when it has nothing to answer with).
+candidates or a cheaper selection and raises only when it has nothing to answer with). Whoever
+waits for a run waits no longer than its deadline (at most the request timeout:
+``proxy.tasking.build_params``) plus ``ANSWER_GRACE_S``: a run still going then is cancelled and
+answered with a 504.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Mapping
@@ -34,7 +38,7 @@ from proxy.api.disconnect import cancel_on_disconnect
 from proxy.api.handlers import SafeJSONResponse
 from proxy.api.headers import header_value
 from proxy.api.sse import EventStreamResponse
-from proxy.errors import ProxyError, ScalingFailedError
+from proxy.errors import ProxyError, ScalingBudgetExceededError, ScalingFailedError
 from proxy.runs import RunCoordinator, RunFactory, RunStore, caller_identity, run_key
 from proxy.scaling.engine import ScalingEngine
 from proxy.scaling.observer import PickRecorder
@@ -42,6 +46,10 @@ from proxy.scaling.trace import render_trace
 from proxy.scaling.types import CodeTask, ProgressCallback, ScalingParams, ScalingResult
 
 log = structlog.get_logger(__name__)
+
+ANSWER_GRACE_S = 2.0
+"""How long past its deadline a run may take to wind down and answer (stages stop at the
+deadline; this covers assembling the answer and cancelling what is still in flight)."""
 
 
 class SStarService:
@@ -147,7 +155,13 @@ class SStarService:
         async def start(publish: ProgressCallback) -> ScalingResult:
             started = time.monotonic()
             recorder = PickRecorder()
-            result = await engine.run(task, params, on_progress=publish, observer=recorder)
+            try:
+                async with asyncio.timeout(params.deadline_s + ANSWER_GRACE_S):
+                    result = await engine.run(task, params, on_progress=publish, observer=recorder)
+            except TimeoutError as exc:
+                raise ScalingBudgetExceededError(
+                    f"S* run did not end within its deadline ({params.deadline_s:g} s)"
+                ) from exc
             trace = render_trace(
                 result, task=task, params=params, run_id=run_id, picks=recorder.picks
             )

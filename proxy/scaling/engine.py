@@ -8,8 +8,11 @@ synthesis needs only the problem, so it runs alongside sampling and debugging; i
 tokens count in whichever stage was running when it ended.
 
 Failure policy: caps and faults degrade the run (fewer candidates, cheaper selection) and are
-listed in ``ScalingResult.degraded``; the run still answers. It raises only when nothing at all
-was produced: the upstream's own ``UpstreamError`` if every sampling call failed with one,
+listed in ``ScalingResult.degraded``; the run still answers. Sub-calls are retried by the
+engine's ``RetryPolicy`` (none unless given; the app passes the server's) in ``RunContext.call``,
+and the run's breaker stops them once the upstream refuses or fails (``breaker.py``). It raises
+only when nothing at all was produced: the upstream's own ``UpstreamError`` if every sampling
+call failed with one (or the breaker's cause when sampling never got to call),
 ``ScalingBudgetExceededError`` if the deadline or token budget left no sample. Samples that came
 back without any code are not an error: the first one is returned as the answer, with an empty
 ``program``, and the reason recorded. Cancelling the task running ``run`` cancels every upstream
@@ -45,6 +48,7 @@ from proxy.scaling.types import (
     StageTiming,
 )
 from proxy.upstream.base import Upstream, Usage
+from proxy.upstream.retry import NO_RETRIES, RetryPolicy
 from sandbox import Sandbox
 
 log = structlog.get_logger(__name__)
@@ -53,9 +57,12 @@ log = structlog.get_logger(__name__)
 class ScalingEngine:
     """Runs S* for code tasks against one upstream and one sandbox (both shared across runs)."""
 
-    def __init__(self, upstream: Upstream, sandbox: Sandbox) -> None:
+    def __init__(
+        self, upstream: Upstream, sandbox: Sandbox, *, retry: RetryPolicy = NO_RETRIES
+    ) -> None:
         self._upstream = upstream
         self._sandbox = sandbox
+        self._retry = retry
 
     async def run(
         self,
@@ -71,7 +78,7 @@ class ScalingEngine:
         """
         budget = RunBudget(params)
         executor = Executor(self._sandbox, budget, task=task, params=params)
-        ctx = RunContext(budget, self._upstream, executor, task, params)
+        ctx = RunContext(budget, self._upstream, executor, task, params, retry=self._retry)
         run = _Run(ctx, on_progress=on_progress)
         # NOTE: initial inputs need only the problem, so they are requested while sampling runs:
         # off the critical path. The call is wasted only when every program agrees.
@@ -97,7 +104,8 @@ class ScalingEngine:
             candidates = await sample_candidates(ctx)
         run.note("candidates_sampled", n=len(candidates), with_code=_live(candidates))
         if not candidates:
-            if (error := ctx.budget.upstream_errors.get("sample")) is not None:
+            error = ctx.budget.upstream_errors.get("sample") or ctx.budget.breaker.cause
+            if error is not None:
                 raise error
             raise ScalingBudgetExceededError(
                 f"S* produced no candidate: {', '.join(ctx.budget.degraded) or 'no samples'}"

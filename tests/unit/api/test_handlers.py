@@ -14,6 +14,7 @@ from proxy.errors import (
     CapacityError,
     InvalidRequestError,
     SandboxUnavailableError,
+    UpstreamRateLimitError,
     UpstreamStatusError,
 )
 
@@ -47,9 +48,21 @@ def test_retry_hints():
     assert error_response(UpstreamStatusError("x", status_code=418)).status_code == 418
 
 
+def test_relayed_upstream_verdicts():
+    limited = UpstreamRateLimitError("slow", retry_after_s=0)
+    limited.should_retry = True
+    response = error_response(limited)
+    assert response.headers["retry-after"] == "1"  # never 0: the client would come straight back
+    assert response.headers["x-should-retry"] == "true"
+    spent = UpstreamRateLimitError("slow", retry_after_s=0.2)
+    spent.should_retry = False
+    assert error_response(spent).headers["x-should-retry"] == "false"
+    assert error_response(spent).headers["retry-after"] == "1"
+
+
 @pytest.mark.parametrize(
     ("seconds", "header"),
-    [(float("inf"), None), (float("nan"), None), (1e300, "86400"), (-3.0, "0"), (0.2, "1")],
+    [(float("inf"), None), (float("nan"), None), (1e300, "86400"), (-3.0, "1"), (0.2, "1")],
 )
 def test_an_upstream_retry_after_of_any_size_renders(seconds, header):
     response = error_response(CapacityError("busy", retry_after_s=seconds))

@@ -56,3 +56,14 @@ def test_the_deprecated_max_tokens_and_junk_values() -> None:
     assert build_params(ScalingParams(), Overrides(), {"max_tokens": 64}).max_tokens_per_call == 64
     junk = build_params(ScalingParams(), Overrides(), {"max_tokens": True, "seed": "7"})
     assert (junk.max_tokens_per_call, junk.seed) == (ScalingParams().max_tokens_per_call, None)
+
+
+def test_the_request_timeout_caps_the_runs_deadline() -> None:
+    defaults = ScalingParams(deadline_s=120.0)
+    asked = build_params(defaults, Overrides(deadline_s=300.0), {}, deadline_cap_s=60.0)
+    assert asked.deadline_s == 60.0
+    default = build_params(defaults, Overrides(), {}, deadline_cap_s=60.0)
+    assert default.deadline_s == 60.0
+    shorter = build_params(defaults, Overrides(deadline_s=5.0), {}, deadline_cap_s=60.0)
+    assert shorter.deadline_s == 5.0
+    assert build_params(defaults, Overrides(deadline_s=300.0), {}).deadline_s == 300.0
