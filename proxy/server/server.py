@@ -61,7 +61,8 @@ class ProxyServer(uvicorn.Server):
         finally:
             if timer is not None:
                 timer.cancel()
-        log.info("shutdown_completed")
+        if self.drain is not None:
+            log.info("shutdown_completed")
 
     @staticmethod
     def _expire(drain: Drain) -> None:
