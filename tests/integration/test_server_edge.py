@@ -114,6 +114,17 @@ def test_the_cap_counts_the_whole_head_to_the_byte(server):
     assert (status, headers["connection"]) == (431, "close")
 
 
+def test_a_pipelined_request_past_the_cap_is_never_served(server):
+    # both heads in one write: the second one's first bytes come with the first request, so the
+    # byte count misses them and the exact size at the end of its headers is what refuses it
+    auth = {"host": "t", "authorization": f"Bearer {KEY}"}
+    raw = _exchange(server.port, _head("/v1/models", auth) + _padded_head(LIMIT + 100, auth))
+    status, _, rest = _response(raw)
+    assert status == 200
+    later = rest.split(b"HTTP/1.1 ")[1:]  # a 431, or nothing when the first answer was in flight
+    assert [answer[:3] for answer in later] in ([], [b"431"])
+
+
 def test_many_headers_count_like_one_big_one(server):
     headers = {f"x-h{i}": "v" * 40 for i in range(LIMIT // 40)}
     response = httpx.get(f"{server.url}/v1/models", headers=headers)
@@ -173,6 +184,36 @@ def test_a_trickled_body_is_cut_at_the_deadline(server, logs):
     assert "body" in json.loads(body)["error"]["message"]
     events = _request_events(logs)
     assert [(e["event"], e["status"]) for e in events] == [("client_timed_out", 408)]
+
+
+def test_a_body_still_trickling_after_the_answer_is_cut_at_the_deadline(server):
+    # the 413 comes at once (the declared length is over the body limit); the client keeps
+    # sending the body it announced, and the connection is closed at the body deadline
+    head = (
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: t\r\ncontent-length: 999999999\r\n"
+        b"authorization: Bearer " + KEY.encode() + b"\r\n\r\n"
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        started = time.monotonic()
+        sock.sendall(head)
+        status, _, _ = _response(sock.recv(65536))
+        assert status == 413
+        closed_at = None
+        while closed_at is None and time.monotonic() - started < TIMEOUT_S + GRACE_S:
+            try:
+                sock.sendall(b"x")
+                readable, _, _ = select.select([sock], [], [], 0.1)
+                if readable and sock.recv(1024) == b"":
+                    closed_at = time.monotonic() - started
+            except OSError:  # reset: closed with our bytes unread
+                closed_at = time.monotonic() - started
+    assert closed_at is not None
+    assert TIMEOUT_S - 0.1 <= closed_at <= TIMEOUT_S + GRACE_S
+
+
+def test_garbage_is_still_a_400(server):
+    status, headers, _ = _response(_exchange(server.port, b"NOT HTTP AT ALL\r\n\r\n"))
+    assert (status, headers["connection"]) == (400, "close")
 
 
 def _request_events(
