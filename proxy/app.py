@@ -1,6 +1,7 @@
 """``create_app()``: the whole proxy assembled from settings, with nothing done at import time.
 
-Serve with ``uvicorn proxy.app:create_app --factory`` or ``sstar-proxy serve``. Tests build apps
+Serve with ``sstar-proxy serve`` (``proxy.server``: the connection limits and the graceful
+shutdown); ``uvicorn proxy.app:create_app --factory`` serves it without them. Tests build apps
 with their own settings and injected doubles (``upstream=``, ``sandbox=``). The lifespan creates
 the services (pooled HTTP client, litellm adapters), stores them on ``app.state`` and closes them.
 
