@@ -34,6 +34,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle as Cycle
 from uvicorn.server import ServerState
 
+from proxy.api.sse import error_payload
 from proxy.errors import ClientReadTimeoutError, HeadersTooLargeError, ProxyError
 from proxy.logs import READ_TIMED_OUT
 from proxy.server.config import ServerLimits
@@ -53,15 +54,7 @@ class _Refused(Exception):
 
 def error_head_and_body(exc: ProxyError, default_headers: list[tuple[bytes, bytes]]) -> bytes:
     """A complete ``connection: close`` response carrying ``exc`` as OpenAI's error envelope."""
-    payload = {
-        "error": {
-            "message": exc.message,
-            "type": exc.error_type,
-            "param": exc.param,
-            "code": exc.code,
-        }
-    }
-    body = json.dumps(payload, separators=(",", ":")).encode()
+    body = json.dumps(error_payload(exc), separators=(",", ":")).encode()
     lines = [STATUS_LINE[exc.status_code]]
     headers = [
         *default_headers,
@@ -96,9 +89,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._refusal: ProxyError | None = None  # set by a callback that raised _Refused
         self._dropping = False  # refused: input is read and dropped until the socket closes
 
-    # --- connection ---------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        # NOTE: a connection that never sends a byte is idle like a kept-alive one
         self.timeout_keep_alive_task = self.loop.call_later(
             self.timeout_keep_alive, self.timeout_keep_alive_handler
         )
@@ -150,7 +143,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
             return False
         return not self._dropping and not self.transport.is_closing()
 
-    # --- parser callbacks ---------------------------------------------------------------------
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._arm_header_timer()
@@ -178,7 +170,6 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._awaiting_headers = True
         self._header_bytes = 0
 
-    # --- deadlines ------------------------------------------------------------------------------
     def _arm_header_timer(self) -> None:
         if self._header_timer is None:
             self._header_timer = self.loop.call_later(
@@ -197,6 +188,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.is_closing():
             return
         self._dropping = True
+        if any(queued is cycle for queued, _ in self.pipeline):
+            return  # NOTE: pipelined behind an answer in flight: close after that answer
         if cycle.response_started:  # answered (say, a 413 before reading) or answering: close
             self.transport.close()
             return
@@ -207,17 +200,21 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         cycle.message_event.set()
         self._answer_and_linger(ClientReadTimeoutError("body", self.limits.read_timeout_s))
 
-    # --- refusing -------------------------------------------------------------------------------
     def _refuse(self, exc: ProxyError) -> None:
         """Answer ``exc`` and close, unless an answer is in flight here: then close after it."""
         if exc.status_code == HeadersTooLargeError.status_code:
             log.warning("request_refused", status=exc.status_code, code=exc.code)
         self._dropping = True
-        cycle = self.cycle
-        if cycle is not None and not cycle.response_complete:
-            cycle.keep_alive = False  # NOTE: a pipelined request: never interleave two answers
-            return
+        if self.cycle is not None and not self.cycle.response_complete:
+            return  # NOTE: an answer is in flight: never interleave two; close after it
         self._answer_and_linger(exc)
+
+    def on_response_complete(self) -> None:
+        if self._dropping:  # a refusal waited for this answer: close, serve nothing queued
+            self.server_state.total_requests += 1
+            self.transport.close()
+            return
+        super().on_response_complete()
 
     def _answer_and_linger(self, exc: ProxyError) -> None:
         self._dropping = True

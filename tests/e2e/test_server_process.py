@@ -123,9 +123,6 @@ def test_a_50_mb_header_is_refused_before_it_costs_memory(tmp_path):
     assert sent < 8 * 1024 * 1024  # refused long before the header could have ended
 
 
-# --- graceful shutdown -----------------------------------------------------------------------
-
-
 def _responder(path: str, body: dict[str, Any]) -> Reply | None:
     text = last_user_text(body)
     if "quick" in text:

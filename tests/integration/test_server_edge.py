@@ -20,13 +20,14 @@ from structlog.testing import capture_logs
 from proxy.app import create_app
 from proxy.server.config import ServerLimits
 from proxy.settings import Settings
-from tests.fake_upstream import FakeUpstream
+from tests.fake_upstream import FakeUpstream, Reply
 from tests.servers import ServerThread
 
 KEY = "sk-edge-test"
 LIMIT = 4096
 TIMEOUT_S = 1.0
 GRACE_S = 4.0  # scheduling slack on a loaded machine; the deadline itself is TIMEOUT_S
+CHAT = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
 
 
 @pytest.fixture
@@ -209,6 +210,21 @@ def test_a_body_still_trickling_after_the_answer_is_cut_at_the_deadline(server):
                 closed_at = time.monotonic() - started
     assert closed_at is not None
     assert TIMEOUT_S - 0.1 <= closed_at <= TIMEOUT_S + GRACE_S
+
+
+def test_a_pipelined_trickled_body_never_cuts_into_the_answer_before_it(server, fake_upstream):
+    # the first answer takes longer than the read timeout; the second request's body trickles
+    # past its deadline meanwhile: the first answer goes out whole, then the connection closes
+    fake_upstream.responder = lambda path, body: Reply(delay_s=2 * TIMEOUT_S)
+    body = json.dumps(CHAT).encode()
+    head = (
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: t\r\ncontent-type: application/json\r\n"
+        f"authorization: Bearer {KEY}\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode()
+    received, _ = _trickle(server.port, head + body + head + b"{", b" ", seconds=4 * TIMEOUT_S)
+    statuses = [answer[:3] for answer in received.split(b"HTTP/1.1 ")[1:]]
+    assert statuses == [b"200"]
+    assert json.loads(_response(received)[2])["object"] == "chat.completion"
 
 
 def test_garbage_is_still_a_400(server):
