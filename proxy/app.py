@@ -1,11 +1,13 @@
 """``create_app()``: the whole proxy assembled from settings, with nothing done at import time.
 
-Serve with ``uvicorn proxy.app:create_app --factory`` or ``sstar-proxy serve``. Tests build apps
+Serve with ``sstar-proxy serve`` (``proxy.server``: the connection limits and the graceful
+shutdown); ``uvicorn proxy.app:create_app --factory`` serves it without them. Tests build apps
 with their own settings and injected doubles (``upstream=``, ``sandbox=``). The lifespan creates
 the services (pooled HTTP client, litellm adapters), stores them on ``app.state`` and closes them.
 
 Middleware, outermost first: request context (request id, one log event per request), catch-all
-(generic 500), body limit (413), then FastAPI's exception handlers and the routes.
+(generic 500), drain (ends what still runs when a shutdown's drain time is up), body limit (413),
+then FastAPI's exception handlers and the routes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import structlog
 from fastapi import FastAPI
 
 from proxy import __version__
+from proxy.api.drain import Drain, DrainMiddleware
 from proxy.api.handlers import CatchAllMiddleware, install_handlers
 from proxy.api.limits import BodyLimitMiddleware
 from proxy.api.passthrough import Passthrough
@@ -162,6 +165,9 @@ def create_app(
     app.include_router(openai_routes)
     app.include_router(ops_routes)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=resolved.max_body_bytes)
+    # NOTE: the server drives the drain (proxy/server): it finds it on app.state.
+    app.state.drain = Drain()
+    app.add_middleware(DrainMiddleware, drain=app.state.drain)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

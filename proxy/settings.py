@@ -107,6 +107,13 @@ class Settings(BaseSettings):
     trace_secret: SecretStr | None = None
     # Client headers forwarded upstream besides the built-in allowlist (relay.forward_headers).
     forward_headers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The connection edge (proxy/server): the request line and headers together are capped
+    # (431 before they are buffered); a request's headers, then its body, must arrive within
+    # the read timeout each (408), however the client trickles them; on SIGTERM in-flight
+    # requests get the drain timeout to finish before they are ended (503 / error event).
+    max_header_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    client_read_timeout_s: float = Field(30.0, gt=0, le=3600)
+    drain_timeout_s: float = Field(30.0, ge=0, le=3600)
 
     # --- S* (defaults from ScalingParams; server values cap per-request ones) ----------------
     sstar_mode: Mode = "auto"

@@ -12,6 +12,7 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
 from proxy.api.access import presented_key
 from proxy.api.handlers import validation_error
@@ -25,14 +26,22 @@ from proxy.api.protocol import (
 )
 from proxy.api.serving import ChatService
 from proxy.api.sstar import SStarService
-from proxy.errors import AuthenticationError
+from proxy.errors import AuthenticationError, ClientDisconnectedError
 from proxy.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
 
 
+async def _read_body(request: Request) -> bytes:
+    """The whole body; a client that leaves mid-body is a 499, logged once and without a trace."""
+    try:
+        return await request.body()
+    except ClientDisconnect as exc:
+        raise ClientDisconnectedError from exc
+
+
 async def _parse(request: Request, model: type[M]) -> JsonBody[M]:
-    raw = await request.body()
+    raw = await _read_body(request)
     data = parse_json_object(raw)
     try:
         parsed = model.model_validate(data)
