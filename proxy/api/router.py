@@ -114,9 +114,13 @@ async def health() -> dict[str, str]:
 
 @ops_routes.get("/ready")
 @ops_routes.get("/readyz", include_in_schema=False)
-async def ready(passthrough: PassthroughDep, sstar: SStarDep) -> Response:
-    """Readiness: the upstream answers and the sandbox proved its isolation (SANDBOX.md rule 1)."""
-    if sstar.unavailable_reason is not None:
+async def ready(request: Request, passthrough: PassthroughDep, sstar: SStarDep) -> Response:
+    """Readiness: the upstream answers and the sandbox proved its isolation (SANDBOX.md rule 1);
+    a draining server (SIGTERM received) is not ready, so a load balancer sends no more."""
+    drain = getattr(request.app.state, "drain", None)
+    if drain is not None and drain.draining:
+        error = ProxyError("The server is shutting down.", code="shutting_down")
+    elif sstar.unavailable_reason is not None:
         error = ProxyError(
             f"The sandbox is unavailable: {sstar.unavailable_reason}",
             code="sandbox_unavailable",

@@ -19,6 +19,7 @@ import dataclasses
 import importlib
 import os
 import sys
+import threading
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -46,6 +47,10 @@ _PLACEHOLDER_KEY = "sk-no-key-required"
 _OPENAI_COMPATIBLE = ("openai/", "hosted_vllm/", "text-completion-openai/")
 
 
+_IMPORTED = threading.Event()
+"""Set once litellm is wholly imported (sys.modules has it from the import's first line)."""
+
+
 def _litellm() -> Any:
     """The litellm module, imported on first use (then cached by Python)."""
     # NOTE: without this the import tries to download a cost map (ENVIRONMENT.md section 2).
@@ -53,12 +58,24 @@ def _litellm() -> Any:
     litellm: Any = importlib.import_module("litellm")
     # NOTE: otherwise every error prints a "Give Feedback" banner to stdout.
     litellm.suppress_debug_info = True
+    _IMPORTED.set()
     return litellm
 
 
 def warm_up() -> None:
     """Import litellm now (call in a thread at startup) so the first request does not pay for it."""
     _litellm()
+
+
+async def _loaded_litellm() -> Any:
+    """The litellm module for a coroutine: imported in a worker thread while it is not loaded.
+
+    NOTE: an import already running in the startup thread holds the import lock; waiting for it
+    on the event loop would stall every request for seconds, so the wait happens in a thread.
+    """
+    if _IMPORTED.is_set():
+        return _litellm()
+    return await asyncio.to_thread(_litellm)
 
 
 # litellm-only fields a client of the OpenAI API would not expect.
@@ -210,7 +227,7 @@ class LiteLLMUpstream:
             "max_retries": 0,
             "timeout": request.timeout_s or self._settings.request_timeout_s,
         }
-        litellm = _litellm()
+        litellm = await _loaded_litellm()
         with map_upstream_errors():
             async with asyncio.timeout(request.timeout_s):
                 response = await litellm.acompletion(**kwargs)
@@ -274,7 +291,7 @@ class LiteLLMPassthrough:
             "max_retries": 0,
             "timeout": timeout_s,
         }
-        function = getattr(_litellm(), _FUNCTIONS[endpoint])
+        function = getattr(await _loaded_litellm(), _FUNCTIONS[endpoint])
 
         async def attempt() -> Any:
             try:

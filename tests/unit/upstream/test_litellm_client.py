@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 
 import httpx2  # the http library the openai SDK is built on
 import openai
@@ -341,3 +342,30 @@ async def test_top_logprobs_are_asked_for_and_returned_per_token(make_upstream, 
     plain = await upstream.complete(_request())
     assert "logprobs" not in fake_upstream.last.json
     assert plain.choices[0].top_logprobs == ()
+
+
+async def test_a_coroutine_waits_for_the_litellm_import_in_a_thread(monkeypatch) -> None:
+    """While the startup thread imports litellm, a request must not stall the event loop."""
+    import time as clock
+
+    from proxy.upstream import litellm_client
+
+    def slow_import() -> object:
+        clock.sleep(0.5)  # the import lock held by another thread, as at startup
+        return "litellm"
+
+    monkeypatch.setattr(litellm_client, "_IMPORTED", threading.Event())
+    monkeypatch.setattr(litellm_client, "_litellm", slow_import)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticker = asyncio.create_task(tick())
+    module = await litellm_client._loaded_litellm()
+    ticker.cancel()
+    assert module == "litellm"
+    assert ticks > 20  # the loop kept running during the half-second import
