@@ -4,13 +4,14 @@
 #   docker run --rm -p 8000:8000 \
 #     -e SSTAR_UPSTREAM_API_BASE=http://vllm:8000/v1 -e SSTAR_API_KEYS=sk-change-me \
 #     --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
-#     --cgroupns=private sstar-proxy
+#     --cgroupns=private --stop-timeout 40 sstar-proxy
 #
 # The sandbox (bubblewrap) must be able to create user/pid/net namespaces and to write its cgroup
 # subtree; without that S* fails closed (503 when forced, pass-through otherwise). The image is
 # meant to sit in front of an upstream (SSTAR_UPSTREAM_API_BASE or a --config file with models);
 # the embedded local model builds llama.cpp on first start and needs a compiler toolchain, which
-# this slim image deliberately does not carry.
+# this slim image deliberately does not carry. On `docker stop` the proxy drains in-flight requests
+# for SSTAR_DRAIN_TIMEOUT_S (30 s) before it exits: --stop-timeout 40 keeps Docker's kill away.
 
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1

@@ -1,11 +1,13 @@
 """``create_app()``: the whole proxy assembled from settings, with nothing done at import time.
 
-Serve with ``uvicorn proxy.app:create_app --factory`` or ``sstar-proxy serve``. Tests build apps
+Serve with ``sstar-proxy serve`` (``proxy.server``: the connection limits and the graceful
+shutdown); ``uvicorn proxy.app:create_app --factory`` serves it without them. Tests build apps
 with their own settings and injected doubles (``upstream=``, ``sandbox=``). The lifespan creates
 the services (pooled HTTP client, litellm adapters), stores them on ``app.state`` and closes them.
 
 Middleware, outermost first: request context (request id, one log event per request), catch-all
-(generic 500), body limit (413), then FastAPI's exception handlers and the routes.
+(generic 500), drain (ends what still runs when a shutdown's drain time is up), body limit (413),
+then FastAPI's exception handlers and the routes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import structlog
 from fastapi import FastAPI
 
 from proxy import __version__
+from proxy.api.drain import Drain, DrainMiddleware
 from proxy.api.handlers import CatchAllMiddleware, install_handlers
 from proxy.api.limits import BodyLimitMiddleware
 from proxy.api.passthrough import Passthrough
@@ -38,6 +41,7 @@ from proxy.upstream.litellm_client import (
     warm_up,
 )
 from proxy.upstream.relay import Relay
+from proxy.upstream.retry import RetryPolicy
 from proxy.upstream.routing import ModelRouter
 from sandbox import BubblewrapSandbox, LocalSandbox, Sandbox, SandboxError
 
@@ -71,7 +75,12 @@ async def _sstar(
         sandbox, reason = await _open_sandbox(settings)
     service = SStarService(
         engine=(
-            ScalingEngine(upstream, sandbox, profile=settings.upstream_profile())
+            ScalingEngine(
+                upstream,
+                sandbox,
+                profile=settings.upstream_profile(),
+                retry=RetryPolicy.from_settings(settings),
+            )
             if sandbox is not None
             else None
         ),
@@ -79,6 +88,7 @@ async def _sstar(
         coordinator=RunCoordinator(max_active=settings.max_concurrent_runs),
         store=RunStore(settings.run_store_size),
         keepalive_s=settings.keepalive_interval_s,
+        identity_secret=settings.trace_secret_bytes(),
     )
     try:
         yield service
@@ -96,7 +106,10 @@ async def _services(
     relay = Relay(settings)
     clients = OpenAIClientPool(timeout_s=settings.request_timeout_s)
     passthrough = Passthrough(
-        router=router, relay=relay, litellm=LiteLLMPassthrough(settings, clients=clients)
+        router=router,
+        relay=relay,
+        litellm=LiteLLMPassthrough(settings, clients=clients),
+        max_fanout=settings.max_fanout,
     )
     engine_upstream = upstream or LiteLLMUpstream(settings, router=router, clients=clients)
     app.state.settings = settings
@@ -159,6 +172,9 @@ def create_app(
     app.include_router(openai_routes)
     app.include_router(ops_routes)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=resolved.max_body_bytes)
+    # NOTE: the server drives the drain (proxy/server): it finds it on app.state.
+    app.state.drain = Drain()
+    app.add_middleware(DrainMiddleware, drain=app.state.drain)
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -158,23 +158,26 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 
 def serve(settings: Settings) -> None:
-    """Run the proxy in this process until interrupted."""
-    import uvicorn
+    """Run the proxy in this process until SIGTERM or SIGINT, then drain and return.
 
+    The server (``proxy.server``) enforces the connection limits and drains in-flight requests
+    within ``drain_timeout_s``; it returns normally after a signal, so the embedded model
+    server is stopped here before the process exits.
+    """
     from proxy.app import create_app
     from proxy.logs import configure_logging
+    from proxy.server.config import ServerLimits
+    from proxy.server.server import build_server
 
     configure_logging(log_format=settings.log_format, level=settings.log_level)
     with embedded_upstream(settings) as served:
-        uvicorn.run(
+        server = build_server(
             create_app(served),
+            ServerLimits.from_settings(served),
             host=served.host,
             port=served.port,
-            access_log=False,
-            log_level="warning",
-            proxy_headers=False,
-            server_header=False,
         )
+        server.run()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -2,7 +2,9 @@
 
     ProxyError                        500 server_error
     ├── InvalidRequestError           400 invalid_request_error   (validation too, never 422)
-    │   └── PayloadTooLargeError      413 invalid_request_error
+    │   ├── PayloadTooLargeError      413 invalid_request_error
+    │   └── HeadersTooLargeError      431 invalid_request_error   (the server refuses; closes)
+    ├── ClientReadTimeoutError        408 invalid_request_error   (sent too slowly; closes)
     ├── AuthenticationError           401 authentication_error
     ├── NotFoundError                 404 not_found_error
     ├── CapacityError                 429 rate_limit_error        (proxy saturated; Retry-After)
@@ -15,10 +17,13 @@
     ├── ScalingBudgetExceededError    504 timeout                 (nothing to return in budget)
     │   └── BudgetExhaustedError      (inside the engine only: a cap stops the current stage)
     ├── ScalingFailedError            the cause's status          (S* failed before a byte was sent)
-    └── SandboxUnavailableError       503 server_error            (fail closed)
+    ├── SandboxUnavailableError       503 server_error            (fail closed)
+    └── ServerShuttingDownError       503 server_error            (drain timeout; retry elsewhere)
 
 Errors a retry cannot fix carry ``should_retry = False``; the handler then sends
-``x-should-retry: false`` so the official SDKs do not resend a deterministic failure.
+``x-should-retry: false`` so the official SDKs do not resend a deterministic failure. An upstream
+error's ``should_retry`` and ``retry_after_s`` are set per instance: first from the upstream's
+own headers, then by the retry policy when the proxy gives up (``proxy.upstream.retry``).
 """
 
 from __future__ import annotations
@@ -58,6 +63,34 @@ class PayloadTooLargeError(InvalidRequestError):
     """The request body exceeds the configured limit."""
 
     status_code = 413
+
+
+class HeadersTooLargeError(InvalidRequestError):
+    """The request line and headers together exceed ``max_header_bytes``."""
+
+    status_code = 431
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"Request headers too large: the request line and headers may total {limit} bytes.",
+            code="request_header_fields_too_large",
+        )
+
+
+class ClientReadTimeoutError(ProxyError):
+    """The client did not send the request's headers, or its body, within the read timeout.
+
+    Not an ``InvalidRequestError`` (whose retries are off): a slow network is not deterministic.
+    """
+
+    status_code = 408
+    error_type = "invalid_request_error"
+
+    def __init__(self, part: str, timeout_s: float) -> None:
+        super().__init__(
+            f"The request's {part} did not arrive within {timeout_s:g} s.",
+            code="request_timeout",
+        )
 
 
 class AuthenticationError(ProxyError):
@@ -178,3 +211,18 @@ class SandboxUnavailableError(ProxyError):
     status_code = 503
     error_type = "server_error"
     should_retry = False
+
+
+class ServerShuttingDownError(ProxyError):
+    """The server is shutting down and the drain timeout ended this request; a retry (to
+    another instance) can succeed, so ``x-should-retry: true``."""
+
+    status_code = 503
+    error_type = "server_error"
+    should_retry = True
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The server is shutting down and could not finish this request; please retry.",
+            code="server_shutting_down",
+        )

@@ -1,10 +1,12 @@
 """Structured logs: ``configure_logging()`` and the request-context middleware.
 
-One ``request_completed`` event per request carries the request id (echoed in ``x-request-id``),
-method, path, status, ``duration_ms`` and whatever the handlers bound with
-``structlog.contextvars.bind_contextvars`` (``model``, ``mode``). A client that left before the
-response finished is recorded as status 499. Headers are never logged, so neither is
-``Authorization`` nor any key.
+One event per request carries the request id (echoed in ``x-request-id``), method, path,
+status, ``duration_ms`` and whatever the handlers bound with
+``structlog.contextvars.bind_contextvars`` (``model``, ``mode``): ``request_completed``, or
+``client_disconnected`` (status 499) for a client that left before the response finished, or
+``client_timed_out`` (status 408) when the server cut a request whose body came too slowly (it
+says so in the scope's ``extensions[READ_TIMED_OUT]``; ``proxy.server.protocol``). Headers are
+never logged, so neither is ``Authorization`` nor any key.
 
 The middleware is pure ASGI: Starlette's ``BaseHTTPMiddleware`` hides ``http.disconnect`` from the
 app, which would break cancellation.
@@ -24,6 +26,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 log = structlog.get_logger(__name__)
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+READ_TIMED_OUT = "sstar.read_timed_out"
+"""Scope extension the server protocol sets when it cut the request for a read timeout."""
 
 
 def configure_logging(*, log_format: str = "json", level: str = "info") -> None:
@@ -98,8 +103,11 @@ class RequestContextMiddleware:
             await self.app(scope, receive_watching, send_tagging)
         finally:
             status = 499 if state["disconnected"] else state["status"]
+            event = "client_disconnected" if status == 499 else "request_completed"
+            if READ_TIMED_OUT in scope.get("extensions", {}):
+                status, event = 408, "client_timed_out"
             log.info(
-                "request_completed",
+                event,
                 method=scope["method"],
                 path=scope["path"],
                 status=status,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
@@ -31,6 +32,17 @@ from proxy.scaling.speed import PROFILES, UpstreamKind, UpstreamProfile
 from proxy.scaling.types import JudgeStyle, Mode, ScalingParams, SelectionMode
 
 CONFIG_ENV = "SSTAR_CONFIG"
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9a-z-]+$")
+UNFORWARDABLE_HEADERS = frozenset(
+    {
+        # the client's credentials are for the proxy; the proxy adds the upstream's own
+        *("authorization", "api-key", "x-api-key", "cookie", "proxy-authorization"),
+        # framing and hop-by-hop: the proxy's HTTP client writes its own
+        *("host", "content-length", "transfer-encoding", "accept-encoding", "connection"),
+        *("keep-alive", "te", "trailer", "upgrade", "proxy-connection"),
+    }
+)
+"""Names ``SSTAR_FORWARD_HEADERS`` may not list (nor ``x-sstar-*``, the proxy's own controls)."""
 _SSTAR = ScalingParams()
 """The engine's defaults: every S* setting below defaults to them (one default per knob)."""
 
@@ -73,6 +85,9 @@ class Settings(BaseSettings):
     upstream_retries: int = Field(2, ge=0, le=10)
     upstream_retry_backoff_s: float = Field(0.5, ge=0, le=30)
     upstream_retry_max_wait_s: float = Field(20.0, ge=0, le=300)
+    # Pass-through `n` on an upstream that ignores it: at most this many extra n=1 calls per
+    # request (proxy.api.fanout); an `n` needing more is a 400 naming `n`.
+    max_fanout: int = Field(16, ge=0, le=128)
     # llama.cpp's server reports the usage of ONE choice when n > 1; with this set, S* counts
     # every choice's tokens with the server's own /tokenize endpoint (honest usage sums).
     upstream_is_llama_cpp: bool = False
@@ -89,6 +104,21 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     log_format: Literal["json", "console"] = "json"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # --- shared deployments: who reads traces, what reaches the upstream (README "Security") --
+    # With no api_keys, traces are served to loopback clients only unless this is set.
+    public_traces: bool = False
+    # Keys the HMAC of client keys (run sharing, trace owners). Unset: random per process; set it
+    # when several replicas must read each other's traces.
+    trace_secret: SecretStr | None = None
+    # Client headers forwarded upstream besides the built-in allowlist (relay.forward_headers).
+    forward_headers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The connection edge (proxy/server): the request line and headers together are capped
+    # (431 before they are buffered); a request's headers, then its body, must arrive within
+    # the read timeout each (408), however the client trickles them; on SIGTERM in-flight
+    # requests get the drain timeout to finish before they are ended (503 / error event).
+    max_header_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    client_read_timeout_s: float = Field(30.0, gt=0, le=3600)
+    drain_timeout_s: float = Field(30.0, ge=0, le=3600)
 
     # --- S* (defaults from ScalingParams; server values cap per-request ones) ----------------
     sstar_mode: Mode = "auto"
@@ -131,6 +161,33 @@ class Settings(BaseSettings):
         """``SSTAR_API_KEYS=k1,k2``: comma-separated, blanks ignored (empty = no client auth)."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trace_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @field_validator("forward_headers", mode="before")
+    @classmethod
+    def _split_header_names(cls, value: object) -> object:
+        """``SSTAR_FORWARD_HEADERS=x-a,X-B``: comma-separated header names, case-insensitive."""
+        if isinstance(value, str):
+            value = [part for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            return [part.strip().lower() if isinstance(part, str) else part for part in value]
+        return value
+
+    @field_validator("forward_headers")
+    @classmethod
+    def _forwardable(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"{name!r} is not an HTTP header name")
+            if name in UNFORWARDABLE_HEADERS or name.startswith("x-sstar-"):
+                raise ValueError(f"{name!r} is never forwarded (credentials, framing, or ours)")
         return value
 
     @field_validator("upstream_api_base")
@@ -195,7 +252,9 @@ class Settings(BaseSettings):
             selection=self.selection,
             temperature=self.temperature,
             max_total_tokens=self.max_total_tokens,
-            deadline_s=min(deadline, self.max_deadline_s),
+            # NOTE: a run ends by the request timeout too (proxy.tasking.build_params caps the
+            # requests' own deadlines the same way).
+            deadline_s=min(deadline, self.max_deadline_s, self.request_timeout_s),
             aux_model=self.aux_model,
             judge=self.judge,
             one_sample_per_call=self.upstream_is_llama_cpp,
@@ -205,6 +264,11 @@ class Settings(BaseSettings):
     def client_keys(self) -> tuple[bytes, ...]:
         """Client keys as bytes, ready for constant-time comparison."""
         return tuple(key.get_secret_value().encode() for key in self.api_keys)
+
+    def trace_secret_bytes(self) -> bytes | None:
+        """``SSTAR_TRACE_SECRET`` as bytes (``None``: the app draws a random one per process)."""
+        secret = self.trace_secret
+        return secret.get_secret_value().encode() if secret is not None else None
 
     @classmethod
     def settings_customise_sources(

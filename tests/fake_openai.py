@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 CREATED = 1_700_000_000
 _ids = count(1)
@@ -48,6 +48,10 @@ class Reply:
     # Per token of each choice, the alternatives to report (token -> logprob) when the request
     # asks for ``top_logprobs``; default: the token itself at -0.25.
     alternatives: list[dict[str, float]] | None = None
+    # The exact body to answer with, streaming request or not (e.g. invalid JSON), sent with
+    # ``status``, ``content_type`` and ``headers``.
+    raw: bytes | None = None
+    content_type: str = "application/json"
 
     def choice_texts(self, body: dict[str, Any]) -> list[str]:
         if self.texts is not None:
@@ -130,8 +134,15 @@ def error_body(reply: Reply) -> dict[str, Any]:
     }
 
 
-def build_json(endpoint: str, body: dict[str, Any], reply: Reply) -> JSONResponse:
-    """A complete (non-streaming) response, or the scripted error."""
+def build_json(endpoint: str, body: dict[str, Any], reply: Reply) -> Response:
+    """A complete (non-streaming) response, the scripted raw body, or the scripted error."""
+    if reply.raw is not None:
+        return Response(
+            reply.raw,
+            status_code=reply.status,
+            media_type=reply.content_type,
+            headers=reply.headers,
+        )
     if reply.status >= 400:
         return JSONResponse(error_body(reply), status_code=reply.status, headers=reply.headers)
     texts = reply.choice_texts(body)

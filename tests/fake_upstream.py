@@ -9,7 +9,9 @@ Use it wherever a test needs "the model": point ``SSTAR_UPSTREAM_API_BASE`` (or
         return Reply(status=429, error="slow down", headers={"retry-after": "0"})
 
 ``str`` = every choice says that; ``list[str]`` = one text per choice; ``None`` = the default
-answer; ``Reply`` = anything else (tool calls, usage, errors, latency, mid-stream failure).
+answer; ``Reply`` = anything else (tool calls, usage, errors, latency, mid-stream failure, a raw
+body such as invalid JSON). Faults below HTTP (a connection reset, a refused connection) are in
+``tests/raw_upstream.py``.
 Streaming, ``n``, ``logprobs``, ``stream_options.include_usage``, ``/v1/completions``,
 ``/v1/embeddings`` (float or base64) and ``/v1/models`` are built in. Every request is recorded
 (``fake.requests``: path, headers, body, and whether the client disconnected before the end).
@@ -180,8 +182,10 @@ class FakeUpstream:
             reply = _as_reply(self.responder(endpoint, body) if self.responder else None)
         if reply.delay_s and await self._disconnected_during(request, reply.delay_s, record):
             return Response(status_code=499)
-        if reply.status >= 400 or not (
-            reply.stream if reply.stream is not None else body.get("stream")
+        if (
+            reply.status >= 400
+            or reply.raw is not None
+            or not (reply.stream if reply.stream is not None else body.get("stream"))
         ):
             record.completed = True
             self._notify()

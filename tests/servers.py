@@ -2,17 +2,20 @@
 
 Used for the fake upstream and for end-to-end tests, where the proxy must be a real HTTP server
 (the official SDK, real sockets, real disconnects). The socket is bound before the thread starts,
-so the port is known at once and never raced for.
+so the port is known at once and never raced for. The server is the proxy's own
+(``proxy.server.build_server``): the same protocol and connection limits as ``sstar-proxy serve``.
 """
 
 from __future__ import annotations
 
+import math
 import socket
 import threading
 import time
 from typing import Any, Literal
 
-import uvicorn
+from proxy.server.config import ServerLimits
+from proxy.server.server import build_server
 
 
 class ServerThread:
@@ -24,20 +27,20 @@ class ServerThread:
         *,
         port: int = 0,
         lifespan: Literal["on", "off", "auto"] = "on",
+        limits: ServerLimits | None = None,
     ) -> None:
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", port))
         self.port: int = self._socket.getsockname()[1]
-        config = uvicorn.Config(
+        # NOTE: no drain wait by default: stopping a test server ends what is still running.
+        limits = limits or ServerLimits(drain_timeout_s=0)
+        self._server = build_server(
             app,
+            limits,
             lifespan=lifespan,
-            log_level="warning",
-            access_log=False,
-            ws="none",
-            timeout_graceful_shutdown=1,
+            timeout_graceful_shutdown=math.ceil(limits.drain_timeout_s) + 1,
         )
-        self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
         )

@@ -2,8 +2,9 @@
 
 The path of a chat request:
 
-1. ``router.py`` (thin routes) receives it; ``deps.py`` parses the body once (raw bytes, dict,
-   validated ``protocol.py`` model) and checks the client key.
+1. ``router.py`` (thin routes) receives it; ``deps.py`` parses the body once (raw bytes, dict
+   refused with a 400 when hostile by ``jsonbody.py``, strictly typed ``protocol.py`` model) and
+   checks the client key (read by ``access.py``, which also decides who reads a trace).
 2. ``serving.py`` (``ChatService``) resolves the S* controls (``controls.py``), asks
    ``proxy.detection`` whether S* applies, and then either
 3. passes it through (``passthrough.py``: byte-faithful relay or litellm, ``fanout.py`` for
@@ -13,5 +14,6 @@ The path of a chat request:
    or the SSE stream, with ``sse.py``).
 
 Around every request: ``handlers.py`` renders every error as OpenAI's envelope, ``limits.py``
-caps the body, ``disconnect.py`` cancels work when the client leaves.
+caps the body, ``disconnect.py`` cancels work when the client leaves, and every response header
+the proxy writes goes through ``headers.py``.
 """

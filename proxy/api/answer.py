@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from proxy.api.headers import header_value
 from proxy.api.sse import DONE, encode_event, error_event
 from proxy.errors import ProxyError
 from proxy.runs import Subscription
@@ -80,15 +81,10 @@ def summary_headers(result: ScalingResult) -> dict[str, str]:
         "plan": result.plan.replace("=", "").replace(" ", "/") or "none",
         "early_stop": "yes" if result.early_stop else "no",
     }
-    headers = {"x-sstar-summary": "; ".join(f"{k}={v}" for k, v in summary.items())}
+    headers = {"x-sstar-summary": header_value("; ".join(f"{k}={v}" for k, v in summary.items()))}
     if result.degraded:
-        headers["x-sstar-degraded"] = header_safe("; ".join(result.degraded))
+        headers["x-sstar-degraded"] = header_value("; ".join(result.degraded))
     return headers
-
-
-def header_safe(text: str, limit: int = 512) -> str:
-    """Header values must be latin-1 single lines; ours are kept ASCII and short."""
-    return text.encode("ascii", "replace").decode("ascii").replace("\n", " ")[:limit]
 
 
 class ChunkWriter:

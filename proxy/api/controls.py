@@ -4,6 +4,9 @@ Every knob has one name, used as ``x-sstar-<name>`` (with ``-`` for ``_``) in he
 of the ``sstar`` body object (what the OpenAI SDK's ``extra_body`` produces). Server settings give
 the defaults and cap every value: a request may lower a budget, never raise it above the cap, and
 an out-of-range or malformed value is a 400 naming the header or body field, never a silent clamp.
+Header values are text, so they are converted (``"4"`` is 4, ``"true"`` is true); body values are
+JSON and must have their type (``"samples": "4"`` or ``"progress": "yes"`` is a 400), as the
+OpenAI fields of the body do (``protocol.py``).
 This module only parses and checks; ``proxy.tasking.build_params`` applies the result.
 """
 
@@ -44,7 +47,7 @@ class ControlValues(BaseModel):
     samples: int | None = Field(None, ge=1)
     rounds: int | None = Field(None, ge=0)
     selection: SelectionMode | None = None
-    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    temperature: float | None = Field(None, ge=0.0, le=2.0, allow_inf_nan=False)
     max_tokens: int | None = Field(None, ge=1)
     deadline_ms: int | None = Field(None, ge=1)
     aux_model: str | None = Field(None, min_length=1)
@@ -105,7 +108,7 @@ def _parse_headers(headers: Mapping[str, str]) -> ControlValues:
         value = headers.get(header_name(name))
         if value is not None:
             raw[name] = value.strip()
-    return _validate(raw, param_of=header_name)
+    return _validate(raw, param_of=header_name, strict=False)
 
 
 def _parse_extension(extension: object) -> ControlValues:
@@ -115,12 +118,12 @@ def _parse_extension(extension: object) -> ControlValues:
         raise InvalidRequestError(
             f"'{EXTENSION_FIELD}' must be an object of S* controls.", param=EXTENSION_FIELD
         )
-    return _validate(extension, param_of=lambda name: f"{EXTENSION_FIELD}.{name}")
+    return _validate(extension, param_of=lambda name: f"{EXTENSION_FIELD}.{name}", strict=True)
 
 
-def _validate(raw: Mapping[str, object], *, param_of: Any) -> ControlValues:
+def _validate(raw: Mapping[str, object], *, param_of: Any, strict: bool) -> ControlValues:
     try:
-        return ControlValues.model_validate(dict(raw))
+        return ControlValues.model_validate(dict(raw), strict=strict)
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else ""

@@ -8,13 +8,15 @@ reads. Client-key auth compares in constant time and accepts the three spellings
 from __future__ import annotations
 
 import hmac
-import json
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
+from starlette.requests import ClientDisconnect
 
+from proxy.api.access import presented_key
 from proxy.api.handlers import validation_error
+from proxy.api.jsonbody import parse_json_object
 from proxy.api.passthrough import Passthrough
 from proxy.api.protocol import (
     ChatCompletionRequest,
@@ -24,23 +26,23 @@ from proxy.api.protocol import (
 )
 from proxy.api.serving import ChatService
 from proxy.api.sstar import SStarService
-from proxy.errors import AuthenticationError, InvalidRequestError
+from proxy.errors import AuthenticationError, ClientDisconnectedError
 from proxy.settings import Settings
 
 M = TypeVar("M", bound=BaseModel)
 
 
-async def _parse(request: Request, model: type[M]) -> JsonBody[M]:
-    raw = await request.body()
+async def _read_body(request: Request) -> bytes:
+    """The whole body; a client that leaves mid-body is a 499, logged once and without a trace."""
     try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise InvalidRequestError(
-            "We could not parse the JSON body of your request. (HINT: This likely means you "
-            "aren't using your HTTP library correctly.)"
-        ) from exc
-    if not isinstance(data, dict):
-        raise InvalidRequestError("The request body must be a JSON object.")
+        return await request.body()
+    except ClientDisconnect as exc:
+        raise ClientDisconnectedError from exc
+
+
+async def _parse(request: Request, model: type[M]) -> JsonBody[M]:
+    raw = await _read_body(request)
+    data = parse_json_object(raw)
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
@@ -84,13 +86,8 @@ async def _passthrough(request: Request) -> Passthrough:
     return passthrough
 
 
-def _presented_key(request: Request) -> bytes | None:
-    auth = request.headers.get("authorization")
-    if auth is not None:
-        scheme, _, token = auth.partition(" ")
-        return token.strip().encode() if scheme.lower() == "bearer" else None
-    key = request.headers.get("api-key") or request.headers.get("x-api-key")
-    return key.encode() if key is not None else None
+async def _settings_dep(request: Request) -> Settings:
+    return _settings(request)
 
 
 async def require_client_key(request: Request) -> None:
@@ -98,7 +95,7 @@ async def require_client_key(request: Request) -> None:
     keys = _settings(request).client_keys()
     if not keys:
         return
-    presented = _presented_key(request)
+    presented = presented_key(request)
     # NOTE: compare against every key, no early exit, so timing says nothing about which matched.
     matched = False
     for key in keys:
@@ -115,6 +112,7 @@ async def require_client_key(request: Request) -> None:
 ChatServiceDep = Annotated[ChatService, Depends(_chat_service)]
 PassthroughDep = Annotated[Passthrough, Depends(_passthrough)]
 SStarDep = Annotated[SStarService, Depends(_sstar)]
+SettingsDep = Annotated[Settings, Depends(_settings_dep)]
 ChatBody = Annotated[JsonBody[ChatCompletionRequest], Depends(_chat_body)]
 CompletionBody = Annotated[JsonBody[CompletionRequest], Depends(_completion_body)]
 EmbeddingBody = Annotated[JsonBody[EmbeddingRequest], Depends(_embedding_body)]

@@ -7,7 +7,13 @@ answer. Merged choices are numbered after the upstream's own; usage is summed ov
 (each call was billed its prompt); with a ``seed``, extra call i uses ``seed + i`` so that the
 choices differ as they would in one ``n`` call. A failed extra call leaves its choice out rather
 than failing the request; ``x-sstar-fanout`` says how many calls were added and how many choices
-they brought. Answers that already hold n choices are never touched (byte-faithful).
+they brought. Answers that already hold n choices are never touched (byte-faithful), and neither
+are answers with no choice at all (nothing suggests the upstream ignored ``n``: relayed as is).
+
+Bounds: at most ``max_calls`` extra calls per request (``SSTAR_MAX_FANOUT``); an answer that
+would need more is refused, as a 400 naming ``n`` (JSON) or, for a stream already under way, an
+error event naming ``n`` after the upstream's own choices. At most ``FANOUT_CONCURRENCY`` extra
+calls run at a time.
 """
 
 from __future__ import annotations
@@ -19,13 +25,17 @@ from typing import Any
 
 import structlog
 
-from proxy.api.sse import DONE, encode_event
+from proxy.api.headers import header_value
+from proxy.api.sse import DONE, encode_event, error_event
+from proxy.errors import InvalidRequestError
 
 log = structlog.get_logger(__name__)
 
 FANOUT_HEADER = "x-sstar-fanout"
 _USAGE_COUNTS = ("prompt_tokens", "completion_tokens", "total_tokens")
 _DONE = object()
+FANOUT_CONCURRENCY = 4
+"""Extra calls of one request in flight at a time."""
 
 
 def choices_asked(endpoint: str, body: Mapping[str, Any]) -> int:
@@ -36,19 +46,42 @@ def choices_asked(endpoint: str, body: Mapping[str, Any]) -> int:
     return max(n, 1)
 
 
+def too_many_calls(n: int, missing: int, max_calls: int) -> InvalidRequestError:
+    """The 400 for an ``n`` whose missing choices need more extra calls than allowed."""
+    return InvalidRequestError(
+        f"n={n}: the upstream answered {n - missing} choice(s) and this proxy makes at most "
+        f"{max_calls} extra call(s) per request to complete them; ask for n <= "
+        f"{n - missing + max_calls}.",
+        param="n",
+        code="invalid_value",
+    )
+
+
+async def _bounded(limit: asyncio.Semaphore, call: Awaitable[Any]) -> Any:
+    async with limit:
+        return await call
+
+
 async def complete_choices(
     first: dict[str, Any],
     body: Mapping[str, Any],
     n: int,
     ask_one: Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]],
+    *,
+    max_calls: int,
 ) -> tuple[dict[str, Any], str | None]:
     """``first`` with its missing choices asked for (one call each, concurrently) and merged,
-    and the note for :data:`FANOUT_HEADER` (``None``: nothing was missing, ``first`` as is)."""
+    and the note for :data:`FANOUT_HEADER` (``None``: nothing was missing, ``first`` as is).
+    Raises ``InvalidRequestError`` when that would take more than ``max_calls`` calls."""
     missing = missing_choices(first, n)
     if missing == 0:
         return first, None
+    if missing > max_calls:
+        raise too_many_calls(n, missing, max_calls)
+    limit = asyncio.Semaphore(FANOUT_CONCURRENCY)
     answers = await asyncio.gather(
-        *(ask_one(b) for b in single_choice_bodies(body, missing)), return_exceptions=True
+        *(_bounded(limit, ask_one(b)) for b in single_choice_bodies(body, missing)),
+        return_exceptions=True,
     )
     failed = [a for a in answers if isinstance(a, BaseException)]
     if failed:
@@ -56,7 +89,7 @@ async def complete_choices(
                     error=type(failed[0]).__name__)  # fmt: skip
     merged = merge_answers(first, [a for a in answers if isinstance(a, dict)])
     added = len(merged["choices"]) - len(first["choices"])
-    return merged, f"{missing} call(s) added {added} choice(s)"
+    return merged, header_value(f"{missing} call(s) added {added} choice(s)")
 
 
 def decode_answer(raw: bytes) -> dict[str, Any] | None:
@@ -71,9 +104,10 @@ def decode_answer(raw: bytes) -> dict[str, Any] | None:
 
 
 def missing_choices(answer: Mapping[str, Any], n: int) -> int:
-    """How many of the ``n`` requested choices the answer lacks (distinct indices counted)."""
+    """How many of the ``n`` requested choices the answer lacks (distinct indices counted);
+    0 for an answer without any choice (not an upstream ignoring ``n``: relayed as is)."""
     choices = answer.get("choices")
-    if not isinstance(choices, list):
+    if not isinstance(choices, list) or not choices:
         return 0
     return max(0, n - len({c.get("index") for c in choices if isinstance(c, dict)}))
 
@@ -138,7 +172,9 @@ class StreamFanout:
     ones from ``n=1`` streams opened when it ends (generated concurrently, relayed one after
     another), each chunk renumbered and given the first stream's ``id``. The first stream's
     bytes pass unchanged; only its ``[DONE]`` and usage chunk are held back, so the usage chunk
-    can carry the sum over every call. A failing extra stream ends its choice early.
+    can carry the sum over every call. A failing extra stream ends its choice early. A stream
+    that brought no choice gets none added; one that would need more than ``max_calls`` extra
+    streams ends with an error event naming ``n``.
     """
 
     def __init__(
@@ -146,10 +182,14 @@ class StreamFanout:
         body: Mapping[str, Any],
         n: int,
         open_stream: Callable[[dict[str, Any]], Awaitable[AsyncIterator[bytes]]],
+        *,
+        max_calls: int,
     ) -> None:
         self._body = body
         self._n = n
         self._open = open_stream
+        self._max_calls = max_calls
+        self._limit = asyncio.Semaphore(FANOUT_CONCURRENCY)
         self._id: object = None
         self._indices: set[object] = set()
         self._usage_event: tuple[dict[str, Any], bytes] | None = None
@@ -160,7 +200,11 @@ class StreamFanout:
             kept = [e for e in _events(block) if self._observe(e)]
             if kept:
                 yield b"".join(kept)
-        missing = max(0, self._n - len(self._indices))
+        missing = max(0, self._n - len(self._indices)) if self._indices else 0
+        if missing > self._max_calls:
+            yield error_event(too_many_calls(self._n, missing, self._max_calls))
+            yield DONE
+            return
         if missing:
             log.info("stream_fanout", asked=self._n, missing=missing)
             bodies = single_choice_bodies(self._body, missing)
@@ -209,10 +253,11 @@ class StreamFanout:
     async def _fill(self, body: dict[str, Any], queue: asyncio.Queue[bytes | None]) -> None:
         stream: AsyncIterator[bytes] | None = None
         try:
-            stream = await self._open(body)
-            async for block in stream:
-                for event in _events(block):
-                    queue.put_nowait(event)
+            async with self._limit:
+                stream = await self._open(body)
+                async for block in stream:
+                    for event in _events(block):
+                        queue.put_nowait(event)
         except Exception as exc:  # NOTE: an extra choice must never fail the answer
             log.warning("stream_fanout_call_failed", error=type(exc).__name__)
         finally:

@@ -8,6 +8,7 @@ and anything unexpected is a generic 500 whose traceback only reaches the logs
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -24,15 +25,35 @@ from proxy.errors import ClientDisconnectedError, InvalidRequestError, NotFoundE
 log = structlog.get_logger(__name__)
 
 _GENERIC_500 = "The server had an error while processing your request."
+_DAY_S = 86_400
+
+
+class SafeJSONResponse(JSONResponse):
+    """JSON that may quote text the proxy did not write (an upstream's error message, a model's
+    output): a lone surrogate in it is sent escaped (``\\ud800``, valid JSON) rather than
+    failing the whole response with ``UnicodeEncodeError`` (Starlette writes raw UTF-8)."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return super().render(content)
+        except UnicodeEncodeError:
+            return json.dumps(content, allow_nan=False, separators=(",", ":")).encode()
 
 
 def error_response(exc: ProxyError) -> JSONResponse:
-    """The wire form of any proxy error, with ``x-should-retry`` / ``Retry-After`` when known."""
+    """The wire form of any proxy error, with ``x-should-retry`` / ``Retry-After`` when known.
+
+    ``Retry-After`` is whole seconds and at least 1 (a client told 0 would come straight back);
+    ``x-should-retry`` says ``true`` or ``false`` whenever the error has a verdict
+    (``proxy.upstream.retry`` gives upstream faults theirs).
+    """
     headers: dict[str, str] = {}
-    if exc.should_retry is False:
-        headers["x-should-retry"] = "false"
-    if exc.retry_after_s is not None:
-        headers["retry-after"] = str(max(math.ceil(exc.retry_after_s), 0))
+    if exc.should_retry is not None:
+        headers["x-should-retry"] = "true" if exc.should_retry else "false"
+    # NOTE: the value may come from an upstream's header ("inf", "nan", "1e400"): sent only when
+    # finite, between 1 s and a day.
+    if exc.retry_after_s is not None and math.isfinite(exc.retry_after_s):
+        headers["retry-after"] = str(min(max(math.ceil(exc.retry_after_s), 1), _DAY_S))
     body = {
         "error": {
             "message": exc.message,
@@ -41,7 +62,7 @@ def error_response(exc: ProxyError) -> JSONResponse:
             "code": exc.code,
         }
     }
-    return JSONResponse(body, status_code=exc.status_code, headers=headers)
+    return SafeJSONResponse(body, status_code=exc.status_code, headers=headers)
 
 
 def format_loc(loc: Sequence[int | str]) -> str | None:
@@ -55,23 +76,34 @@ def format_loc(loc: Sequence[int | str]) -> str | None:
     return out or None
 
 
+_SOURCES = ("body", "query", "path", "header")
+_TYPE_NAMES = frozenset({"str", "int", "float", "bool", "bytes", "dict", "list", "none"})
+
+
+def _looks_like_tag(part: int | str) -> bool:
+    """Pydantic names a union member by its type: ``str``, ``list[str]``, ``function-after[..]``,
+    a model's class name; never like our (snake_case) fields."""
+    return isinstance(part, str) and (
+        part in _TYPE_NAMES or "[" in part or "-" in part or part[:1].isupper()
+    )
+
+
 def _error_loc(errors: Sequence[Any]) -> list[int | str]:
     """The first error's location, minus union-member tags (``content.str``, ``content.list[..]``).
 
-    Pydantic reports one error per union member, each with the member's name appended; when
-    siblings differ only in that last element, it is a tag, not a field.
+    Pydantic reports one error per union member, each with the member's name appended. A part is
+    such a tag when it is shaped like a type name and a sibling error differs exactly there, so
+    two wrong sibling fields (``model`` missing, ``messages`` missing) keep their names.
     """
-    loc = [p for p in errors[0].get("loc", ()) if p not in ("body", "query", "path", "header")]
-    others = [
-        [p for p in e.get("loc", ()) if p not in ("body", "query", "path", "header")]
-        for e in errors[1:]
-    ]
-    while loc and any(
-        len(o) >= len(loc) and o[: len(loc) - 1] == loc[:-1] and o[len(loc) - 1] != loc[-1]
-        for o in others
-    ):
-        loc = loc[:-1]
-    return loc
+    locs = [[p for p in e.get("loc", ()) if p not in _SOURCES] for e in errors]
+    loc, others = locs[0], locs[1:]
+    tags = {
+        i
+        for i, part in enumerate(loc)
+        if _looks_like_tag(part)
+        and any(len(o) > i and o[:i] == loc[:i] and o[i] != part for o in others)
+    }
+    return [part for i, part in enumerate(loc) if i not in tags]
 
 
 def validation_error(errors: Sequence[Any]) -> InvalidRequestError:

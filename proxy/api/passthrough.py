@@ -5,7 +5,11 @@ body is re-serialised only when the proxy's own ``sstar`` field or ``sstar/`` al
 Config-mapped models go through litellm, which translates to their provider's API. Either way the
 upstream call is cancelled if the client disconnects, and a stream that fails midway ends with an
 error event and ``[DONE]``. An upstream that answers ``n > 1`` with fewer choices gets the rest
-asked for one call each (``fanout.py``).
+asked for one call each (``fanout.py``, at most ``SSTAR_MAX_FANOUT`` calls). A stream request
+that the upstream answers with a plain JSON body gets that body as the upstream sent it: no
+``[DONE]`` appended, no fan-out (the relay has checked it is JSON; else it is a 502). The
+request's deadline (``SSTAR_REQUEST_TIMEOUT_S``) bounds the first call and a JSON fan-out
+together; extra streams, opened once the answer is under way, each get their own.
 """
 
 from __future__ import annotations
@@ -71,11 +75,17 @@ class Passthrough:
     """Forwards chat, completions and embeddings requests to whatever serves the model."""
 
     def __init__(
-        self, *, router: ModelRouter, relay: Relay, litellm: LiteLLMPassthrough | None = None
+        self,
+        *,
+        router: ModelRouter,
+        relay: Relay,
+        litellm: LiteLLMPassthrough | None = None,
+        max_fanout: int = 16,
     ) -> None:
         self._router = router
         self._relay = relay
         self._litellm = litellm
+        self._max_fanout = max_fanout
 
     async def chat(
         self,
@@ -114,17 +124,19 @@ class Passthrough:
         raw: bytes | None,
     ) -> Response:
         url = f"{route.api_base}/{endpoint}"
-        outbound = forward_headers(headers.items(), route.api_key)
+        outbound = forward_headers(headers.items(), route.api_key, self._router.relay_headers)
+        deadline = self._relay.deadline()
+        stream = body.get("stream") is True
         relayed = await self._relay.post(
-            url, outbound_body(body, raw, route.model), outbound, stream=body.get("stream") is True
+            url, outbound_body(body, raw, route.model), outbound, stream=stream, deadline=deadline
         )
         n = choices_asked(endpoint, body)
-        if n == 1:
+        if n == 1 or (stream and relayed.stream is None):
             return _relayed_to_response(relayed)
 
         async def ask_one(extra: dict[str, Any]) -> dict[str, Any] | None:
             payload = outbound_body(extra, None, route.model)
-            answer = await self._relay.post(url, payload, outbound, stream=False)
+            answer = await self._relay.post(url, payload, outbound, stream=False, deadline=deadline)
             return decode_answer(answer.body or b"")
 
         async def open_one(extra: dict[str, Any]) -> AsyncIterator[bytes]:
@@ -135,10 +147,14 @@ class Passthrough:
             return answer.stream
 
         if relayed.stream is not None:
-            fanout = StreamFanout(body, n, open_one)
+            fanout = StreamFanout(body, n, open_one, max_calls=self._max_fanout)
             return _relayed_to_response(replace(relayed, stream=fanout.relay(relayed.stream)))
         first = decode_answer(relayed.body or b"")
-        merged, note = await complete_choices(first, body, n, ask_one) if first else (None, None)
+        merged, note = (
+            await complete_choices(first, body, n, ask_one, max_calls=self._max_fanout)
+            if first
+            else (None, None)
+        )
         if merged is None or note is None:
             return _relayed_to_response(relayed)  # every choice came: the upstream's bytes
         return JSONResponse(merged, headers=dict(relayed.headers) | {FANOUT_HEADER: note})
@@ -150,11 +166,12 @@ class Passthrough:
         if litellm is None:  # pragma: no cover - create_app always provides one
             raise NotFoundError(f"The model `{route.public_name}` is not served.", param="model")
         params = {k: v for k, v in body.items() if k not in (EXTENSION_FIELD, "model")}
-        result = await litellm.forward(endpoint, route, params)
+        deadline = self._relay.deadline()
+        result = await litellm.forward(endpoint, route, params, deadline=deadline)
         n = choices_asked(endpoint, body)
 
         async def ask_one(extra: dict[str, Any]) -> dict[str, Any] | None:
-            answer = await litellm.forward(endpoint, route, extra)
+            answer = await litellm.forward(endpoint, route, extra, deadline=deadline)
             return answer if isinstance(answer, dict) else None
 
         async def open_one(extra: dict[str, Any]) -> AsyncIterator[bytes]:
@@ -164,11 +181,13 @@ class Passthrough:
             return _encode_chunks(answer)
 
         if isinstance(result, dict):
-            merged, note = await complete_choices(result, params, n, ask_one)
+            merged, note = await complete_choices(
+                result, params, n, ask_one, max_calls=self._max_fanout
+            )
             return JSONResponse(merged, headers={FANOUT_HEADER: note} if note else None)
         chunks = _encode_chunks(result)
         if n > 1:
-            chunks = StreamFanout(params, n, open_one).relay(chunks)
+            chunks = StreamFanout(params, n, open_one, max_calls=self._max_fanout).relay(chunks)
         return EventStreamResponse(relay_events(chunks))
 
     async def list_models(self, headers: Mapping[str, str]) -> dict[str, Any]:
@@ -176,9 +195,10 @@ class Passthrough:
         entries: list[dict[str, Any]] = []
         base = self._router.relay_base
         if base is not None:
-            relayed = await self._relay.get(
-                f"{base}/models", forward_headers(headers.items(), self._router.relay_key)
+            outbound = forward_headers(
+                headers.items(), self._router.relay_key, self._router.relay_headers
             )
+            relayed = await self._relay.get(f"{base}/models", outbound)
             try:
                 payload = json.loads(relayed.body or b"{}")
             except ValueError as exc:

@@ -4,14 +4,22 @@ Requests are validated with these models (so a wrong type is a 400 naming the fi
 rebuilt from them: pass-through forwards the client's JSON, so every model allows unknown fields
 and only declares what the proxy checks or reads. Responses the proxy renders itself (errors, the
 model list) are declared in full.
+
+Fields are typed as OpenAI types them, strictly: ``"stream": "yes"`` or ``1`` is a 400, not a
+quiet ``True`` that the proxy then reads as "not streaming" (it reads the raw dict); an integer
+field refuses ``2.0`` and ``true``; numbers must be finite. The sampling fields S* repeats on its
+sub-calls (``proxy.tasking.params.FORWARDED_SAMPLING``) are declared for the same reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, StrictBool, StrictInt
+
+Number = Annotated[float, Strict(), AllowInfNan(False)]
+"""A finite JSON number (an integer is a number too; a string, a boolean or NaN is not)."""
 
 EXTENSION_FIELD = "sstar"
 """Our body extension (SDK ``extra_body={"sstar": {...}}``); removed before forwarding."""
@@ -29,41 +37,50 @@ class ChatMessage(_Wire):
 
 
 class StreamOptions(_Wire):
-    include_usage: bool | None = None
+    include_usage: StrictBool | None = None
 
 
-class ChatCompletionRequest(_Wire):
+class _Sampling(_Wire):
+    """The sampling fields chat and legacy completions share (vLLM's extras included)."""
+
+    stream: StrictBool | None = None
+    stream_options: StreamOptions | None = None
+    n: StrictInt | None = Field(None, ge=1, le=128)
+    temperature: Number | None = Field(None, ge=0, le=2)
+    top_p: Number | None = Field(None, ge=0, le=1)
+    presence_penalty: Number | None = None
+    frequency_penalty: Number | None = None
+    repetition_penalty: Number | None = None
+    min_p: Number | None = None
+    top_k: StrictInt | None = None
+    logit_bias: dict[str, Number] | None = None
+    seed: StrictInt | None = None
+    user: str | None = None
+    sstar: dict[str, Any] | None = None
+
+
+class ChatCompletionRequest(_Sampling):
     """``POST /v1/chat/completions``."""
 
     model: str = Field(min_length=1)
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool | None = None
-    stream_options: StreamOptions | None = None
-    n: int | None = Field(None, ge=1, le=128)
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, ge=0, le=1)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
-    seed: int | None = None
+    max_tokens: StrictInt | None = Field(None, ge=1)
+    max_completion_tokens: StrictInt | None = Field(None, ge=1)
     stop: str | list[str] | None = None
     tools: list[dict[str, Any]] | None = None
     tool_choice: str | dict[str, Any] | None = None
     functions: list[dict[str, Any]] | None = None
     response_format: dict[str, Any] | None = None
-    logprobs: bool | None = None
-    top_logprobs: int | None = Field(None, ge=0, le=20)
-    sstar: dict[str, Any] | None = None
+    logprobs: StrictBool | None = None
+    top_logprobs: StrictInt | None = Field(None, ge=0, le=20)
 
 
-class CompletionRequest(_Wire):
+class CompletionRequest(_Sampling):
     """``POST /v1/completions`` (legacy completions and FIM); never scaled."""
 
     model: str = Field(min_length=1)
     prompt: str | list[str] | list[int] | list[list[int]]
-    stream: bool | None = None
-    n: int | None = Field(None, ge=1, le=128)
-    max_tokens: int | None = Field(None, ge=0)
-    sstar: dict[str, Any] | None = None
+    max_tokens: StrictInt | None = Field(None, ge=0)
 
 
 class EmbeddingRequest(_Wire):

@@ -7,23 +7,24 @@ everything else requires a client key when ``SSTAR_API_KEYS`` is set.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response
 
+from proxy.api.access import readable_trace
 from proxy.api.deps import (
     ChatBody,
     ChatServiceDep,
     CompletionBody,
     EmbeddingBody,
     PassthroughDep,
+    SettingsDep,
     SStarDep,
     require_client_key,
 )
-from proxy.api.handlers import error_response
+from proxy.api.handlers import SafeJSONResponse, error_response
 from proxy.errors import NotFoundError, ProxyError
 
 openai_routes = APIRouter(dependencies=[Depends(require_client_key)])
@@ -87,16 +88,21 @@ async def retrieve_model(
 
 @openai_routes.get("/v1/sstar/runs/{run_id}")
 @openai_routes.get("/sstar/runs/{run_id}", include_in_schema=False)
-async def run_trace(run_id: str, sstar: SStarDep) -> Mapping[str, object]:
-    """The full trace of a recent S* run (candidates, tests, clusters, matches, timings, tokens)."""
-    trace = sstar.trace(run_id)
+async def run_trace(
+    run_id: str, request: Request, sstar: SStarDep, settings: SettingsDep
+) -> Response:
+    """The full trace of a recent S* run (candidates, tests, clusters, matches, timings, tokens).
+
+    Private to its client (``access.py``): a trace this client may not read is a 404 exactly
+    like an unknown id."""
+    trace = readable_trace(request, run_id, settings=settings, source=sstar)
     if trace is None:
         raise NotFoundError(
             f"No S* run `{run_id}` is stored here (unknown, or evicted from the recent runs).",
             param="run_id",
             code="run_not_found",
         )
-    return trace
+    return SafeJSONResponse(trace)
 
 
 @ops_routes.get("/health")
@@ -108,9 +114,13 @@ async def health() -> dict[str, str]:
 
 @ops_routes.get("/ready")
 @ops_routes.get("/readyz", include_in_schema=False)
-async def ready(passthrough: PassthroughDep, sstar: SStarDep) -> Response:
-    """Readiness: the upstream answers and the sandbox proved its isolation (SANDBOX.md rule 1)."""
-    if sstar.unavailable_reason is not None:
+async def ready(request: Request, passthrough: PassthroughDep, sstar: SStarDep) -> Response:
+    """Readiness: the upstream answers and the sandbox proved its isolation (SANDBOX.md rule 1);
+    a draining server (SIGTERM received) is not ready, so a load balancer sends no more."""
+    drain = getattr(request.app.state, "drain", None)
+    if drain is not None and drain.draining:
+        error = ProxyError("The server is shutting down.", code="shutting_down")
+    elif sstar.unavailable_reason is not None:
         error = ProxyError(
             f"The sandbox is unavailable: {sstar.unavailable_reason}",
             code="sandbox_unavailable",

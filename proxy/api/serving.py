@@ -6,7 +6,8 @@ through untouched, or build the task and its parameters (``proxy.tasking``) and 
 Every answer says which happened in ``x-sstar-applied`` and why in ``x-sstar-reason``. When S*
 cannot run (sandbox unavailable, proxy at capacity, the run failed before anything was sent) the
 request is passed through and the reason says so, unless the request forced S*: then the client
-gets the error instead of a silently different answer.
+gets the error instead of a silently different answer. A run the upstream refused (429, 401,
+403) is never passed through: the same upstream would refuse that too, so its error is relayed.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 
-from proxy.api.answer import header_safe
 from proxy.api.controls import Controls, resolve_controls
+from proxy.api.headers import header_value
 from proxy.api.passthrough import Passthrough
 from proxy.api.protocol import EXTENSION_FIELD, ChatCompletionRequest, JsonBody
 from proxy.api.sstar import SStarService
@@ -27,7 +28,9 @@ from proxy.errors import (
     ProxyError,
     SandboxUnavailableError,
     ScalingFailedError,
+    UpstreamError,
 )
+from proxy.scaling.breaker import REFUSALS
 from proxy.settings import Settings
 from proxy.tasking import build_params, build_task
 
@@ -77,7 +80,12 @@ class ChatService:
         decision: Decision,
     ) -> Response:
         task = build_task(body.data, decision, model=controls.base_model, tests=controls.tests)
-        params = build_params(self.settings.scaling_defaults(), controls.overrides, body.data)
+        params = build_params(
+            self.settings.scaling_defaults(),
+            controls.overrides,
+            body.data,
+            deadline_cap_s=self.settings.request_timeout_s,
+        )
         try:
             return await self.sstar.answer(
                 task=task,
@@ -90,6 +98,11 @@ class ChatService:
         except CapacityError as exc:
             return await self._cannot_scale(body, request, controls, "S* at capacity", exc)
         except ScalingFailedError as exc:
+            if isinstance(exc.cause, UpstreamError) and exc.cause.status_code in REFUSALS:
+                # NOTE: the upstream refused the run (429/401/403); a pass-through would only be
+                # refused again, so its answer (status, Retry-After) is the client's.
+                log.warning("scaling_refused_upstream", status=exc.status_code)
+                raise
             reason = f"S* run failed: {exc.message}"
             return await self._cannot_scale(body, request, controls, reason, exc)
 
@@ -114,5 +127,5 @@ class ChatService:
         structlog.contextvars.bind_contextvars(mode="passthrough")
         response = await self.passthrough.chat(body.data, request.headers, request, raw=body.raw)
         response.headers["x-sstar-applied"] = "false"
-        response.headers["x-sstar-reason"] = header_safe(reason)
+        response.headers["x-sstar-reason"] = header_value(reason)
         return response

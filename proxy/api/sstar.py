@@ -3,34 +3,42 @@
 ``ChatService`` decides *whether* S* applies and ``proxy.tasking`` builds the task and its
 parameters; this service joins or starts the shared run (``proxy.runs``), records what each
 cheaper selection mode would have picked (for the trace), and answers as a ``chat.completion``
-or an SSE stream (``answer.py``). A run that fails before anything was sent raises
-``ScalingFailedError`` so the caller can fall back to pass-through. A stream has sent its role
-chunk before the run ends, so a run that fails midway ends the stream with one ``error`` event
-and ``[DONE]`` (the engine itself degrades to fewer candidates or a cheaper selection and
-raises only when it has nothing to answer with).
+or an SSE stream (``answer.py``). Run ids and completion ids are independent random values
+(128 bits each): only ``x-sstar-run-id`` tells a client its run, and a trace belongs to the
+keyed hash of the client key that started the run (``access.py`` decides who reads). A run
+that fails before anything was sent raises ``ScalingFailedError`` so the caller can fall back to
+pass-through. A stream has sent its role chunk before the run ends, so a run that fails midway
+ends the stream with one ``error`` event and ``[DONE]`` (the engine itself degrades to fewer
+candidates or a cheaper selection and raises only when it has nothing to answer with). Whoever
+waits for a run waits no longer than its deadline (at most the request timeout:
+``proxy.tasking.build_params``) plus ``ANSWER_GRACE_S``: a run still going then is cancelled and
+answered with a 504.
 """
 
 from __future__ import annotations
 
+import asyncio
+import secrets
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 import structlog
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
+from proxy.api.access import presented_key
 from proxy.api.answer import (
     CompletionIdentity,
     completion_body,
-    header_safe,
     stream_answer,
     summary_headers,
 )
 from proxy.api.disconnect import cancel_on_disconnect
+from proxy.api.handlers import SafeJSONResponse
+from proxy.api.headers import header_value
 from proxy.api.sse import EventStreamResponse
-from proxy.errors import ProxyError, ScalingFailedError
+from proxy.errors import ProxyError, ScalingBudgetExceededError, ScalingFailedError
 from proxy.runs import RunCoordinator, RunFactory, RunStore, caller_identity, run_key
 from proxy.scaling.engine import ScalingEngine
 from proxy.scaling.observer import PickRecorder
@@ -38,6 +46,10 @@ from proxy.scaling.trace import render_trace
 from proxy.scaling.types import CodeTask, ProgressCallback, ScalingParams, ScalingResult
 
 log = structlog.get_logger(__name__)
+
+ANSWER_GRACE_S = 2.0
+"""How long past its deadline a run may take to wind down and answer (stages stop at the
+deadline; this covers assembling the answer and cancelling what is still in flight)."""
 
 
 class SStarService:
@@ -51,8 +63,12 @@ class SStarService:
         coordinator: RunCoordinator,
         store: RunStore,
         keepalive_s: float,
+        identity_secret: bytes | None = None,
     ) -> None:
+        """``identity_secret`` keys the hashes of client keys (``SSTAR_TRACE_SECRET``); ``None``
+        draws a random one, so only this process can match a key to its runs and traces."""
         self._engine = engine
+        self._secret = identity_secret or secrets.token_bytes(32)
         self.unavailable_reason = unavailable_reason if engine is None else None
         self._coordinator = coordinator
         self.store = store
@@ -75,21 +91,24 @@ class SStarService:
         engine = self._engine
         if engine is None:  # pragma: no cover - ChatService checks availability first
             raise RuntimeError("S* answer() called while the sandbox is unavailable")
-        run_id = "run_" + uuid.uuid4().hex[:24]
-        key = run_key(body, params, caller_identity(request.headers))
+        run_id = "run_" + secrets.token_hex(16)
+        caller = self.caller(presented_key(request))
         subscription = self._coordinator.subscribe(
-            key, run_id, self._starter(engine, task, params, run_id)
+            run_key(body, params, caller),
+            run_id,
+            self._starter(engine, task, params, run_id, caller),
         )
         structlog.contextvars.bind_contextvars(mode="sstar", run_id=subscription.run_id)
         identity = CompletionIdentity(
-            id="chatcmpl-" + subscription.run_id.removeprefix("run_"),
+            # NOTE: its own random part: a completion id must not reveal the run (its trace).
+            id="chatcmpl-" + secrets.token_hex(16),
             created=int(time.time()),
             model=str(body.get("model", task.model)),
         )
         headers = {
             "x-sstar-applied": "true",
-            "x-sstar-run-id": subscription.run_id,
-            "x-sstar-reason": header_safe(reason),
+            "x-sstar-run-id": header_value(subscription.run_id),
+            "x-sstar-reason": header_value(reason),
         }
         if body.get("stream") is True:
             options = body.get("stream_options")
@@ -113,24 +132,40 @@ class SStarService:
             raise ScalingFailedError(message, cause=exc) from exc
         finally:
             subscription.release()
-        return JSONResponse(
+        return SafeJSONResponse(
             completion_body(result, identity), headers={**headers, **summary_headers(result)}
         )
 
-    def trace(self, run_id: str) -> Mapping[str, object] | None:
-        return self.store.get(run_id)
+    def caller(self, presented_key: bytes | None) -> str:
+        """The caller identity of a client key: shares runs, owns traces (``proxy.runs``)."""
+        return caller_identity(presented_key, self._secret)
+
+    def trace(self, run_id: str, *, owner: str | None) -> Mapping[str, object] | None:
+        """``owner``'s trace of ``run_id`` (``None``: any owner; see ``RunStore.get``)."""
+        return self.store.get(run_id, owner=owner)
 
     def _starter(
-        self, engine: ScalingEngine, task: CodeTask, params: ScalingParams, run_id: str
+        self,
+        engine: ScalingEngine,
+        task: CodeTask,
+        params: ScalingParams,
+        run_id: str,
+        owner: str,
     ) -> RunFactory:
         async def start(publish: ProgressCallback) -> ScalingResult:
             started = time.monotonic()
             recorder = PickRecorder()
-            result = await engine.run(task, params, on_progress=publish, observer=recorder)
+            try:
+                async with asyncio.timeout(params.deadline_s + ANSWER_GRACE_S):
+                    result = await engine.run(task, params, on_progress=publish, observer=recorder)
+            except TimeoutError as exc:
+                raise ScalingBudgetExceededError(
+                    f"S* run did not end within its deadline ({params.deadline_s:g} s)"
+                ) from exc
             trace = render_trace(
                 result, task=task, params=params, run_id=run_id, picks=recorder.picks
             )
-            self.store.put(run_id, trace)
+            self.store.put(run_id, trace, owner=owner)
             log.info(
                 "scaling_done",
                 run_id=run_id,

@@ -22,11 +22,14 @@ from proxy.detection.fingerprints import (
     CODE_WORD,
     CONTINUE_CHAT_RULES,
     EDIT_FORMATS,
+    EXPLAIN_ONLY,
     FIM_SENTINELS,
     NO_CODE,
     QUESTION,
     SIDE_EFFECTS,
     TASK_VERB,
+    TRANSCRIPT_ASSISTANT,
+    TRANSCRIPT_USER,
     first_match,
 )
 from proxy.detection.language import detect_language
@@ -55,8 +58,12 @@ class Facts:
 
 
 def _background(f: Facts) -> Hit | None:
-    name = first_match(BACKGROUND_TASKS, f.texts)
-    return ("background_task", f"background task template ({name})") if name else None
+    if name := first_match(BACKGROUND_TASKS, f.texts):
+        return "background_task", f"background task template ({name})"
+    last = f.view.messages[-1].text
+    if TRANSCRIPT_USER.search(last) and TRANSCRIPT_ASSISTANT.search(last):
+        return "background_task", "the request embeds a conversation transcript (transcript)"
+    return None
 
 
 def _agent(f: Facts) -> Hit | None:
@@ -113,6 +120,14 @@ def _question(f: Facts) -> Hit | None:
     return None
 
 
+def _explain_only(f: Facts) -> Hit | None:
+    """The client's own instructions ask for teaching, not for a program (a tutor persona)."""
+    instructions = tuple(m.text for m in f.view.messages if m.role != "assistant")
+    if name := first_match(EXPLAIN_ONLY, instructions):
+        return "explanation_request", f"the client's instructions ask for teaching ({name})"
+    return None
+
+
 def _given_code(f: Facts) -> Hit | None:
     """Asks about existing code: finished code in the prompt, or tests/docs for a function."""
     if ABOUT_EXISTING.search(f.prose):
@@ -148,6 +163,7 @@ def _no_shape(f: Facts) -> Hit | None:
 JUDGEMENT: tuple[Callable[[Facts], Hit | None], ...] = (
     _follow_up,
     _question,
+    _explain_only,
     _given_code,
     _side_effects,
     _no_shape,

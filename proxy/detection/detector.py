@@ -12,7 +12,8 @@ doubt passes through. Rules run in a fixed order, cheapest and hardest first:
 2. Hard guardrails, never overridden by ``force``: ``legacy_completions``,
    ``responses_shaped``, ``tools_present``, ``json_mode``,
    ``no_user_message``, ``unsupported_message``, ``non_text_content``, ``oversized_prompt``,
-   ``background_task``, ``agent_prompt``, ``edit_format``, ``other_language``.
+   ``tiny_output_budget``, ``background_task``, ``agent_prompt``, ``edit_format``,
+   ``other_language``.
 3. ``n_gt_1`` / ``logprobs``: pass-through in ``auto``; under ``force`` they become
    ``force_conflict`` (``apply=False``, ``param`` set) so the caller answers 400.
 4. The coding-task judgement, which ``force`` overrides (``rule="forced"``): ``follow_up_edit``,
@@ -53,6 +54,7 @@ HARD_RULES = frozenset(
         "non_text_content",
         "unsupported_message",
         "oversized_prompt",
+        "tiny_output_budget",
         "background_task",
         "agent_prompt",
         "edit_format",

@@ -2,10 +2,16 @@
 
 Each entry is ``(name, pattern)``; the name goes into the decision's reason so a log line says
 *which* template matched. The phrasings are the recognisable, stable parts of the clients' own
-prompts (OPENAI_API.md §8): Open WebUI's task templates (``backend/open_webui/config.py``), Aider's
-commit/summary prompts and edit-format system prompts, Continue's edit/apply templates, and the
-XML tool protocol of Cline-style agents. They are matched case-insensitively on message text; a
-miss falls through to the coding-task judgement, which is itself conservative.
+prompts (OPENAI_API.md §8), read from their source: Open WebUI's task templates, Continue's
+titles, edit/apply/autocomplete templates and compaction, Cline's and Roo Code's agent prompts,
+compaction and prompt enhancer, Aider's edit formats and weak-model prompts, Zed's thread titles,
+inline and terminal assist, Codex CLI's agent and compaction prompts, LibreChat's titles and
+summaries, VS Code Copilot Chat's titles and inline chat. ``BACKGROUND_TASKS`` ends with general
+shapes (a title or a summary *of a conversation*, a commit message), and a transcript of a
+conversation is background work too: they catch the same work from a client not listed.
+``tests/data/client_corpus.jsonl`` holds a request of every shape with its source file. Patterns
+are matched case-insensitively on message text; a miss falls through to the coding-task
+judgement, which is itself conservative.
 """
 
 from __future__ import annotations
@@ -24,11 +30,14 @@ __all__ = [
     "CODE_WORD",
     "CONTINUE_CHAT_RULES",
     "EDIT_FORMATS",
+    "EXPLAIN_ONLY",
     "FIM_SENTINELS",
     "NO_CODE",
     "QUESTION",
     "SIDE_EFFECTS",
     "TASK_VERB",
+    "TRANSCRIPT_ASSISTANT",
+    "TRANSCRIPT_USER",
     "first_match",
 ]
 
@@ -54,9 +63,14 @@ CONTINUE_CHAT_RULES = re.compile(
     r"<important_rules>\s*You are in chat mode\..*?</important_rules>", re.S | re.I
 )
 
+# Requests a client makes in the background about a conversation or a change (titles, tags,
+# follow-ups, summaries and compaction, prompt rewriting, commit messages). They often embed the
+# user's coding question verbatim, so the question alone would look like a task. Client templates
+# first, so a log names the client; then the general shapes each client's wording falls under.
 BACKGROUND_TASKS = _table(
     {
-        "open_webui_title": r"\d-\d word title|\"title\":\s*\"(?:your|the) (?:concise )?title",
+        # Open WebUI: backend/open_webui/config.py, utils/context_compaction.py
+        "open_webui_title": r"\"title\":\s*\"(?:your|the) (?:concise )?title",
         "open_webui_tags": r"generate 1-3 broad tags|\"tags\":\s*\[\s*\"tag",
         "open_webui_follow_ups": r"suggest 3-5 relevant follow-up|\"follow_ups\":\s*\[",
         "open_webui_queries": r"necessity of generating search queries|\"queries\":\s*\[\s*\"",
@@ -64,26 +78,70 @@ BACKGROUND_TASKS = _table(
         "open_webui_emoji": r"speaker's likely facial expression|fitting emoji",
         "open_webui_image_prompt": r"detailed prompt for an? image generation task",
         "open_webui_tool_choice": r"choose and return the correct tool",
+        "open_webui_moa": r"set of responses from various models to the latest user query",
         "open_webui_chat_history": r"<chat_history>|\{\{MESSAGES:|^### Task:[ \t]*$",
-        "chat_title": r"\b(?:generate|create|suggest|write|give)\b[^.\n]{0,40}\btitle\b[^.\n]{0,40}"
-        r"\b(?:chat|conversation|discussion|thread)\b",
-        "aider_commit_message": r"commit messages?\b",
+        # Continue: core/util/chatDescriber.ts, core/util/conversationCompaction.ts,
+        # extensions/cli/src/compaction.ts
+        "continue_title": r"please reply with a title for the chat",
+        "continue_compaction": r"comprehensive summary of this conversation that captures"
+        r"|concise summary of our conversation so far",
+        # Roo Code: src/shared/support-prompt.ts (ENHANCE, CONDENSE), src/core/condense
+        "roo_enhance_prompt": r"generate an enhanced version of this prompt",
+        "roo_condense": r"tasked with summarizing conversations"
+        r"|this summarization request is a system operation",
+        # Cline: src/core/prompts/contextManagement.ts (v3), sdk agentic-compaction.ts (v4)
+        "cline_compaction": r"<explicit_instructions type=\"summarize_task\">"
+        r"|summarize the provided coding session|summarize this session for continuation",
+        # Codex CLI: codex-rs/core/templates/compact, codex-cli/src/utils/compact-summary.ts
+        "codex_compaction": r"context checkpoint compaction"
+        r"|structured summary of the conversation below",
+        # LibreChat and @librechat/agents: titles and summaries
+        "librechat_title": r"5-word-or-less title|title in 5 words or less"
+        r"|concise title \(max \d+ characters\)",
+        "librechat_summary": r"write me a checkpoint of everything so far"
+        r"|integrating new lines into the current summary",
+        # VS Code Copilot Chat: src/extension/prompts/node/panel/title.tsx
+        "copilot_title": r"crafting pithy titles|write a brief title for the following request",
+        # Zed: crates/agent/src/prompts/summarize_thread_detailed_prompt.txt
+        "zed_summary": r"generate a detailed summary of this conversation",
+        # Aider: aider/prompts.py
         "aider_summary": r"summari[sz]e this partial conversation|key aspects of our conversation"
         r"|partial conversation that continues after this summary",
+        # general shapes
+        "chat_title": r"\b(?:generate|create|suggest|write|give|provide|reply with|produce|craft|"
+        r"come up with)\b[^.\n]{0,40}\btitle\b[^.\n]{0,40}"
+        r"\b(?:chat|conversation|discussion|thread|request|session)\b|\b\d+-\d+ word title\b",
+        "commit_message": r"commit messages?\b",
+        "conversation_summary": r"\bsummar(?:y|ies|i[sz]e)\b[^.\n]{0,60}\b(?:this|the|our) "
+        r"(?:[\w-]+ ){0,2}(?:conversation|chat history|session|discussion|thread)\b"
+        r"|\b(?:conversation|chat history) so far\b|^(?:[#\w ]*\b)?conversation:[ \t]*$",
     }
+)
+
+# A conversation flattened into one message ("User: ...\nAssistant: ...", "[User]: ... [Bot]:",
+# Aider's "# USER" / "# ASSISTANT"): the request is about that conversation, not a fresh task.
+# Both speakers must appear in the same (last) message.
+TRANSCRIPT_USER = caseless(
+    r"^[ \t]*(?:\|\|>)?\[?(?:user|human)\]?[ \t]*:|^#{1,3}[ \t]*(?:user|human)[ \t]*$", re.M
+)
+TRANSCRIPT_ASSISTANT = caseless(
+    r"^[ \t]*(?:\|\|>)?\[?(?:assistant|ai|bot)\]?[ \t]*:|^#{1,3}[ \t]*(?:assistant|ai)[ \t]*$", re.M
 )
 
 AGENT_PROMPTS = _table(
     {
-        "agent_identity": r"\byou are (?:cline|roo|kilo code)\b"
-        r"|powerful agentic ai coding assistant|you are an? (?:\w+ )?coding agent",
+        "agent_identity": r"\byou are (?:cline|roo|kilo code|codex)\b"
+        r"|powerful agentic ai coding assistant|\bagentic coding assistant\b"
+        r"|you are an? (?:\w+ )?coding agent"
+        r"|you are running as a coding agent",
         "xml_tool_tags": r"<(?:execute_command|read_file|write_to_file|replace_in_file|apply_diff|"
         r"search_files|list_files|list_code_definition_names|browser_action|use_mcp_tool|"
         r"access_mcp_resource|ask_followup_question|attempt_completion|new_task|"
         r"plan_mode_respond|insert_content|search_and_replace)>",
         "environment_details": r"<environment_details>|# Current Working Directory",
         "tool_use_section": r"^#{1,3}\s*tool use\b|tool use formatting|you have access to "
-        r"(?:a set of |the following )?tools|<tool_call>|<function_calls>|<invoke name=",
+        r"(?:a set of |the following )?tools|<tool_call>|<function_calls>|<invoke name="
+        r"|<tool_use_instructions>",
         "react_loop": r"^action input:|^thought:.*\n+action:",
     }
 )
@@ -100,7 +158,12 @@ EDIT_FORMATS = _table(
         r"|\b(?:respond|reply|answer|output|return|give|show)\b[^.\n]{0,30}\b(?:as|with|in|using)"
         r" (?:a |the )?(?:git )?(?:diff|patch)\b",
         "continue_edit": r"section of code in a file to be rewritten|rewrite the code to satisfy"
-        r"|\[BLANK\]|(?://|#|<!--) ?\.\.\. ?(?:existing|rest of) (?:the )?code",
+        r"|rewrite the above file|\[BLANK\]"
+        r"|(?://|#|<!--) ?\.\.\. ?(?:existing|rest of) (?:the )?code",
+        "hole_filler": r"you are a hole filler|\{\{FILL_HERE\}\}",
+        "copilot_inline": r"\$(?:selection_)?placeholder\$",
+        "terminal_command": r"respond with a (?:single )?command that"
+        r"|you are an expert terminal user",
         "filepath_comment": r"^[ \t]*(?://|#|<!--) ?filepath:",
         "fim_tokens": r"<\|fim_|<fim_(?:prefix|suffix|middle)>|<\|editable_region|<\|code_to_edit"
         r"|<\|fim▁",
@@ -129,6 +192,17 @@ SIDE_EFFECTS = _table(
         r"tensorflow|sklearn|scikit|keras|opencv|webcam|microphone|clipboard",
         "nondeterminism": r"current (?:date|time)|datetime\.now|time\.time|\bsleeps?\b|"
         r"\brandom(?:ly)?\b|\buuid",
+    }
+)
+
+# Client instructions that ask for teaching rather than a finished program. VS Code chat
+# participants on the language-model API (which has no system role) send them as a first user
+# message: the code tutor of chat-tutorial, the @cat of chat-sample.
+EXPLAIN_ONLY = _table(
+    {
+        "teaching_role": r"\byour job is to (?:explain|teach)\b|\byou are an? (?:\w+ ){0,2}tutor\b",
+        "no_direct_answer": r"\b(?:do not|don't|never) give (?:the user |them |away )?the "
+        r"(?:answer|solution)|\bguide (?:them|the user) to (?:find|discover) the answer",
     }
 )
 

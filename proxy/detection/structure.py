@@ -2,9 +2,9 @@
 
 Each rule is a small named function over a ``RequestView`` returning ``(rule id, reason)`` or
 ``None``. ``STRUCTURAL`` rules are hard guardrails that ``force`` never overrides (tools, JSON
-modes, non-text content, an oversized conversation...); ``sampling_conflict`` (``n > 1``,
-``logprobs``) passes through in ``auto`` and is a 400 under ``force``. See ``detector.py`` for
-the order and the decision.
+modes, non-text content, an oversized conversation, an output cap too small for a program...);
+``sampling_conflict`` (``n > 1``, ``logprobs``) passes through in ``auto`` and is a 400 under
+``force``. See ``detector.py`` for the order and the decision.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from proxy.detection.view import Hit, RequestView
 
-__all__ = ["MAX_CONVERSATION_CHARS", "STRUCTURAL", "sampling_conflict"]
+__all__ = ["MAX_CONVERSATION_CHARS", "STRUCTURAL", "TINY_OUTPUT_BUDGET", "sampling_conflict"]
 
 
 def _not_chat(view: RequestView) -> Hit | None:
@@ -63,12 +63,27 @@ def _size(view: RequestView) -> Hit | None:
     return None
 
 
+# NOTE: 32 tokens hold a title or a one-line completion, not a program with its fence; clients
+# cap the output this low only for such background work, whatever the prompt quotes (Continue's
+# chat titles: 16 tokens, LibreChat's assistants titles: 20). Hard, so that an ``sstar/`` alias
+# (force) still passes them through.
+TINY_OUTPUT_BUDGET = 32
+
+
+def _budget(view: RequestView) -> Hit | None:
+    cap = view.max_output_tokens
+    if cap is not None and cap <= TINY_OUTPUT_BUDGET:
+        return "tiny_output_budget", f"output cap of {cap} tokens cannot hold a program"
+    return None
+
+
 STRUCTURAL: tuple[Callable[[RequestView], Hit | None], ...] = (
     _not_chat,
     _tools,
     _json_mode,
     _messages,
     _size,
+    _budget,
 )
 
 

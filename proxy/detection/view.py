@@ -49,6 +49,8 @@ class RequestView:
 
     ``mode`` is already resolved by the caller (header > body extension > alias > settings);
     ``explicit_tests`` is true when the body extension carries public tests (an opt-in).
+    ``max_output_tokens`` is the client's own output cap (the smaller of ``max_tokens`` and
+    ``max_completion_tokens``), ``None`` when it set none.
     """
 
     messages: tuple[ViewMessage, ...] = ()
@@ -58,6 +60,7 @@ class RequestView:
     response_format_type: str | None = None
     n: int = 1
     logprobs: bool = False
+    max_output_tokens: int | None = None
     has_prompt_or_suffix: bool = False
     responses_shaped: bool = False
     mode: Mode = "auto"
@@ -105,6 +108,16 @@ def _n(body: Mapping[str, object]) -> int:
     return n if isinstance(n, int) and not isinstance(n, bool) else 1
 
 
+def _max_output_tokens(body: Mapping[str, object]) -> int | None:
+    """The client's output cap: ``max_tokens`` (deprecated) or ``max_completion_tokens``."""
+    caps = [
+        cap
+        for cap in (body.get("max_tokens"), body.get("max_completion_tokens"))
+        if isinstance(cap, int) and not isinstance(cap, bool)
+    ]
+    return min(caps) if caps else None
+
+
 def view_from_body(
     body: Mapping[str, object], *, mode: Mode = "auto", explicit_tests: bool = False
 ) -> RequestView:
@@ -127,6 +140,7 @@ def view_from_body(
         response_format_type=str(format_type) if format_type is not None else None,
         n=_n(body),
         logprobs=bool(body.get("logprobs")),
+        max_output_tokens=_max_output_tokens(body),
         has_prompt_or_suffix="prompt" in body or "suffix" in body,
         responses_shaped=responses_shaped,
         mode=mode,

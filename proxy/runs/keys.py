@@ -3,25 +3,29 @@
 Key = hash of (the canonical request body without its streaming options, the caller's identity,
 the run's effective parameters). Two requests share a run only when all three agree, so runs are
 never shared across callers, and a request that asks for different S* knobs starts its own.
+
+The caller's identity is an HMAC-SHA256 of the client key it presented, keyed with a server
+secret (``SSTAR_TRACE_SECRET``): the same value owns the run's trace (``store.py``). Keyed, so
+that no plain hash of a client key exists anywhere (a leaked plain hash of a short key can be
+brute-forced offline; the keyed one is useless without the server's secret).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping
 
 from proxy.scaling.types import ScalingParams
 
 _STREAMING_FIELDS = ("stream", "stream_options")
-_CREDENTIAL_HEADERS = ("authorization", "api-key", "x-api-key")
 
 
-def caller_identity(headers: Mapping[str, str]) -> str:
-    """A hash of the presented credentials (all anonymous callers share one identity)."""
-    presented = next((headers[h] for h in _CREDENTIAL_HEADERS if headers.get(h)), "")
-    return hashlib.sha256(presented.encode()).hexdigest()[:16]
+def caller_identity(presented_key: bytes | None, secret: bytes) -> str:
+    """The keyed hash of the client key a caller presented (anonymous callers share one)."""
+    return hmac.new(secret, presented_key or b"", hashlib.sha256).hexdigest()
 
 
 def run_key(body: Mapping[str, object], params: ScalingParams, caller: str) -> str:

@@ -11,9 +11,10 @@ Which module holds which stage (SSTAR.md §2):
 - ``selection.py`` (stage 3): public filter, dedupe, execute, ``clustering.py``, then
   ``tournament.py`` (distinguishing inputs and the execution-grounded judge); every mode.
 - ``prompts/``: each prompt next to the parser of its reply.
-- ``context.py``: what a stage works with (budget, upstream, executor, task, params) and the one
-  helper that makes a sub-call and degrades on a fault. ``budget.py``: deadline, token cap,
-  ledger, and how the deadline is shared. ``execution.py``: running programs in the sandbox.
+- ``context.py``: what a stage works with (budget, upstream, executor, task, params, retry policy)
+  and the one helper that makes a sub-call, retries it and degrades on a fault. ``budget.py``:
+  deadline, token cap, ledger, and how the deadline is shared. ``breaker.py``: the run stops
+  calling an upstream that refuses or fails. ``execution.py``: running programs in the sandbox.
 - ``programs.py``: programs in model answers. ``literals.py``: literals as canonical JSON.
 - ``types.py``: the values in and out. ``trace.py``: the run as a JSON document.
 - ``observer.py``: what the cheaper selection modes would have picked, for whoever watches.
@@ -22,5 +23,6 @@ Which module holds which stage (SSTAR.md §2):
 The path of a request: ``proxy.api`` receives it, ``proxy.detection`` decides S* applies,
 ``proxy.tasking`` builds the ``CodeTask`` and ``ScalingParams``, ``proxy.runs`` shares the run,
 and this package runs it against the two seams, ``proxy.upstream.base.Upstream`` and the
-``sandbox`` package. It imports neither FastAPI nor litellm nor the API layer.
+``sandbox`` package (plus ``proxy.upstream.retry``, the one retry policy). It imports neither
+FastAPI nor litellm nor the API layer.
 """

@@ -2,7 +2,9 @@
 
 One object per run enforces the caps in ``ScalingParams`` (wall deadline, total tokens) and
 records what the result must report: usage summed over every call (and per purpose), call and
-execution counts, the last upstream error, and what degraded and why. Stages reach the seams
+execution counts (every attempt is a call), the last upstream error, and what degraded and why.
+It also holds the run's ``Breaker`` (``breaker.py``), which stops sub-calls once the upstream
+refuses or fails. Stages reach the seams
 through ``RunContext`` (``context.py``), which calls :meth:`RunBudget.complete` and
 :meth:`RunBudget.execute`, so no call can outlive the deadline and none is left uncounted.
 
@@ -21,7 +23,8 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from proxy.errors import BudgetExhaustedError, UpstreamError
+from proxy.errors import BudgetExhaustedError, UpstreamError, UpstreamTimeoutError
+from proxy.scaling.breaker import Breaker
 from proxy.scaling.speed import SpeedTracker
 from proxy.scaling.types import ScalingParams
 from proxy.upstream.base import Purpose, Upstream, UpstreamRequest, UpstreamResponse, Usage
@@ -31,6 +34,8 @@ INPUTS_SHARE = 0.5
 """Selection: waiting for the synthesized inputs and running every program on them."""
 TOURNAMENT_SHARE = 0.95
 """The tournament; the rest is kept to assemble the answer."""
+_TIMER_SLACK_S = 0.05
+"""An upstream timeout this close to the deadline is the deadline's."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +65,7 @@ class RunBudget:
         self.calls = 0
         self.executions = 0
         self.upstream_errors: dict[Purpose, UpstreamError] = {}  # the last, per purpose
+        self.breaker = Breaker()
         self._degraded: list[str] = []
 
     # -- time and tokens ------------------------------------------------------------------------
@@ -134,6 +140,10 @@ class RunBudget:
             if self.speed is not None:
                 self.speed.aborted(request.model)
             if isinstance(exc, TimeoutError):
+                raise BudgetExhaustedError("deadline reached during an upstream call") from exc
+            if isinstance(exc, UpstreamTimeoutError) and self.remaining_s() <= _TIMER_SLACK_S:
+                # NOTE: the upstream's own timer (set to the time left) won the race with ours:
+                # the deadline ended the call, as above, so the run degrades rather than fails.
                 raise BudgetExhaustedError("deadline reached during an upstream call") from exc
             raise
         if self.speed is not None:

@@ -1,16 +1,18 @@
 """What every stage of one S* run works with, in one frozen value, and its one way to call a model.
 
 A stage takes a :class:`RunContext` instead of a list of (budget, upstream, executor, task,
-params): the run's caps and ledger, the model, the sandbox runner, the task and the knobs.
-:meth:`RunContext.call` is the only place a sub-call is made and a fault is turned into a
-degradation: an ``UpstreamError`` or a spent budget returns ``None`` and leaves a note in the
-run's ``degraded`` list, so each stage just goes on with what it has. :meth:`RunContext.ask`
-is the auxiliary model's call (inputs, judging): one user prompt in, the reply text out.
+params): the run's caps and ledger, the model, the sandbox runner, the task and the knobs, and
+the retry policy. :meth:`RunContext.call` is the only place a sub-call is made, retried
+(``proxy.upstream.retry``: at most ``1 + retries`` attempts, waits within the run's deadline)
+and a fault turned into a degradation: an ``UpstreamError``, a spent budget or an open breaker
+(``breaker.py``) returns ``None`` and leaves a note in the run's ``degraded`` list, so each stage
+just goes on with what it has. :meth:`RunContext.ask` is the auxiliary model's call (inputs,
+judging): one user prompt in, the reply text out.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from proxy.errors import BudgetExhaustedError, UpstreamError
 from proxy.scaling.budget import RunBudget
@@ -18,6 +20,7 @@ from proxy.scaling.execution import Executor
 from proxy.scaling.prompts import clip
 from proxy.scaling.types import CodeTask, ScalingParams
 from proxy.upstream.base import Message, Purpose, Upstream, UpstreamRequest, UpstreamResponse
+from proxy.upstream.retry import NO_RETRIES, RetryPolicy, call_with_retries
 
 STAGE_OF: dict[Purpose, str] = {
     "sample": "sampling",
@@ -31,13 +34,15 @@ STAGE_OF: dict[Purpose, str] = {
 
 @dataclass(frozen=True, slots=True)
 class RunContext:
-    """One run's budget, upstream, executor, task and parameters (see the module docstring)."""
+    """One run's budget, upstream, executor, task, parameters and retry policy (see the module
+    docstring)."""
 
     budget: RunBudget
     upstream: Upstream
     executor: Executor
     task: CodeTask
     params: ScalingParams
+    retry: RetryPolicy = field(default=NO_RETRIES)
 
     @property
     def entry_point(self) -> str | None:
@@ -50,16 +55,27 @@ class RunContext:
         return None if self.params.seed is None else self.params.seed + offset
 
     async def call(self, request: UpstreamRequest) -> UpstreamResponse | None:
-        """One sub-call within the run's budget; ``None`` (and why, in ``degraded``) when the
-        upstream fails it or a cap forbids it."""
+        """One sub-call within the run's budget, retried by the policy while the breaker is
+        closed; ``None`` (and why, in ``degraded``) when the upstream fails it, a cap forbids it
+        or the breaker is open."""
+        budget, stage = self.budget, STAGE_OF[request.purpose]
+        if budget.breaker.cause is not None:
+            failed = _failure(budget.breaker.cause)
+            budget.degrade(f"{stage} skipped: the upstream failed earlier in the run ({failed})")
+            return None
         try:
-            return await self.budget.complete(self.upstream, request)
+            return await call_with_retries(
+                self.retry,
+                lambda: budget.complete(self.upstream, request),
+                deadline=budget.deadline,
+                may_retry=budget.breaker.allows_retry,
+            )
         except UpstreamError as exc:
-            self.budget.upstream_errors[request.purpose] = exc
-            failure = f"{type(exc).__name__}: {clip(exc.message, 200)}"
-            self.budget.degrade(f"{STAGE_OF[request.purpose]}: a call failed ({failure})")
+            budget.breaker.call_failed(exc)
+            budget.upstream_errors[request.purpose] = exc
+            budget.degrade(f"{stage}: a call failed ({_failure(exc)})")
         except BudgetExhaustedError as exc:
-            self.budget.degrade(f"{STAGE_OF[request.purpose]} stopped: {exc.reason}")
+            budget.degrade(f"{stage} stopped: {exc.reason}")
         return None
 
     async def ask(
@@ -85,6 +101,10 @@ class RunContext:
                 top_logprobs=top_logprobs,
             )
         )
+
+
+def _failure(exc: UpstreamError) -> str:
+    return f"{type(exc).__name__}: {clip(exc.message, 200)}"
 
 
 def reply_text(response: UpstreamResponse | None) -> str:

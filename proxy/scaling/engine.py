@@ -15,8 +15,11 @@ debugging, no tournament. When nothing passes the public tests after debugging a
 it samples another batch (escalation). Every plan, early stop and escalation is in the trace.
 
 Failure policy: caps and faults degrade the run (fewer candidates, cheaper selection) and are
-listed in ``ScalingResult.degraded``; the run still answers. It raises only when nothing at all
-was produced: the upstream's own ``UpstreamError`` if every sampling call failed with one,
+listed in ``ScalingResult.degraded``; the run still answers. Sub-calls are retried by the
+engine's ``RetryPolicy`` (none unless given; the app passes the server's) in ``RunContext.call``,
+and the run's breaker stops them once the upstream refuses or fails (``breaker.py``). It raises
+only when nothing at all was produced: the upstream's own ``UpstreamError`` if every sampling
+call failed with one (or the breaker's cause when sampling never got to call),
 ``ScalingBudgetExceededError`` if the deadline or token budget left no sample. Samples that came
 back without any code are not an error: the first one is returned as the answer, with an empty
 ``program``, and the reason recorded. Cancelling the task running ``run`` cancels every upstream
@@ -55,6 +58,7 @@ from proxy.scaling.types import (
     StageTiming,
 )
 from proxy.upstream.base import Upstream, Usage
+from proxy.upstream.retry import NO_RETRIES, RetryPolicy
 from sandbox import Sandbox
 
 log = structlog.get_logger(__name__)
@@ -69,7 +73,8 @@ class ScalingEngine:
     """Runs S* for code tasks against one upstream and one sandbox (both shared across runs).
 
     ``profile`` says what kind of upstream it is (``speed.PROFILES``); the engine's runs share
-    one :class:`SpeedTracker`, so each run plans with what the earlier ones measured.
+    one :class:`SpeedTracker`, so each run plans with what the earlier ones measured. ``retry``
+    is how sub-calls are retried (none unless given; the app passes the server's policy).
     """
 
     def __init__(
@@ -78,9 +83,11 @@ class ScalingEngine:
         sandbox: Sandbox,
         *,
         profile: UpstreamProfile = UNMEASURED,
+        retry: RetryPolicy = NO_RETRIES,
     ) -> None:
         self._upstream = upstream
         self._sandbox = sandbox
+        self._retry = retry
         self.speed = SpeedTracker(profile, sample_tokens=PRIOR_SAMPLE_TOKENS)
 
     async def run(
@@ -97,7 +104,7 @@ class ScalingEngine:
         """
         budget = RunBudget(params, speed=self.speed)
         executor = Executor(self._sandbox, budget, task=task, params=params)
-        ctx = RunContext(budget, self._upstream, executor, task, params)
+        ctx = RunContext(budget, self._upstream, executor, task, params, retry=self._retry)
         run = _Run(ctx, on_progress=on_progress, observer=observer or IgnorePicks())
         synthesis = None
         if params.selection in ("adaptive", "majority"):
@@ -141,7 +148,8 @@ class _Run:
             done(len(candidates) == plan.samples)
         self.note("candidates_sampled", n=len(candidates), with_code=_live(candidates))
         if not candidates:
-            if (error := ctx.budget.upstream_errors.get("sample")) is not None:
+            error = ctx.budget.upstream_errors.get("sample") or ctx.budget.breaker.cause
+            if error is not None:
                 raise error
             raise ScalingBudgetExceededError(
                 f"S* produced no candidate: {', '.join(ctx.budget.degraded) or 'no samples'}"
@@ -151,7 +159,9 @@ class _Run:
         selection = None
         async with self.stage("debug") as done:
             candidates = await test_candidates(ctx, candidates)
-            inputs_by = ctx.budget.now() + min(plan.sampling_s, ctx.budget.remaining_s() / 10)
+            # NOTE: the input synthesis started with sampling: give it as long again, at most.
+            waited = max(plan.sampling_s, self._timings[-1].duration_ms / 1000, 1.0)
+            inputs_by = ctx.budget.now() + min(waited, ctx.budget.remaining_s() / 4)
             selection = await clear_answer(
                 ctx, candidates, synthesis=synthesis, inputs_by=inputs_by
             )

@@ -8,8 +8,10 @@ second batch when the first left nothing that passes the examples (``engine.py``
 
 One call with ``n=N`` (vLLM honours it and shares the prompt's prefix cache; a hosted API bills
 the prompt once), then the shortfall made up with concurrent ``n=1`` calls, so sampling costs
-about one generation whatever N is. Upstream failures shrink N instead of failing the run; the
-engine raises only when nothing at all came back.
+about one generation whatever N is. Only choices that a successful answer lacked are made up
+(servers that ignore ``n``); a failed call is never asked again here (``RunContext.call`` has
+retried it, and its failure opened the run's breaker). Upstream failures shrink N instead of
+failing the run; the engine raises only when nothing at all came back.
 
 An ``n=N`` call's choices arrive together, so it can only be waited for. With
 ``params.one_sample_per_call`` (llama.cpp, which batches concurrent calls anyway) the N samples
@@ -71,24 +73,28 @@ async def sample_candidates(ctx: RunContext, batch: Batch) -> tuple[Candidate, .
     greedy = params.greedy_sample and batch.greedy
     stopped = False
     if params.one_sample_per_call:
-        texts, stopped = await _separately(ctx, base, batch=batch, greedy=greedy, seeds=seeds)
+        texts, shortfall, stopped = await _separately(
+            ctx, base, batch=batch, greedy=greedy, seeds=seeds
+        )
     else:
         requests = [base]
         if greedy:
             requests = [_greedy(base)]
             if wanted > 1:
                 requests.append(dataclasses.replace(base, n=wanted - 1))
-        texts = await _concurrently(ctx, requests)
+        texts, shortfall = await _concurrently(ctx, requests)
     for round_ in range(MAKEUP_ROUNDS):
-        missing = wanted - len(texts)
+        # NOTE: only choices a successful answer lacked are asked again, never failed calls.
+        missing = min(shortfall, wanted - len(texts))
         if missing <= 0 or stopped or ctx.budget.exhausted() is not None:
             break
         ctx.budget.degrade(f"upstream returned {len(texts)} of {wanted} samples; asked again")
         offset = seeds + (round_ + 1) * wanted
-        texts += await _concurrently(
+        more, shortfall = await _concurrently(
             ctx,
             [dataclasses.replace(base, n=1, seed=ctx.seed(offset + i)) for i in range(missing)],
         )
+        texts += more
     if len(texts) < wanted:
         ctx.budget.degrade(f"sampled {len(texts)} of {wanted} candidates")
     return tuple(
@@ -97,20 +103,34 @@ async def sample_candidates(ctx: RunContext, batch: Batch) -> tuple[Candidate, .
     )
 
 
-async def _concurrently(ctx: RunContext, requests: list[UpstreamRequest]) -> list[str]:
-    """The choice texts of ``requests``, made concurrently, in request order."""
+async def _concurrently(ctx: RunContext, requests: list[UpstreamRequest]) -> tuple[list[str], int]:
+    """The choice texts of ``requests``, made concurrently, in request order, and how many
+    choices their successful answers lacked."""
     if len(requests) == 1:
-        return await _texts(ctx, requests[0])  # NOTE: no task: the call starts before any other
+        # NOTE: no task: the call starts before any other
+        return _gathered(requests, [await _texts(ctx, requests[0])])
     async with asyncio.TaskGroup() as group:
         calls = [group.create_task(_texts(ctx, r)) for r in requests]
-    return [text for call in calls for text in call.result()]
+    return _gathered(requests, [call.result() for call in calls])
+
+
+def _gathered(
+    requests: list[UpstreamRequest], answers: list[list[str] | None]
+) -> tuple[list[str], int]:
+    """The texts of the answers (``None``: the call failed) and the successful ones' shortfall."""
+    texts = [text for answer in answers for text in answer or ()]
+    shortfall = sum(
+        r.n - len(answer) for r, answer in zip(requests, answers, strict=True) if answer is not None
+    )
+    return texts, shortfall
 
 
 async def _separately(
     ctx: RunContext, base: UpstreamRequest, *, batch: Batch, greedy: bool, seeds: int
-) -> tuple[list[str], bool]:
+) -> tuple[list[str], int, bool]:
     """N concurrent ``n=1`` calls; at ``batch.wait_until`` keep the finished ones if there are
-    any. Returns the samples and whether calls still running were stopped."""
+    any. Returns the samples, the successful answers' shortfall, and whether calls still
+    running were stopped."""
     requests = [
         dataclasses.replace(base, n=1, seed=ctx.seed(seeds + i)) for i in range(batch.samples)
     ]
@@ -127,7 +147,7 @@ async def _separately(
             await asyncio.wait(pending)  # nothing to work with yet: wait on (run deadline)
         elif pending:
             stopped = True
-            finished = sum(len(call.result()) for call in done)
+            finished = sum(len(call.result() or ()) for call in done)
             ctx.budget.degrade(
                 f"sampling stopped at its planned time with {finished} of "
                 f"{batch.samples} samples finished"
@@ -136,8 +156,13 @@ async def _separately(
         for call in calls:
             call.cancel()
         await asyncio.gather(*calls, return_exceptions=True)
-    texts = [text for call in calls if not call.cancelled() for text in call.result()]
-    return texts, stopped
+    ended = [(r, call.result()) for r, call in zip(requests, calls, strict=True) if _ended(call)]
+    texts, shortfall = _gathered([r for r, _ in ended], [answer for _, answer in ended])
+    return texts, shortfall, stopped
+
+
+def _ended(call: asyncio.Task[list[str] | None]) -> bool:
+    return call.done() and not call.cancelled()
 
 
 def _greedy(base: UpstreamRequest) -> UpstreamRequest:
@@ -145,9 +170,10 @@ def _greedy(base: UpstreamRequest) -> UpstreamRequest:
     return dataclasses.replace(base, n=1, temperature=0.0)
 
 
-async def _texts(ctx: RunContext, request: UpstreamRequest) -> list[str]:
+async def _texts(ctx: RunContext, request: UpstreamRequest) -> list[str] | None:
+    """The choice texts of one call, ``None`` when it failed (or could not be made)."""
     response = await ctx.call(request)
-    return [] if response is None else [c.text for c in response.choices[: request.n]]
+    return None if response is None else [c.text for c in response.choices[: request.n]]
 
 
 def _candidate(index: int, text: str, *, entry_point: str | None) -> Candidate:

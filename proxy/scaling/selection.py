@@ -142,7 +142,9 @@ async def clear_answer(
     """An early stop, when the answer is already clear: the first sample (the greedy one)
     passes every public test, and the samples passing them too, at least half of the live
     ones, behave like it on every input run so far (the synthesized inputs if they arrive by
-    ``inputs_by``, the public ones and their variants). ``None`` when it is not that clear.
+    ``inputs_by``, the public ones and their variants), at least one of them not a public test
+    (on those alone, programs that pass them agree by definition). ``None`` when it is not that
+    clear.
 
     The pool's executions are memoised, so a full selection after a ``None`` runs nothing
     twice.
@@ -156,7 +158,8 @@ async def clear_answer(
     programs = dedupe(passing)
     synthesized = await _inputs(ctx, synthesis, until=inputs_by) if synthesis else ()
     seen = await _observe(ctx, programs, synthesized, until=ctx.budget.stage_deadline(INPUTS_SHARE))
-    if not seen.runs:
+    public = {t.input for t in ctx.task.public_tests}
+    if not seen.runs or all(given in public for given in seen.inputs):
         return None
     clusters = cluster_behaviours(_behaviours(ctx, programs, seen))
     if len(clusters) != 1:

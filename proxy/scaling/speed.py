@@ -25,7 +25,9 @@ UpstreamKind = Literal["embedded", "llama_cpp", "vllm", "hosted"]
 class UpstreamProfile:
     """What a kind of upstream can do before any of its calls was measured.
 
-    ``decode_tps`` is one call's completion tokens per second alone; ``prefill_ratio`` how many
+    ``decode_tps`` is one call's completion tokens per second alone, known in advance only for
+    the embedded model on this project's machines (``None``: unknown until a call is measured;
+    a run then does what it was asked and plans again after sampling); ``prefill_ratio`` how many
     times faster prompt tokens go; ``concurrency_gain`` the exponent above; ``debug_concurrency``
     how many debug calls to have in flight at once (on a two-core CPU server, concurrent long
     prompts all prefill together and none decodes for tens of seconds). ``default_samples`` and
@@ -33,7 +35,7 @@ class UpstreamProfile:
     """
 
     kind: UpstreamKind
-    decode_tps: float
+    decode_tps: float | None
     prefill_ratio: float
     concurrency_gain: float
     debug_concurrency: int
@@ -45,15 +47,14 @@ PROFILES: dict[UpstreamKind, UpstreamProfile] = {
     # Qwen2.5-Coder-0.5B Q4_K_M on 2 vCPUs: 24-27 tok/s decode, 141-220 tok/s prefill alone,
     # 3.64x the tokens per second with 8 concurrent requests (README, bench/README.md).
     "embedded": UpstreamProfile("embedded", 24.0, 6.0, 0.62, 2, 8, 180.0),
-    "llama_cpp": UpstreamProfile("llama_cpp", 30.0, 8.0, 0.75, 3),
-    "vllm": UpstreamProfile("vllm", 40.0, 30.0, 0.95, 16),
-    "hosted": UpstreamProfile("hosted", 60.0, 50.0, 1.0, 16),
+    "llama_cpp": UpstreamProfile("llama_cpp", None, 8.0, 0.75, 3),
+    "vllm": UpstreamProfile("vllm", None, 30.0, 0.95, 16),
+    "hosted": UpstreamProfile("hosted", None, 50.0, 1.0, 16),
 }
 
-UNMEASURED = UpstreamProfile("hosted", 1e6, 50.0, 1.0, 16)
-"""No prior at all: plans as if calls were instant until one is measured. The engine's default
-for callers that say nothing (tests, benchmarks of the engine alone); the server always passes
-its upstream's profile."""
+UNMEASURED = PROFILES["hosted"]
+"""The engine's default for callers that say nothing (tests, benchmarks of the engine alone):
+no prior speed, concurrency free."""
 
 _SMOOTHING = 0.3
 """Weight of the newest observation in the running estimates."""
@@ -89,7 +90,7 @@ class SpeedTracker:
     def speed(self, model: str) -> Speed:
         """The current estimates for ``model`` (the profile's priors until a call is measured)."""
         return Speed(
-            decode_tps=self._decode_tps.get(model, self.profile.decode_tps),
+            decode_tps=self._decode_tps.get(model, self.profile.decode_tps or math.inf),
             prefill_ratio=self.profile.prefill_ratio,
             concurrency_gain=self.profile.concurrency_gain,
             sample_tokens=self._sample_tokens.get(model, self._default_sample_tokens),
@@ -127,9 +128,8 @@ class SpeedTracker:
         work = prompt_tokens / profile.prefill_ratio + completion_tokens / max(1, choices)
         observed = work * share / seconds
         if math.isfinite(observed) and observed > 0:
-            self._decode_tps[model] = _smooth(
-                self._decode_tps.get(model, profile.decode_tps), observed
-            )
+            known = self._decode_tps.get(model, profile.decode_tps)
+            self._decode_tps[model] = observed if known is None else _smooth(known, observed)
 
     def aborted(self, model: str) -> None:
         """A call that ended without an answer: no longer in flight, nothing learned."""

@@ -50,14 +50,25 @@ def _int(value: object) -> int | None:
 
 
 def build_params(
-    defaults: ScalingParams, overrides: Overrides, body: Mapping[str, object]
+    defaults: ScalingParams,
+    overrides: Overrides,
+    body: Mapping[str, object],
+    *,
+    deadline_cap_s: float | None = None,
 ) -> ScalingParams:
-    """``defaults`` with the request's S* controls and its own fields applied, once."""
+    """``defaults`` with the request's S* controls and its own fields applied, once.
+
+    ``deadline_cap_s`` (the server's request timeout) bounds the run's deadline whatever the
+    request asked for: a run must end, and answer, within the time any request may take.
+    """
     updates: dict[str, object] = {
         f.name: getattr(overrides, f.name)
         for f in dataclasses.fields(overrides)
         if getattr(overrides, f.name) is not None
     }
+    deadline = updates.get("deadline_s", defaults.deadline_s)
+    if deadline_cap_s is not None and isinstance(deadline, float | int):
+        updates["deadline_s"] = min(float(deadline), deadline_cap_s)
     cap = _int(body.get("max_completion_tokens")) or _int(body.get("max_tokens"))
     if cap is not None and cap > 0:
         updates["max_tokens_per_call"] = cap

@@ -2,7 +2,9 @@
 
 The engine only ever needs plain-text chat completions, so the request is a small frozen value,
 not the OpenAI wire model. Implementations translate provider errors into the ``proxy.errors``
-tree (``UpstreamError`` and subclasses) and own their retries; callers never retry.
+tree (``UpstreamError`` and subclasses, keeping the upstream's ``Retry-After`` and
+``x-should-retry``) and make one attempt per call: the engine retries, in one place
+(``proxy.scaling.context.RunContext.call``), where the run's breaker can stop it.
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ class UpstreamRequest:
     ``extra`` carries client sampling fields that are harmless to forward to sub-calls
     (``top_p``, penalties, ``logit_bias``, ``user``...). ``purpose`` labels the call in traces
     and logs.
-    ``timeout_s`` bounds the whole call, retries included.
+    ``timeout_s`` bounds the call (the engine sets it to the time its run has left).
     """
 
     model: str

@@ -7,7 +7,9 @@ entrypoint sets ``LITELLM_LOCAL_MODEL_COST_MAP=True`` first so the import makes 
 Policy, in one place: the provider SDK's own retries are 0 (``max_retries=0``) so they never
 compound with ours (``retry.py``); ``drop_params`` is never set, so litellm refuses a parameter it
 cannot send instead of silently dropping it; every litellm/openai exception is translated by
-``map_upstream_errors()``.
+``map_upstream_errors()``. ``LiteLLMUpstream.complete`` makes exactly one attempt: the S* engine
+retries in its own call helper, where the run's breaker can stop it. The pass-through retries here,
+within one deadline (``SSTAR_REQUEST_TIMEOUT_S``) for the whole request.
 """
 
 from __future__ import annotations
@@ -17,16 +19,18 @@ import dataclasses
 import importlib
 import os
 import sys
+import threading
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
 import httpx
 import structlog
 
+from proxy.errors import UpstreamError, UpstreamTimeoutError
 from proxy.settings import Settings
 from proxy.upstream.base import Choice, UpstreamRequest, UpstreamResponse, Usage
 from proxy.upstream.litellm_errors import map_upstream_errors
-from proxy.upstream.retry import retrying
+from proxy.upstream.retry import RetryPolicy, call_with_retries
 from proxy.upstream.routing import LiteLLMRoute, ModelRouter, RelayRoute
 
 log = structlog.get_logger(__name__)
@@ -43,6 +47,10 @@ _PLACEHOLDER_KEY = "sk-no-key-required"
 _OPENAI_COMPATIBLE = ("openai/", "hosted_vllm/", "text-completion-openai/")
 
 
+_IMPORTED = threading.Event()
+"""Set once litellm is wholly imported (sys.modules has it from the import's first line)."""
+
+
 def _litellm() -> Any:
     """The litellm module, imported on first use (then cached by Python)."""
     # NOTE: without this the import tries to download a cost map (ENVIRONMENT.md section 2).
@@ -50,12 +58,24 @@ def _litellm() -> Any:
     litellm: Any = importlib.import_module("litellm")
     # NOTE: otherwise every error prints a "Give Feedback" banner to stdout.
     litellm.suppress_debug_info = True
+    _IMPORTED.set()
     return litellm
 
 
 def warm_up() -> None:
     """Import litellm now (call in a thread at startup) so the first request does not pay for it."""
     _litellm()
+
+
+async def _loaded_litellm() -> Any:
+    """The litellm module for a coroutine: imported in a worker thread while it is not loaded.
+
+    NOTE: an import already running in the startup thread holds the import lock; waiting for it
+    on the event loop would stall every request for seconds, so the wait happens in a thread.
+    """
+    if _IMPORTED.is_set():
+        return _litellm()
+    return await asyncio.to_thread(_litellm)
 
 
 # litellm-only fields a client of the OpenAI API would not expect.
@@ -180,8 +200,11 @@ def _top_logprobs(logprobs: Any) -> tuple[dict[str, float], ...]:
     return tuple(positions)
 
 
+NO_CHOICES = "upstream answered with no choices"
+
+
 class LiteLLMUpstream:
-    """``Upstream`` for the S* engine: one chat call (with ``n``) through litellm, retried."""
+    """``Upstream`` for the S* engine: one chat call (with ``n``) through litellm, one attempt."""
 
     def __init__(
         self,
@@ -204,13 +227,14 @@ class LiteLLMUpstream:
             "max_retries": 0,
             "timeout": request.timeout_s or self._settings.request_timeout_s,
         }
-        litellm = _litellm()
+        litellm = await _loaded_litellm()
         with map_upstream_errors():
             async with asyncio.timeout(request.timeout_s):
-                async for attempt in retrying(self._settings):
-                    with attempt, map_upstream_errors():
-                        response = await litellm.acompletion(**kwargs)
+                response = await litellm.acompletion(**kwargs)
         result = _to_response(response)
+        if not result.choices:
+            # NOTE: a 200 without choices is a broken answer, not a shortfall to ask again for.
+            raise UpstreamError(NO_CHOICES)
         if self._settings.upstream_is_llama_cpp and len(result.choices) > 1:
             result = await self._recount_choices(result, kwargs.get("api_base"))
         return result
@@ -240,25 +264,46 @@ class LiteLLMPassthrough:
 
     def __init__(self, settings: Settings, *, clients: OpenAIClientPool | None = None) -> None:
         self._settings = settings
+        self._policy = RetryPolicy.from_settings(settings)
         self._clients = clients or OpenAIClientPool(timeout_s=settings.request_timeout_s)
 
     async def aclose(self) -> None:
         await self._clients.aclose()
 
     async def forward(
-        self, endpoint: Endpoint, route: LiteLLMRoute, params: dict[str, Any]
+        self,
+        endpoint: Endpoint,
+        route: LiteLLMRoute,
+        params: dict[str, Any],
+        *,
+        deadline: float | None = None,
     ) -> dict[str, Any] | AsyncIterator[dict[str, Any]]:
-        """The response as a dict, or (``stream: true``) an iterator of chunk dicts."""
+        """The response as a dict, or (``stream: true``) an iterator of chunk dicts.
+
+        Attempts, retries and waits end by ``deadline`` (event-loop time; default
+        ``SSTAR_REQUEST_TIMEOUT_S`` from now), for a stream until it has started.
+        """
+        timeout_s = self._settings.request_timeout_s
+        until = asyncio.get_running_loop().time() + timeout_s if deadline is None else deadline
         kwargs = {
             **params,
             **_route_args(route, self._clients),
             "max_retries": 0,
-            "timeout": self._settings.request_timeout_s,
+            "timeout": timeout_s,
         }
-        function = getattr(_litellm(), _FUNCTIONS[endpoint])
-        async for attempt in retrying(self._settings):
-            with attempt, map_upstream_errors():
-                result = await function(**kwargs)
+        function = getattr(await _loaded_litellm(), _FUNCTIONS[endpoint])
+
+        async def attempt() -> Any:
+            try:
+                async with asyncio.timeout_at(until):
+                    with map_upstream_errors():
+                        return await function(**kwargs)
+            except TimeoutError as exc:
+                raise UpstreamTimeoutError(
+                    f"upstream did not answer within the request timeout ({timeout_s:g} s)"
+                ) from exc
+
+        result = await call_with_retries(self._policy, attempt, deadline=until)
         if params.get("stream") is True:
             return self._chunks(result, route.public_name)
         return _dump(result, route.public_name)

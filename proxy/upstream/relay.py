@@ -7,15 +7,22 @@ fields), and the response, JSON or SSE, comes back as the upstream's bytes. SSE 
 arrives; the only buffering is holding an incomplete trailing event until its blank line arrives,
 so that a mid-stream failure can never splice an error event into half a JSON object.
 
-Retries (``retry.py``) apply until the upstream's status line arrives, never after. Transport
-failures become ``proxy.errors``: timeouts 504, connection failures 502, upstream error statuses
-keep their status (429 keeps ``Retry-After``).
+Time: one deadline per request (``SSTAR_REQUEST_TIMEOUT_S`` unless the caller gives one) bounds
+every attempt, retry and wait (``retry.py``) until the answer has arrived, for a stream until its
+status line and headers have; after that httpx's read timeout bounds each chunk. Retries stop at
+the status line, never after a byte was relayed. Transport failures become ``proxy.errors``:
+timeouts 504, connection failures 502, upstream error statuses keep their status (with the
+upstream's ``Retry-After`` and ``x-should-retry``). A 2xx whose body is not JSON is a 502
+("upstream returned invalid JSON"). A stream request answered without an event stream is read
+whole and returned as a body: the caller relays it as the upstream sent it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import httpx
@@ -27,7 +34,12 @@ from proxy.errors import (
     UpstreamTimeoutError,
 )
 from proxy.settings import Settings
-from proxy.upstream.retry import retrying
+from proxy.upstream.retry import (
+    RetryPolicy,
+    call_with_retries,
+    retry_after_from,
+    should_retry_from,
+)
 
 _HOP_BY_HOP = frozenset(
     {
@@ -42,16 +54,20 @@ _HOP_BY_HOP = frozenset(
         "upgrade",
     }
 )
-# NOTE: the client's credentials are for the proxy; they never travel upstream.
-_REQUEST_DROP = _HOP_BY_HOP | {
-    "host",
-    "content-length",
-    "accept-encoding",
-    "authorization",
-    "api-key",
-    "x-api-key",
-    "cookie",
-}
+# NOTE: headers are client input, unbounded in size and number: only these travel upstream
+# (OPENAI_API.md §7), plus the names an operator lists in SSTAR_FORWARD_HEADERS. Credentials
+# never do: the client's key is for the proxy, the upstream gets its own.
+FORWARDED_HEADERS = frozenset(
+    {
+        *("accept", "content-type", "user-agent"),
+        *("openai-organization", "openai-project", "idempotency-key"),
+    }
+)
+FORWARDED_PREFIX = "x-stainless-"
+MAX_FORWARDED_HEADERS = 64
+MAX_FORWARDED_VALUE = 8192
+# What the upstream client (httpx: ASCII only; h11: no outer or control whitespace) can send.
+_SENDABLE_VALUE = re.compile(r"[\x21-\x7e]+(?:[ \t]+[\x21-\x7e]+)*")
 _RESPONSE_DROP = _HOP_BY_HOP | {
     "content-length",
     "content-encoding",
@@ -76,13 +92,28 @@ class RelayedResponse:
     close: Callable[[], Awaitable[None]] | None = None
 
 
-def forward_headers(headers: Iterable[tuple[str, str]], api_key: str | None) -> dict[str, str]:
-    """Client headers minus hop-by-hop, credentials and ``x-sstar-*``; upstream auth added."""
-    out = {
-        name: value
-        for name, value in headers
-        if name.lower() not in _REQUEST_DROP and not name.lower().startswith("x-sstar-")
-    }
+def forward_headers(
+    headers: Iterable[tuple[str, str]], api_key: str | None, extra: Collection[str] = ()
+) -> dict[str, str]:
+    """The allowlisted client headers (plus ``extra`` names, lower case), upstream auth added.
+
+    Allowlisted names are still client input: at most :data:`MAX_FORWARDED_HEADERS` of them go,
+    each at most :data:`MAX_FORWARDED_VALUE` characters of printable ASCII (outer whitespace
+    trimmed); any other value is dropped, never cut or re-encoded.
+    """
+    out: dict[str, str] = {}
+    for name, raw in headers:
+        lowered, value = name.lower(), raw.strip(" \t")
+        allowed = (
+            lowered in FORWARDED_HEADERS or lowered.startswith(FORWARDED_PREFIX) or lowered in extra
+        )
+        if (
+            allowed
+            and len(out) < MAX_FORWARDED_HEADERS
+            and len(value) <= MAX_FORWARDED_VALUE
+            and _SENDABLE_VALUE.fullmatch(value)
+        ):
+            out[name] = value
     # NOTE: identity encoding keeps relayed bytes equal to what we hand the client.
     out["accept-encoding"] = "identity"
     if api_key:
@@ -92,18 +123,6 @@ def forward_headers(headers: Iterable[tuple[str, str]], api_key: str | None) -> 
 
 def _response_headers(headers: httpx.Headers) -> tuple[tuple[str, str], ...]:
     return tuple((k, v) for k, v in headers.multi_items() if k.lower() not in _RESPONSE_DROP)
-
-
-def _retry_after(headers: httpx.Headers) -> float | None:
-    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
-        raw = headers.get(name)
-        if raw is None:
-            continue
-        try:
-            return max(float(raw) / scale, 0.0)
-        except ValueError:
-            continue  # an HTTP-date: fall back to our own back-off
-    return None
 
 
 def status_error(status: int, body: bytes, headers: httpx.Headers) -> UpstreamError:
@@ -123,20 +142,47 @@ def status_error(status: int, body: bytes, headers: httpx.Headers) -> UpstreamEr
             error_type = inner.get("type") if isinstance(inner.get("type"), str) else None
             param = inner.get("param") if isinstance(inner.get("param"), str) else None
             code = inner.get("code") if isinstance(inner.get("code"), str | int) else None
+    error: UpstreamError
     if status == 429:
-        return UpstreamRateLimitError(
-            message, param=param, code=code, retry_after_s=_retry_after(headers)
+        error = UpstreamRateLimitError(message, param=param, code=code)
+    else:
+        error = UpstreamStatusError(
+            message, status_code=status, error_type=error_type, param=param, code=code
         )
-    return UpstreamStatusError(
-        message, status_code=status, error_type=error_type, param=param, code=code
-    )
+    error.retry_after_s = retry_after_from(headers)
+    error.should_retry = should_retry_from(headers)
+    return error
+
+
+INVALID_JSON = "upstream returned invalid JSON"
+
+
+_PARSE_LIMIT = 256 * 1024
+"""Bodies up to this size are parsed whole to check them; larger ones (embeddings of many inputs
+take tens of milliseconds to parse) only have to start and end like a JSON document."""
+
+
+def _check_json(body: bytes) -> None:
+    """A 2xx body must be JSON; anything else would only fail later, in the client's parser."""
+    if len(body) > _PARSE_LIMIT:
+        text = body.strip()
+        if text[:1] in (b"{", b"[") and text[-1:] in (b"}", b"]"):
+            return
+        raise UpstreamError(INVALID_JSON)
+    try:
+        json.loads(body)
+    except ValueError as exc:
+        raise UpstreamError(INVALID_JSON) from exc
 
 
 def transport_error(exc: httpx.HTTPError) -> UpstreamError:
-    """Timeouts are 504, every other transport failure 502 (the upstream is unreachable)."""
+    """Timeouts are 504, every other transport failure 502: unreachable (no connection), or the
+    connection broke (reset, closed before or during the answer)."""
     if isinstance(exc, httpx.TimeoutException):
         return UpstreamTimeoutError(f"upstream timed out ({type(exc).__name__})")
-    return UpstreamError(f"upstream unreachable ({type(exc).__name__})")
+    if isinstance(exc, httpx.ConnectError):
+        return UpstreamError(f"upstream unreachable ({type(exc).__name__})")
+    return UpstreamError(f"upstream connection failed ({type(exc).__name__})")
 
 
 def _event_boundary(data: bytes) -> int:
@@ -156,6 +202,7 @@ class Relay:
 
     def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None):
         self._settings = settings
+        self._policy = RetryPolicy.from_settings(settings)
         self._shards = [
             httpx.AsyncClient(
                 timeout=httpx.Timeout(
@@ -189,15 +236,17 @@ class Relay:
         headers: Mapping[str, str],
         *,
         stream: bool,
+        deadline: float | None = None,
     ) -> RelayedResponse:
-        """POST ``body`` to ``url``; retried until a 2xx status line, then relayed."""
+        """POST ``body`` to ``url``; retried until a 2xx status line, then relayed. ``deadline``
+        (event-loop time) defaults to ``SSTAR_REQUEST_TIMEOUT_S`` from now."""
         request = self._client.build_request("POST", url, content=body, headers=headers)
-        return await self._send(request, stream=stream)
+        return await self._send(request, stream=stream, deadline=deadline)
 
     async def get(self, url: str, headers: Mapping[str, str]) -> RelayedResponse:
         """GET ``url`` and return the whole body (e.g. ``/models``)."""
         request = self._client.build_request("GET", url, headers=headers)
-        return await self._send(request, stream=False)
+        return await self._send(request, stream=False, deadline=None)
 
     async def probe(self, url: str, headers: Mapping[str, str], *, timeout_s: float) -> bool:
         """One quick GET (no retries) for readiness: True when the upstream answers below 500."""
@@ -207,18 +256,34 @@ class Relay:
             return False
         return response.status_code < 500
 
-    async def _send(self, request: httpx.Request, *, stream: bool) -> RelayedResponse:
-        async for attempt in retrying(self._settings):
-            with attempt:
-                return await self._attempt(request, stream=stream)
-        raise AssertionError("unreachable: tenacity reraises")  # pragma: no cover
+    def deadline(self) -> float:
+        """A request's deadline if it starts now (event-loop time)."""
+        return asyncio.get_running_loop().time() + self._settings.request_timeout_s
+
+    async def _send(
+        self, request: httpx.Request, *, stream: bool, deadline: float | None
+    ) -> RelayedResponse:
+        until = self.deadline() if deadline is None else deadline
+
+        async def attempt() -> RelayedResponse:
+            try:
+                async with asyncio.timeout_at(until):
+                    return await self._attempt(request, stream=stream)
+            except TimeoutError as exc:
+                timeout = self._settings.request_timeout_s
+                raise UpstreamTimeoutError(
+                    f"upstream did not answer within the request timeout ({timeout:g} s)"
+                ) from exc
+
+        return await call_with_retries(self._policy, attempt, deadline=until)
 
     async def _attempt(self, request: httpx.Request, *, stream: bool) -> RelayedResponse:
         try:
             response = await self._pick().send(request, stream=True)
         except httpx.HTTPError as exc:
             raise transport_error(exc) from exc
-        if response.status_code >= 400 or not stream:
+        sse = response.headers.get("content-type", "").startswith("text/event-stream")
+        if response.status_code >= 400 or not stream or not sse:
             try:
                 body = await response.aread()
             except httpx.HTTPError as exc:
@@ -227,6 +292,8 @@ class Relay:
                 await response.aclose()
             if response.status_code >= 400:
                 raise status_error(response.status_code, body, response.headers)
+            if response.status_code != 204:
+                _check_json(body)
             return RelayedResponse(
                 response.status_code, _response_headers(response.headers), body=body
             )
@@ -238,14 +305,10 @@ class Relay:
         )
 
     async def _iter_stream(self, response: httpx.Response) -> AsyncIterator[bytes]:
-        """Upstream bytes as they arrive, event-aligned for SSE; always closes the response."""
-        sse = response.headers.get("content-type", "").startswith("text/event-stream")
+        """Upstream SSE bytes as they arrive, event-aligned; always closes the response."""
         pending = b""
         try:
             async for chunk in response.aiter_bytes():
-                if not sse:
-                    yield chunk
-                    continue
                 data = pending + chunk if pending else chunk
                 cut = _event_boundary(data)
                 if cut:

@@ -54,6 +54,11 @@ class ModelRouter:
     def relay_key(self) -> str | None:
         return self._upstream_key
 
+    @property
+    def relay_headers(self) -> frozenset[str]:
+        """Client header names the relay forwards besides its allowlist (lower case)."""
+        return frozenset(self._settings.forward_headers)
+
     def mapped_names(self) -> list[str]:
         """Public names served through litellm, in configuration order."""
         return list(self._settings.models)

@@ -164,3 +164,16 @@ async def test_the_plan_fits_the_upstream_and_every_stage_finishes(sandbox, tps,
     assert not any("cut short" in d for d in result.degraded)
     if not full:
         assert result.plans[0].startswith(f"{result.plan}: instead of N=8 R=2: ")
+
+
+async def test_agreeing_on_the_public_tests_alone_is_not_an_early_stop(sandbox) -> None:
+    def script(request: UpstreamRequest) -> list[str]:
+        if request.purpose == "sample":
+            return [fenced(FIXED, f"# {i}\n") for i in range(request.n)]
+        return ["I cannot think of any input."]  # synthesis brings nothing beyond the examples
+
+    result = await ScalingEngine(ScriptedUpstream(script), sandbox).run(
+        make_task(), one_call_params(samples=3, rounds=1, selection="majority")
+    )
+    assert result.early_stop is None  # programs that pass the examples agree on them anyway
+    assert result.reasons[-1] == "nothing to choose"  # one distinct program: selection's answer

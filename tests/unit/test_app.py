@@ -51,6 +51,21 @@ async def test_ready_is_503_when_the_upstream_is_down(make_settings):
     assert response.json()["error"]["code"] == "upstream_unavailable"
 
 
+async def test_a_draining_server_is_not_ready(make_settings, fake_upstream):
+    app = create_app(make_settings())
+    async with LifespanManager(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            before = await http.get("/ready")
+            app.state.drain.begin()
+            during = await http.get("/ready")
+            alive = await http.get("/health")
+    assert before.status_code == 200
+    assert during.status_code == 503
+    assert during.json()["error"]["code"] == "shutting_down"
+    assert alive.status_code == 200  # liveness: the process still serves what is in flight
+
+
 async def test_client_keys(make_settings, fake_upstream):
     app = create_app(make_settings(api_keys="k1,k2"))
     async with LifespanManager(app):

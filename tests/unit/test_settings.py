@@ -100,3 +100,18 @@ def test_local_sandbox_is_fine_in_development():
 def test_cache_dir_follows_xdg(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert Settings().cache_dir == tmp_path / "sstar-proxy"
+
+
+def test_upstream_bounds_come_from_the_environment(monkeypatch):
+    assert Settings().max_fanout == 16
+    monkeypatch.setenv("SSTAR_MAX_FANOUT", "3")
+    monkeypatch.setenv("SSTAR_REQUEST_TIMEOUT_S", "45")
+    settings = Settings.load()
+    assert (settings.max_fanout, settings.request_timeout_s) == (3, 45)
+    with pytest.raises(ValidationError):
+        Settings(max_fanout=-1)
+
+
+def test_a_runs_deadline_is_within_the_request_timeout():
+    assert Settings(deadline_s=120, request_timeout_s=30).scaling_defaults().deadline_s == 30
+    assert Settings(deadline_s=20, request_timeout_s=30).scaling_defaults().deadline_s == 20

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
+import pytest
+
 from proxy.api.fanout import (
+    FANOUT_CONCURRENCY,
     choices_asked,
+    complete_choices,
     decode_answer,
     merge_answers,
     missing_choices,
     single_choice_bodies,
 )
+from proxy.errors import InvalidRequestError
 
 
 def test_choices_asked_ignores_malformed_n_and_embeddings() -> None:
@@ -27,6 +33,7 @@ def test_missing_choices_count_distinct_indices() -> None:
     assert missing_choices({"choices": [{"index": 0}, {"index": 0}]}, 3) == 2
     assert missing_choices({"choices": [{"index": 0}, {"index": 1}]}, 2) == 0
     assert missing_choices({"choices": "odd"}, 2) == 0
+    assert missing_choices({"choices": []}, 2) == 0  # nothing suggests n was ignored
     assert decode_answer(b"not json") is None
     assert decode_answer(b'{"data": []}') is None
     assert decode_answer(b'{"choices": []}') == {"choices": []}
@@ -61,3 +68,34 @@ def test_merge_renumbers_after_the_upstream_choices_and_sums_usage() -> None:
         "extra": {},
     }
     assert "usage" not in merge_answers({"choices": []}, extras)
+
+
+async def test_fan_out_is_capped_and_runs_few_calls_at_a_time() -> None:
+    in_flight = peak = 0
+
+    async def ask_one(body: dict[str, Any]) -> dict[str, Any]:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return {"choices": [{"index": 0, "text": str(body["seed"])}]}
+
+    first = {"choices": [{"index": 0, "text": "first"}]}
+    merged, note = await complete_choices(first, {"seed": 0}, 11, ask_one, max_calls=10)
+    assert len(merged["choices"]) == 11
+    assert note == "10 call(s) added 10 choice(s)"
+    assert peak == FANOUT_CONCURRENCY
+    with pytest.raises(InvalidRequestError) as caught:
+        await complete_choices(first, {}, 12, ask_one, max_calls=10)
+    assert caught.value.param == "n"
+    assert "ask for n <= 11" in caught.value.message
+    assert peak == FANOUT_CONCURRENCY  # refused before any call
+
+
+async def test_an_answer_without_choices_is_not_completed() -> None:
+    async def ask_one(body: dict[str, Any]) -> dict[str, Any]:
+        raise AssertionError("no call expected")
+
+    empty: dict[str, Any] = {"choices": []}
+    assert await complete_choices(empty, {}, 3, ask_one, max_calls=10) == (empty, None)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from proxy.errors import UpstreamError
+from proxy.errors import UpstreamError, UpstreamRateLimitError
 from proxy.scaling.sampling import Batch, sample_candidates
 from proxy.scaling.types import CodeTask, ScalingParams
 from proxy.upstream.base import Message, UpstreamRequest
+from proxy.upstream.retry import RetryPolicy
 from tests.fakes import ScriptedUpstream, run_context
 
 TASK = CodeTask(
@@ -19,26 +22,59 @@ TASK = CodeTask(
 PROGRAM = "```python\nprint(1)\n```"
 
 
-async def test_shortfall_and_failures_and_no_code() -> None:
-    calls = 0
-
-    def script(request: UpstreamRequest) -> list[str]:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            raise UpstreamError("flaky")
-        return [PROGRAM, "no code, sorry"][: request.n]
-
-    upstream = ScriptedUpstream(script, max_choices=1)
+async def test_a_shortfall_in_successful_answers_is_made_up() -> None:
+    upstream = ScriptedUpstream(lambda r: [PROGRAM, "no code, sorry"][: r.n], max_choices=1)
     ctx = run_context(upstream, TASK, ScalingParams(samples=3, seed=5, greedy_sample=False))
     candidates = await sample_candidates(ctx, Batch(ctx.params.samples))
-    # first call n=3 gives 1; the make-up round asks 2 (one fails); the next round asks 1 more
-    assert [r.n for r in upstream.requests] == [3, 1, 1, 1]
-    assert [r.seed for r in upstream.requests] == [5, 8, 9, 11]
+    # the n=3 call gives 1 choice: the make-up round asks for the other 2, one call each
+    assert [r.n for r in upstream.requests] == [3, 1, 1]
+    assert [r.seed for r in upstream.requests] == [5, 8, 9]
     assert len(candidates) == 3
     assert candidates[0].best.program == "print(1)"
+    assert any("upstream returned 1 of 3 samples; asked again" in d for d in ctx.budget.degraded)
+
+
+async def test_a_failed_call_is_retried_but_never_made_up() -> None:
+    def script(request: UpstreamRequest) -> list[str]:
+        if request.n > 1:
+            raise UpstreamError("flaky")
+        return [PROGRAM]
+
+    upstream = ScriptedUpstream(script)
+    ctx = dataclasses.replace(
+        run_context(upstream, TASK, ScalingParams(samples=3, seed=5)),
+        retry=RetryPolicy(retries=2, backoff_s=0),
+    )
+    candidates = await sample_candidates(ctx, Batch(ctx.params.samples))
+    # the greedy call answers; the n=2 call fails three times (1 + retries), then nothing more
+    assert sorted(r.n for r in upstream.requests) == [1, 2, 2, 2]
+    assert len(candidates) == 1
+    assert ctx.budget.breaker.open
     assert any("sampling: a call failed (UpstreamError: flaky)" in d for d in ctx.budget.degraded)
+    assert any("sampled 1 of 3" in d for d in ctx.budget.degraded)
     assert isinstance(ctx.budget.upstream_errors["sample"], UpstreamError)
+
+
+async def test_a_rate_limit_stops_the_calls_at_once() -> None:
+    def script(request: UpstreamRequest) -> list[str]:
+        if request.seed == 1:
+            raise UpstreamRateLimitError("slow down", retry_after_s=0)
+        return [PROGRAM]
+
+    # the 429 comes back first; the other calls are in flight and finish, none is retried
+    upstream = ScriptedUpstream(script, delay_by=lambda r: 0.05 if r.seed == 1 else 0.3)
+    params = ScalingParams(samples=4, seed=0, one_sample_per_call=True, greedy_sample=False)
+    ctx = dataclasses.replace(
+        run_context(upstream, TASK, params), retry=RetryPolicy(retries=3, backoff_s=0)
+    )
+    candidates = await sample_candidates(ctx, Batch(ctx.params.samples))
+    assert sorted(r.seed or 0 for r in upstream.requests) == [0, 1, 2, 3]  # one attempt each
+    assert len(candidates) == 3
+    assert isinstance(ctx.budget.breaker.cause, UpstreamRateLimitError)
+    # after the breaker opened, a new call is not even made
+    assert await ctx.call(upstream.requests[0]) is None
+    assert len(upstream.requests) == 4
+    assert any("sampling skipped: the upstream failed earlier" in d for d in ctx.budget.degraded)
 
 
 async def test_every_call_failing_keeps_the_error_for_the_engine() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from proxy.scaling.speed import PROFILES, Speed, SpeedTracker
@@ -47,5 +49,12 @@ def test_calls_that_say_nothing_teach_nothing() -> None:
     tracker.aborted("m")
     tracker.finished("m", concurrency=1, prompt_tokens=10, completion_tokens=0, seconds=3.0)
     tracker.finished("m", concurrency=1, prompt_tokens=10, completion_tokens=5, seconds=0.001)
-    assert tracker.speed("m").decode_tps == PROFILES["hosted"].decode_tps
+    assert tracker.speed("m").decode_tps == math.inf  # a hosted API's speed is not guessed
     assert tracker.started("m") == 1  # nothing left counted in flight
+
+
+def test_an_unknown_upstream_is_measured_from_its_first_call() -> None:
+    tracker = SpeedTracker(PROFILES["vllm"], sample_tokens=300)
+    assert tracker.speed("m").call_s(1000, 300, concurrency=8) == 0.0  # plans as asked
+    tracker.finished("m", concurrency=1, prompt_tokens=0, completion_tokens=90, seconds=3.0)
+    assert tracker.speed("m").decode_tps == pytest.approx(30.0)

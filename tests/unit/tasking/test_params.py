@@ -68,3 +68,14 @@ def test_n_and_the_deadline_default_to_what_the_upstream_kind_suits() -> None:
     assert (chosen.samples, chosen.deadline_s) == (4, 90)  # the server's own settings win
     capped = Settings(upstream_kind="embedded", max_deadline_s=150).scaling_defaults()
     assert capped.deadline_s == 150
+
+
+def test_the_request_timeout_caps_the_runs_deadline() -> None:
+    defaults = ScalingParams(deadline_s=120.0)
+    asked = build_params(defaults, Overrides(deadline_s=300.0), {}, deadline_cap_s=60.0)
+    assert asked.deadline_s == 60.0
+    default = build_params(defaults, Overrides(), {}, deadline_cap_s=60.0)
+    assert default.deadline_s == 60.0
+    shorter = build_params(defaults, Overrides(deadline_s=5.0), {}, deadline_cap_s=60.0)
+    assert shorter.deadline_s == 5.0
+    assert build_params(defaults, Overrides(deadline_s=300.0), {}).deadline_s == 300.0

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import threading
+
 import httpx2  # the http library the openai SDK is built on
 import openai
 import pytest
@@ -19,6 +23,7 @@ from proxy.upstream.litellm_client import LiteLLMPassthrough, LiteLLMUpstream
 from proxy.upstream.litellm_errors import map_upstream_errors
 from proxy.upstream.routing import LiteLLMRoute
 from tests.fake_upstream import Reply
+from tests.raw_upstream import refused_base_url
 
 # litellm's streaming models trigger a pydantic UserWarning (a third-party typing detail).
 pytestmark = pytest.mark.filterwarnings("ignore:.*ReadOnly. qualifier:UserWarning")
@@ -63,6 +68,55 @@ def test_map_upstream_errors(raised, expected, status):
     assert type(caught.value) is expected
     assert caught.value.status_code == status
     assert caught.value.__cause__ is raised
+
+
+class _LiteLLMWrapper(openai.InternalServerError):
+    """Like litellm's exceptions: an openai subclass from another module, re-wrapping the cause."""
+
+
+def _wrapped(cause: BaseException) -> _LiteLLMWrapper:
+    wrapper = _LiteLLMWrapper(
+        "litellm.InternalServerError: OpenAIException - wrapped", response=_status(500), body=None
+    )
+    wrapper.__cause__ = cause
+    return wrapper
+
+
+@pytest.mark.parametrize(
+    ("cause", "status", "message"),
+    [
+        (
+            openai.APIConnectionError(request=REQUEST),
+            502,
+            "upstream unreachable: Connection error.",
+        ),
+        (openai.APITimeoutError(REQUEST), 504, "upstream timed out: Request timed out."),
+        (json.JSONDecodeError("Expecting value", "{x", 1), 502, "upstream returned invalid JSON"),
+        (
+            openai.RateLimitError(
+                "Error code: 429",
+                response=_status(429, {"retry-after": "6", "x-should-retry": "true"}),
+                body={"message": "slow down", "type": "rate_limit_error", "code": "rl"},
+            ),
+            429,
+            "slow down",
+        ),
+    ],
+)
+def test_litellm_wrappers_are_classified_by_what_the_sdk_raised(cause, status, message):
+    with pytest.raises(UpstreamError) as caught, map_upstream_errors():
+        raise _wrapped(cause)
+    assert (caught.value.status_code, caught.value.message) == (status, message)
+    if status == 429:
+        assert isinstance(caught.value, UpstreamRateLimitError)
+        assert (caught.value.retry_after_s, caught.value.should_retry) == (6.0, True)
+        assert caught.value.code == "rl"
+
+
+def test_other_exceptions_pass_unmapped():
+    with pytest.raises(KeyError) as caught, map_upstream_errors():
+        raise KeyError("ours")
+    assert caught.value.__cause__ is None
 
 
 def test_mapped_messages_lose_the_litellm_prefix():
@@ -148,13 +202,89 @@ async def test_llama_cpp_usage_counts_every_choice(
     assert (fake_upstream.last.path == "/tokenize") is llama_cpp
 
 
-async def test_complete_retries_5xx_then_succeeds(make_upstream, fake_upstream):
+async def test_complete_makes_one_attempt_the_engine_retries(make_upstream, fake_upstream):
+    fake_upstream.responder = lambda path, body: Reply(
+        status=503, error="busy", error_type="server_error", headers={"retry-after": "3"}
+    )
+    upstream = make_upstream(upstream_retries=2)
+    with pytest.raises(UpstreamStatusError) as caught:
+        await upstream.complete(_request())
+    assert (caught.value.status_code, caught.value.message) == (503, "busy")
+    assert caught.value.retry_after_s == 3.0
+    assert len(fake_upstream.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected", "status", "message"),
+    [
+        (Reply(texts=[]), UpstreamError, 502, "upstream answered with no choices"),
+        (Reply(raw=b"{not json"), UpstreamError, 502, "upstream returned invalid JSON"),
+        (
+            Reply(
+                status=429, error="slow", headers={"retry-after": "4", "x-should-retry": "false"}
+            ),
+            UpstreamRateLimitError,
+            429,
+            "slow",
+        ),
+        (
+            Reply(status=401, error="bad key", error_type="authentication_error", error_code="k"),
+            UpstreamStatusError,
+            401,
+            "bad key",
+        ),
+    ],
+)
+async def test_complete_faults_keep_their_class(
+    make_upstream, fake_upstream, reply, expected, status, message
+):
+    fake_upstream.responder = lambda path, body: reply
+    with pytest.raises(expected) as caught:
+        await make_upstream().complete(_request())
+    assert type(caught.value) is expected
+    assert (caught.value.status_code, caught.value.message) == (status, message)
+    if status == 429:
+        assert (caught.value.retry_after_s, caught.value.should_retry) == (4.0, False)
+    if status == 401:
+        assert (caught.value.error_type, caught.value.code) == ("authentication_error", "k")
+
+
+async def test_complete_against_nothing_listening_is_unreachable(make_upstream):
+    upstream = make_upstream(upstream_api_base=refused_base_url())
+    with pytest.raises(UpstreamError) as caught:
+        await upstream.complete(_request())
+    assert type(caught.value) is UpstreamError
+    assert caught.value.status_code == 502
+    assert caught.value.message.startswith("upstream unreachable")
+
+
+async def test_passthrough_retries_5xx_then_succeeds(fake_upstream):
     replies = iter([Reply(status=503), Reply(text="ok")])
     fake_upstream.responder = lambda path, body: next(replies)
-    upstream = make_upstream(upstream_retries=2)
-    response = await upstream.complete(_request())
-    assert response.choices[0].text == "ok"
+    route = LiteLLMRoute("public", "openai/fake-model", fake_upstream.base_url, None)
+    passthrough = LiteLLMPassthrough(Settings(upstream_retries=2, upstream_retry_backoff_s=0))
+    params = {"messages": [{"role": "user", "content": "x"}]}
+    answer = await passthrough.forward("chat/completions", route, params)
+    await passthrough.aclose()
+    assert isinstance(answer, dict)
+    assert answer["choices"][0]["message"]["content"] == "ok"
     assert len(fake_upstream.requests) == 2
+
+
+async def test_passthrough_retries_end_by_the_request_deadline(fake_upstream):
+    fake_upstream.responder = lambda path, body: Reply(delay_s=5)
+    route = LiteLLMRoute("public", "openai/fake-model", fake_upstream.base_url, None)
+    settings = Settings(upstream_retries=2, upstream_retry_backoff_s=0, request_timeout_s=0.5)
+    passthrough = LiteLLMPassthrough(settings)
+    params = {"messages": [{"role": "user", "content": "x"}]}
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(UpstreamTimeoutError):
+        await passthrough.forward("chat/completions", route, params)
+    elapsed = loop.time() - started
+    await passthrough.aclose()
+    assert len(fake_upstream.requests) == 1  # no time was left for another attempt
+    assert elapsed < 3 * 0.5  # one request timeout, not one per attempt
 
 
 async def test_complete_does_not_retry_4xx(make_upstream, fake_upstream):
@@ -212,3 +342,30 @@ async def test_top_logprobs_are_asked_for_and_returned_per_token(make_upstream, 
     plain = await upstream.complete(_request())
     assert "logprobs" not in fake_upstream.last.json
     assert plain.choices[0].top_logprobs == ()
+
+
+async def test_a_coroutine_waits_for_the_litellm_import_in_a_thread(monkeypatch) -> None:
+    """While the startup thread imports litellm, a request must not stall the event loop."""
+    import time as clock
+
+    from proxy.upstream import litellm_client
+
+    def slow_import() -> object:
+        clock.sleep(0.5)  # the import lock held by another thread, as at startup
+        return "litellm"
+
+    monkeypatch.setattr(litellm_client, "_IMPORTED", threading.Event())
+    monkeypatch.setattr(litellm_client, "_litellm", slow_import)
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticker = asyncio.create_task(tick())
+    module = await litellm_client._loaded_litellm()
+    ticker.cancel()
+    assert module == "litellm"
+    assert ticks > 20  # the loop kept running during the half-second import

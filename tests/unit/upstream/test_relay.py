@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -118,7 +119,7 @@ async def test_sse_is_relayed_event_aligned_and_unchanged():
     await relay.aclose()
 
 
-async def test_non_sse_stream_is_relayed_raw():
+async def test_a_stream_request_answered_with_json_comes_back_whole():
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(
             200, headers={"content-type": "application/json"}, content=_pieces(b"{", b"}")
@@ -126,8 +127,87 @@ async def test_non_sse_stream_is_relayed_raw():
 
     relay = _relay(handler)
     relayed = await relay.post("http://u/v1/x", b"{}", {}, stream=True)
-    assert relayed.stream is not None
-    assert [chunk async for chunk in relayed.stream] == [b"{", b"}"]
+    assert (relayed.stream, relayed.body) == (None, b"{}")
+    await relay.aclose()
+
+
+@pytest.mark.parametrize("stream", [False, True])
+async def test_a_2xx_that_is_not_json_is_a_502(stream):
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(200, headers={"content-type": "application/json"}, content=b"{x")
+
+    relay = Relay(
+        Settings(upstream_retries=1, upstream_retry_backoff_s=0),
+        transport=httpx.MockTransport(handler),
+    )
+    with pytest.raises(UpstreamError) as caught:
+        await relay.post("http://u/v1/x", b"{}", {}, stream=stream)
+    assert (caught.value.status_code, caught.value.message) == (
+        502,
+        "upstream returned invalid JSON",
+    )
+    assert calls == 2  # a broken answer may be a passing fault: retried like a 502
+    await relay.aclose()
+
+
+async def test_large_bodies_are_checked_by_their_ends_only():
+    big = b'{"data": [' + b"0.125, " * 60_000 + b"0.5]}"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = big if request.url.path == "/ok" else big[: len(big) // 2]  # cut short
+        return httpx.Response(200, headers={"content-type": "application/json"}, content=body)
+
+    relay = _relay(handler)
+    assert (await relay.post("http://u/ok", b"{}", {}, stream=False)).body == big
+    with pytest.raises(UpstreamError, match="invalid JSON"):
+        await relay.post("http://u/cut", b"{}", {}, stream=False)
+    await relay.aclose()
+
+
+def test_status_error_keeps_the_upstreams_retry_verdict():
+    error = status_error(503, b"{}", httpx.Headers({"retry-after": "2", "x-should-retry": "false"}))
+    assert (error.status_code, error.retry_after_s, error.should_retry) == (503, 2.0, False)
+
+
+async def test_one_deadline_bounds_every_attempt_and_wait():
+    calls = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        await asyncio.sleep(30)
+        return httpx.Response(200, json={})
+
+    settings = Settings(upstream_retries=3, upstream_retry_backoff_s=0, request_timeout_s=0.3)
+    relay = Relay(settings, transport=httpx.MockTransport(handler))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(UpstreamTimeoutError) as caught:
+        await relay.post("http://u/v1/x", b"{}", {}, stream=False)
+    assert loop.time() - started < 4 * 0.3  # one request timeout, not one per attempt
+    assert calls == 1
+    assert "request timeout (0.3 s)" in caught.value.message
+    await relay.aclose()
+
+
+async def test_a_retry_after_beyond_the_deadline_is_relayed_at_once():
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(429, headers={"retry-after": "5"}, json={"error": "slow"})
+
+    settings = Settings(upstream_retries=2, request_timeout_s=2)
+    relay = Relay(settings, transport=httpx.MockTransport(handler))
+    with pytest.raises(UpstreamRateLimitError) as caught:
+        await relay.post("http://u/v1/x", b"{}", {}, stream=False)
+    assert calls == 1
+    assert (caught.value.retry_after_s, caught.value.should_retry) == (5.0, True)
     await relay.aclose()
 
 
