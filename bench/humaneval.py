@@ -70,6 +70,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="HumanEval tasks: dev = even task numbers (default); all adds the held-out odd ones",
     )
     p.add_argument("--limit", type=int, default=None, help="at most K problems per suite")
+    p.add_argument(
+        "--stride",
+        type=int,
+        default=1,
+        help="every K-th HumanEval task of the split (a stated subset: 2 = HumanEval/0, 4, 8, ...)",
+    )
+    p.add_argument(
+        "--server-defaults",
+        action="store_true",
+        help="send no N, R or deadline: measure the server's own defaults for its upstream",
+    )
     p.add_argument("--modes", type=_modes, default=list(DEFAULT_MODES), help="comma-separated")
     p.add_argument("--samples", type=int, default=8, help="S* samples N (x-sstar-samples)")
     p.add_argument("--rounds", type=int, default=2, help="S* debug rounds R (x-sstar-rounds)")
@@ -109,14 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def default_name(args: argparse.Namespace) -> str:
-    name = f"{args.suite}-{args.split}-n{args.samples}-r{args.rounds}"
+    budget = "defaults" if args.server_defaults else f"n{args.samples}-r{args.rounds}"
+    name = f"{args.suite}-{args.split}-{budget}" + (
+        f"-stride{args.stride}" if args.stride > 1 else ""
+    )
     return f"{name}-independent" if args.independent else name
 
 
 def load_tasks(args: argparse.Namespace) -> list[BenchTask]:
     tasks: list[BenchTask] = []
     if args.suite in ("humaneval", "both"):
-        tasks += load_humaneval(args.split, args.limit)
+        tasks += load_humaneval(args.split)[:: max(1, args.stride)][: args.limit]
     if args.suite in ("stdin", "both"):
         tasks += load_stdin(args.limit, seed=args.seed)
     return tasks
@@ -155,6 +169,10 @@ def write_reports(
 
 def scaling_options(args: argparse.Namespace) -> ScalingOptions:
     """The S* knobs the command line sets (sent as ``x-sstar-*`` headers)."""
+    if args.server_defaults:
+        return ScalingOptions(
+            samples=None, rounds=None, temperature=args.temperature, token_budget=args.token_budget
+        )
     return ScalingOptions(
         samples=args.samples,
         rounds=args.rounds,
@@ -166,7 +184,8 @@ def scaling_options(args: argparse.Namespace) -> ScalingOptions:
 
 def run_config(args: argparse.Namespace, model: str) -> dict[str, object]:
     """The settings that change results: a results file never mixes two of them."""
-    keys = ("samples", "rounds", "temperature", "token_budget", "deadline_s", "max_tokens")
+    keys = ("samples", "rounds", "temperature", "token_budget", "deadline_s", "max_tokens",
+            "server_defaults", "stride")  # fmt: skip
     return {"model": model, **{k: getattr(args, k) for k in keys}, "split": args.split,
             "seed": args.seed, "paired": not args.independent}  # fmt: skip
 
@@ -205,7 +224,8 @@ async def run(args: argparse.Namespace) -> int:
     finally:
         await client.aclose()
         await sandbox.aclose()
-    title = f"{results.name}: {model}, N={args.samples}, R={args.rounds}, split={args.split}"
+    budget = "server defaults" if args.server_defaults else f"N={args.samples}, R={args.rounds}"
+    title = f"{results.name}: {model}, {budget}, split={args.split}"
     print(write_reports(store, tasks, args.modes, results, title))
     print(f"{ran} answers graded now; run data in {results.runs}, report in "
           f"{results.report('.md')} and .png")  # fmt: skip

@@ -26,8 +26,8 @@ MODES = (PLAIN, *SELECTIONS)
 class ScalingOptions:
     """S* knobs sent as headers; ``None`` leaves the server's setting."""
 
-    samples: int = 8
-    rounds: int = 2
+    samples: int | None = 8  # None: the server's default (no header)
+    rounds: int | None = 2
     temperature: float | None = None
     token_budget: int | None = None
     deadline_ms: int | None = None
@@ -71,8 +71,8 @@ def mode_headers(mode: str, options: ScalingOptions) -> dict[str, str]:
     headers = {
         "x-sstar-mode": "force",
         "x-sstar-selection": mode,
-        "x-sstar-samples": str(options.samples),
-        "x-sstar-rounds": str(options.rounds),
+        **({"x-sstar-samples": str(options.samples)} if options.samples is not None else {}),
+        **({"x-sstar-rounds": str(options.rounds)} if options.rounds is not None else {}),
         "x-sstar-output": "message",
     }
     if options.temperature is not None:

@@ -238,7 +238,8 @@ class _Run:
             round_s=round_s,
         )
         debugged, report = await debug_candidates(ctx, candidates, debug_plan)
-        return debugged, report.completed and rounds == plan.rounds
+        # NOTE: "completed" means nothing it started was cut; rounds planned away are in plans.
+        return debugged, report.completed
 
     async def escalate(
         self, candidates: tuple[Candidate, ...], plan: Plan

@@ -1,13 +1,13 @@
 """The run's plan: how many samples, debug rounds and which selection steps fit the budget.
 
 Fixed shares of the deadline (half for sampling, ...) cut every stage short on a slow upstream,
-and then S* is no longer S*: on the embedded CPU model, debugging was cut in 37 of 40 runs and
-some debug calls produced no token before their cut. So a run plans from the upstream's speed
-(``speed.py``): it chooses N, the debug rounds and whether the tournament is played so that every
-stage it starts can finish, preferring a complete S* over a wide one cut short (fewer samples
-that get debugged beat more that do not). The plan is made before sampling and made again after
-it with the run's own measurements; each plan and its reason go into the trace and
-``x-sstar-summary``.
+and a stage cut short is wasted: a debug call cut before its first token cost its prompt and
+gave nothing. So a run plans from the upstream's speed (``speed.py``): it chooses N, the debug
+rounds and whether the tournament is played so that every stage it starts can finish. It keeps
+the run complete before it makes it wide: N shrinks before debugging is given up, and debugging
+beyond a first round only takes the time N leaves (``plan_run``). The plan is made before
+sampling and made again after it with the run's own measurements; each plan and its reason go
+into the trace and ``x-sstar-summary``.
 
 Estimates, in tokens: a sample's prompt is the conversation (about 3.5 characters a token); a
 sample is the model's typical sample length; a debug prompt is the sample's prompt, the sample and
@@ -36,7 +36,7 @@ left: see :func:`reserve_s`)."""
 SAFETY = 0.85
 """Plans use this part of the time left: estimates are estimates."""
 MIN_SAMPLES = 3
-"""Below this, fewer debug rounds are given up before fewer samples (selection needs a pool)."""
+"""N shrinks to this before the run gives up debugging (selection needs a pool)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,29 +118,47 @@ def plan_run(
 ) -> Plan:
     """The widest complete run that fits ``time_left_s``; see the module docstring.
 
-    The first of :func:`options` that fits: samples go first (down to ``MIN_SAMPLES``), then
-    the tournament, then a debug round, and so on; with no time at all, one sample.
+    Tiers, best first (:func:`tiers`): each keeps a floor of debug rounds and the tournament or
+    not; within the first tier that fits, N is as large as fits, then the rounds as many as
+    fit. So N shrinks (down to ``MIN_SAMPLES``) before the run gives up debugging at all, but
+    rounds beyond the first are only planned with the time N leaves (debugging runs only for
+    what fails, and is planned again after sampling with what sampling measured). With no time
+    at all: fewer samples still, down to one.
     """
     available = max(0.0, time_left_s - reserve_s(time_left_s))
-    for samples, rounds, tournament in options(params):
-        plan = _plan(task, params, speed, samples, rounds, tournament, debug_concurrency)
-        if plan.total_s <= available or (samples, rounds) == (1, 0):
-            return replace(plan, reason=_reason(plan, params, available))
-    raise AssertionError("unreachable: the last option always returns")  # pragma: no cover
 
+    def plan(samples: int, rounds: int, tournament: bool) -> Plan:
+        return _plan(task, params, speed, samples, rounds, tournament, debug_concurrency)
 
-def options(params: ScalingParams) -> list[tuple[int, int, bool]]:
-    """Every (samples, rounds, tournament) a plan may choose, best first: rounds matter most
-    (a sample that gets debugged beats one that does not), then the tournament (a weak judge
-    decides little), then the number of samples down to ``MIN_SAMPLES``, then below it."""
-    tournaments = (True, False) if params.selection == "adaptive" else (False,)
     smallest = min(MIN_SAMPLES, params.samples)
-    return [
-        (n, r, t)
-        for r in range(params.rounds, -1, -1)
-        for t in tournaments
-        for n in range(params.samples, smallest - 1, -1)
-    ] + [(n, 0, False) for n in range(smallest - 1, 0, -1)]
+    for floor, tournament in tiers(params):
+        fitting = [
+            n
+            for n in range(params.samples, smallest - 1, -1)
+            if plan(n, floor, tournament).total_s <= available
+        ]
+        if fitting:
+            samples = fitting[0]
+            rounds = max(
+                r
+                for r in range(floor, params.rounds + 1)
+                if r == floor or plan(samples, r, tournament).total_s <= available
+            )
+            chosen = plan(samples, rounds, tournament)
+            return replace(chosen, reason=_reason(chosen, params, available))
+    samples = next(
+        (n for n in range(smallest - 1, 0, -1) if plan(n, 0, False).total_s <= available), 1
+    )
+    chosen = plan(samples, 0, False)
+    return replace(chosen, reason=_reason(chosen, params, available))
+
+
+def tiers(params: ScalingParams) -> list[tuple[int, bool]]:
+    """(debug-round floor, tournament) of each tier, best first: one debug round and the
+    tournament, one round alone, the tournament alone, neither."""
+    floors = (1, 0) if params.rounds else (0,)
+    tournaments = (True, False) if params.selection == "adaptive" else (False,)
+    return [(floor, tournament) for floor in floors for tournament in tournaments]
 
 
 def _plan(

@@ -64,36 +64,59 @@ _MIN_CALL_S = 0.05
 
 @dataclass(frozen=True, slots=True)
 class Speed:
-    """The estimates a plan is made with."""
+    """The estimates a plan is made with.
+
+    ``decode_tps`` is one call's speed alone as the profile or the calls measured it;
+    ``by_concurrency`` the same, measured separately for each level of concurrency seen (a
+    level is a power of two: 1, 2, up to 4, up to 8, ...), because the concurrency model is a
+    model: what a two-core server does with 9 calls at once is best known from 9 calls at once.
+    """
 
     decode_tps: float
     prefill_ratio: float
     concurrency_gain: float
     sample_tokens: float
+    by_concurrency: tuple[tuple[int, float], ...] = ()
 
     def call_s(self, prompt_tokens: float, completion_tokens: float, concurrency: int = 1) -> float:
         """Expected wall time of one call among ``concurrency`` calls in flight together."""
-        alone = (prompt_tokens / self.prefill_ratio + completion_tokens) / self.decode_tps
+        alone = (prompt_tokens / self.prefill_ratio + completion_tokens) / self._decode_at(
+            concurrency
+        )
         return alone * math.pow(max(1, concurrency), 1.0 - self.concurrency_gain)
+
+    def _decode_at(self, concurrency: int) -> float:
+        """The decode speed measured at the nearest level of concurrency, else ``decode_tps``."""
+        if not self.by_concurrency:
+            return self.decode_tps
+        level = level_of(concurrency)
+        return min(self.by_concurrency, key=lambda item: (abs(item[0] - level), item[0]))[1]
+
+
+def level_of(concurrency: int) -> int:
+    """The level of a concurrency: 0 for 1, 1 for 2, 2 for 3-4, 3 for 5-8, ..."""
+    return max(0, math.ceil(math.log2(max(1, concurrency))))
 
 
 class SpeedTracker:
-    """Running estimates per model: one call's decode speed and the typical sample length."""
+    """Running estimates per model: decode speed per level of concurrency, sample length."""
 
     def __init__(self, profile: UpstreamProfile, *, sample_tokens: float) -> None:
         self.profile = profile
         self._default_sample_tokens = sample_tokens
-        self._decode_tps: dict[str, float] = {}
+        self._decode_tps: dict[str, dict[int, float]] = {}
         self._sample_tokens: dict[str, float] = {}
         self._in_flight: dict[str, int] = {}
 
     def speed(self, model: str) -> Speed:
         """The current estimates for ``model`` (the profile's priors until a call is measured)."""
+        measured = self._decode_tps.get(model, {})
         return Speed(
-            decode_tps=self._decode_tps.get(model, self.profile.decode_tps or math.inf),
+            decode_tps=self.profile.decode_tps or math.inf,
             prefill_ratio=self.profile.prefill_ratio,
             concurrency_gain=self.profile.concurrency_gain,
             sample_tokens=self._sample_tokens.get(model, self._default_sample_tokens),
+            by_concurrency=tuple(sorted(measured.items())),
         )
 
     def started(self, model: str) -> int:
@@ -128,8 +151,10 @@ class SpeedTracker:
         work = prompt_tokens / profile.prefill_ratio + completion_tokens / max(1, choices)
         observed = work * share / seconds
         if math.isfinite(observed) and observed > 0:
-            known = self._decode_tps.get(model, profile.decode_tps)
-            self._decode_tps[model] = observed if known is None else _smooth(known, observed)
+            levels = self._decode_tps.setdefault(model, {})
+            level = level_of(together)
+            known = levels.get(level)
+            levels[level] = observed if known is None else _smooth(known, observed)
 
     def aborted(self, model: str) -> None:
         """A call that ended without an answer: no longer in flight, nothing learned."""

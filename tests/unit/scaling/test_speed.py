@@ -1,4 +1,4 @@
-"""The speed model: priors per upstream kind, corrected from finished calls."""
+"""The speed model: priors per upstream kind, corrected from finished calls per concurrency."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from proxy.scaling.speed import PROFILES, Speed, SpeedTracker
+from proxy.scaling.speed import PROFILES, Speed, SpeedTracker, level_of
 
 
 def test_concurrent_calls_share_a_cpu_server_but_not_a_batching_one() -> None:
@@ -18,29 +18,45 @@ def test_concurrent_calls_share_a_cpu_server_but_not_a_batching_one() -> None:
     assert gpu.call_s(100, 200, concurrency=8) == pytest.approx(alone)
 
 
+def _learn(tracker: SpeedTracker, *, concurrency: int, tokens: int, seconds: float) -> None:
+    for _ in range(20):
+        tracker.finished(
+            "m", concurrency=concurrency, prompt_tokens=0, completion_tokens=tokens, seconds=seconds
+        )
+
+
 def test_the_tracker_starts_from_the_profile_and_learns_per_model() -> None:
     tracker = SpeedTracker(PROFILES["embedded"], sample_tokens=300)
-    assert tracker.speed("m").decode_tps == PROFILES["embedded"].decode_tps
-    for _ in range(20):  # one call alone: 100 completion tokens in 1 s (no prompt)
-        concurrency = tracker.started("m")
-        tracker.finished(
-            "m", concurrency=concurrency, prompt_tokens=0, completion_tokens=100, seconds=1.0
-        )
-    assert tracker.speed("m").decode_tps == pytest.approx(100.0, rel=0.01)
-    assert tracker.speed("other").decode_tps == PROFILES["embedded"].decode_tps
+    prior = tracker.speed("m").call_s(0, 240)
+    assert prior == pytest.approx(240 / PROFILES["embedded"].decode_tps)
+    _learn(tracker, concurrency=1, tokens=100, seconds=1.0)  # 100 tokens a second alone
+    assert tracker.speed("m").call_s(0, 100) == pytest.approx(1.0, rel=0.01)
+    assert tracker.speed("other").call_s(0, 240) == pytest.approx(prior)
 
 
-def test_concurrency_and_choices_are_taken_into_account() -> None:
-    profile = PROFILES["embedded"]
-    tracker = SpeedTracker(profile, sample_tokens=300)
+def test_each_level_of_concurrency_is_predicted_from_what_was_seen_there() -> None:
+    tracker = SpeedTracker(PROFILES["embedded"], sample_tokens=300)
+    _learn(tracker, concurrency=1, tokens=100, seconds=1.0)
+    _learn(tracker, concurrency=8, tokens=100, seconds=8.0)  # no gain at all from 8 at once
+    speed = tracker.speed("m")
+    assert speed.call_s(0, 100, concurrency=1) == pytest.approx(1.0, rel=0.01)
+    assert speed.call_s(0, 100, concurrency=8) == pytest.approx(8.0, rel=0.01)
+    # 2 at once: the nearest level seen is 1 at once, scaled by the profile's model
+    gain = PROFILES["embedded"].concurrency_gain
+    assert speed.call_s(0, 100, concurrency=2) == pytest.approx(2 ** (1 - gain), rel=0.01)
+    assert [level_of(c) for c in (1, 2, 3, 4, 5, 8, 9)] == [0, 1, 2, 2, 3, 3, 4]
+
+
+def test_the_choices_of_one_call_decode_together() -> None:
+    tracker = SpeedTracker(PROFILES["embedded"], sample_tokens=300)
     for _ in range(20):  # 4 choices of 50 tokens decoded together in 2 s
         tracker.finished(
             "m", concurrency=1, prompt_tokens=0, completion_tokens=200, seconds=2.0, choices=4,
             sample=True,
         )  # fmt: skip
-    expected = 50 * 4 ** (1 - profile.concurrency_gain) / 2.0
-    assert tracker.speed("m").decode_tps == pytest.approx(expected, rel=0.01)
-    assert tracker.speed("m").sample_tokens == pytest.approx(50, rel=0.01)
+    speed = tracker.speed("m")
+    assert speed.call_s(0, 50, concurrency=4) == pytest.approx(2.0, rel=0.01)
+    assert speed.sample_tokens == pytest.approx(50, rel=0.01)
 
 
 def test_calls_that_say_nothing_teach_nothing() -> None:
@@ -50,6 +66,7 @@ def test_calls_that_say_nothing_teach_nothing() -> None:
     tracker.finished("m", concurrency=1, prompt_tokens=10, completion_tokens=0, seconds=3.0)
     tracker.finished("m", concurrency=1, prompt_tokens=10, completion_tokens=5, seconds=0.001)
     assert tracker.speed("m").decode_tps == math.inf  # a hosted API's speed is not guessed
+    assert tracker.speed("m").by_concurrency == ()
     assert tracker.started("m") == 1  # nothing left counted in flight
 
 
@@ -57,4 +74,4 @@ def test_an_unknown_upstream_is_measured_from_its_first_call() -> None:
     tracker = SpeedTracker(PROFILES["vllm"], sample_tokens=300)
     assert tracker.speed("m").call_s(1000, 300, concurrency=8) == 0.0  # plans as asked
     tracker.finished("m", concurrency=1, prompt_tokens=0, completion_tokens=90, seconds=3.0)
-    assert tracker.speed("m").decode_tps == pytest.approx(30.0)
+    assert tracker.speed("m").call_s(0, 90) == pytest.approx(3.0)
