@@ -60,6 +60,9 @@ _SMOOTHING = 0.3
 """Weight of the newest observation in the running estimates."""
 _MIN_CALL_S = 0.05
 """Calls faster than this (cached, failed early) say nothing about speed."""
+_MIN_TOKENS = 32
+"""Nor do calls that generate fewer tokens a choice (a one-letter verdict): their time is mostly
+the fixed cost of a call, which the speed model leaves out."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +145,7 @@ class SpeedTracker:
             self._sample_tokens[model] = _smooth(
                 self._sample_tokens.get(model, self._default_sample_tokens), per_sample
             )
-        if seconds < _MIN_CALL_S or completion_tokens <= 0:
+        if seconds < _MIN_CALL_S or completion_tokens < _MIN_TOKENS * max(1, choices):
             return
         profile = self.profile
         # NOTE: the n choices of one call decode together, like n concurrent calls.

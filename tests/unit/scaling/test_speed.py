@@ -65,6 +65,7 @@ def test_calls_that_say_nothing_teach_nothing() -> None:
     tracker.aborted("m")
     tracker.finished("m", concurrency=1, prompt_tokens=10, completion_tokens=0, seconds=3.0)
     tracker.finished("m", concurrency=1, prompt_tokens=10, completion_tokens=5, seconds=0.001)
+    tracker.finished("m", concurrency=1, prompt_tokens=900, completion_tokens=1, seconds=2.0)
     assert tracker.speed("m").decode_tps == math.inf  # a hosted API's speed is not guessed
     assert tracker.speed("m").by_concurrency == ()
     assert tracker.started("m") == 1  # nothing left counted in flight
