@@ -19,6 +19,8 @@ from openai import AsyncOpenAI
 from proxy.app import create_app
 from proxy.cli import embedded_settings
 from proxy.local_model import LocalModelServer
+from proxy.scaling.engine import SAMPLING_SLACK
+from proxy.scaling.speed import PROFILES
 from proxy.settings import Settings
 from sandbox import BubblewrapSandbox, ExecutionRequest, Limits, Status
 from sandbox.compare import outputs_match
@@ -181,6 +183,53 @@ async def test_sstar_stdin_task_streams_a_program_that_passes(
             usage = chunk.usage
     assert usage is not None
     assert usage.total_tokens > 0
+    result = await sandbox.run(
+        ExecutionRequest(
+            program=program_of(answer),
+            inputs=tuple(STDIN_HIDDEN),
+            mode="stdin",
+            limits=Limits(wall_time_s=5),
+        )
+    )
+    for run, expected in zip(result.runs, STDIN_HIDDEN.values(), strict=True):
+        assert run.status == Status.OK, (answer, run.stderr)
+        assert outputs_match(run.stdout, expected), (answer, run.stdout)
+
+
+async def test_the_embedded_defaults_plan_a_run_that_keeps_its_deadline(
+    sdk, sandbox, local_model_server
+) -> None:
+    """No budget headers: the per-kind defaults (N, rounds, deadline) and the planner decide.
+
+    The run keeps its deadline, says its plan in the summary and the trace, explains every stage
+    it cut short, and answers correctly. Whether every stage finishes depends on the machine
+    keeping the speed the plan assumed (a shared CI machine may not): so when sampling took no
+    longer than planned, nothing may be cut.
+    """
+    raw = await sdk.chat.completions.with_raw_response.create(
+        model=local_model_server.model_name,
+        messages=[{"role": "user", "content": STDIN_TASK}],
+        extra_headers={"x-sstar-seed": "11"},
+    )
+    assert raw.headers["x-sstar-applied"] == "true", raw.headers.get("x-sstar-reason")
+    summary = dict(part.split("=", 1) for part in raw.headers["x-sstar-summary"].split("; "))
+    base = str(raw.http_response.url).split("/chat/completions")[0]
+    async with httpx.AsyncClient(timeout=30) as http:
+        trace = (await http.get(f"{base}/sstar/runs/{raw.headers['x-sstar-run-id']}")).json()
+
+    assert trace["params"]["deadline_s"] == PROFILES["embedded"].default_deadline_s
+    assert trace["plan"].startswith("N="), trace["plan"]
+    assert summary["plan"] == trace["plan"].replace("=", "").replace(" ", "/")
+    timings = {t["stage"]: t for t in trace["timings"]}
+    assert sum(t["duration_ms"] for t in timings.values()) <= trace["params"]["deadline_s"] * 1000
+    cut = [stage for stage, t in timings.items() if not t["completed"]]
+    assert not cut or trace["degraded"], cut
+    planned = re.search(r"\(sampling (\d+) s", trace["plans"][0])
+    assert planned is not None, trace["plans"]
+    if timings["sample"]["duration_ms"] <= int(planned[1]) * SAMPLING_SLACK * 1000:
+        assert cut == [], (trace["plans"], trace["degraded"])
+
+    answer = raw.parse().choices[0].message.content or ""
     result = await sandbox.run(
         ExecutionRequest(
             program=program_of(answer),
