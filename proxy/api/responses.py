@@ -223,15 +223,18 @@ class ResponsesService:
         """litellm's bridge (forced for the OpenAI-compatible base and ``translate``)."""
         bridge = isinstance(route, RelayRoute) or self.settings.upstream_responses == "translate"
         if bridge:
-            _refuse_stored_context(body.data)
+            refuse_stored_context(body.data)
         params = {k: v for k, v in body.data.items() if k not in (EXTENSION_FIELD, "model")}
         result = await self._litellm.forward(route, params, bridge=bridge)
         if isinstance(result, dict):
             return SafeJSONResponse(result)
-        return EventStreamResponse(encode_response_events(result))
+        # NOTE: closing the events closes litellm's stream, which stops the generation.
+        return EventStreamResponse(
+            encode_response_events(result), on_close=getattr(result, "aclose", None)
+        )
 
 
-def _refuse_stored_context(body: Mapping[str, Any]) -> None:
+def refuse_stored_context(body: Mapping[str, Any]) -> None:
     """Translated, nothing stores responses: refuse what needs a stored one (400, not a guess)."""
     for name in _STORED:
         if body.get(name):

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from proxy.api.responses import relays_responses
+from proxy.api.responses import refuse_stored_context, relays_responses
+from proxy.errors import InvalidRequestError
 from proxy.settings import Settings
 
 BASE = "http://upstream:8000/v1"
@@ -35,3 +36,18 @@ def test_setting_is_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("SSTAR_UPSTREAM_RESPONSES", "sometimes")
     with pytest.raises(ValueError, match="upstream_responses"):
         Settings.load()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("previous_response_id", "resp_1"), ("conversation", {"id": "conv_1"}), ("background", True)],
+)
+def test_translation_refuses_what_needs_a_stored_response(field: str, value: Any):
+    with pytest.raises(InvalidRequestError) as caught:
+        refuse_stored_context({"model": "m", "input": "hi", field: value})
+    assert caught.value.param == field
+    assert caught.value.status_code == 400
+
+
+def test_translation_accepts_a_whole_conversation():
+    refuse_stored_context({"model": "m", "input": [], "background": False, "store": True})

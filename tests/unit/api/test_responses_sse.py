@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from proxy.api.responses_sse import (
@@ -65,7 +65,7 @@ async def test_relay_error_before_any_event_is_number_zero():
 
 
 async def _events(
-    items: list[Mapping[str, Any]], exc: Exception
+    items: Sequence[Mapping[str, Any]], exc: Exception
 ) -> AsyncIterator[Mapping[str, Any]]:
     for item in items:
         yield item

@@ -97,3 +97,18 @@ async def test_a_mapped_model_shows_its_public_name(adapter, fake_upstream):
     events = [event async for event in result]
     assert events[-1]["response"]["model"] == "coder"
     assert [r.path for r in fake_upstream.requests] == ["/v1/chat/completions"]
+
+
+async def test_a_mapped_openai_model_uses_its_providers_responses_api(adapter, fake_upstream):
+    route = LiteLLMRoute(
+        public_name="gpt",
+        litellm_model="openai/fake-model",
+        api_base=fake_upstream.base_url,
+        api_key="sk-test",
+    )
+    result = await adapter.forward(route, {"input": "hi"}, bridge=False)
+    assert isinstance(result, dict)
+    assert result["model"] == "gpt"
+    assert result["output"][0]["content"][0]["text"] == "Hello from the fake upstream."
+    assert [r.path for r in fake_upstream.requests] == ["/v1/responses"]
+    assert fake_upstream.last.headers["authorization"] == "Bearer sk-test"
