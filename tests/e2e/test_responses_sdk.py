@@ -242,6 +242,23 @@ def test_malformed_requests_are_400_naming_the_field(relay_url, fake_upstream, b
     assert fake_upstream.requests == []
 
 
+@pytest.mark.parametrize(
+    ("headers", "extra", "param"),
+    [
+        ({"x-sstar-samples": "99"}, {}, "x-sstar-samples"),
+        ({}, {"sstar": {"selection": "best"}}, "sstar.selection"),
+        ({"x-sstar-mode": "force"}, {"top_logprobs": 2}, "top_logprobs"),
+    ],
+)
+def test_bad_controls_are_400_naming_the_parameter(relay, fake_upstream, headers, extra, param):
+    with pytest.raises(openai.BadRequestError) as caught:
+        relay.responses.create(
+            model="fake-model", input=PROBLEM, extra_headers=headers, extra_body=extra
+        )
+    assert caught.value.body["param"] == param  # type: ignore[index]
+    assert fake_upstream.requests == []
+
+
 # --- translate: an upstream without the Responses API ------------------------------------------
 
 
