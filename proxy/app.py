@@ -25,6 +25,7 @@ from proxy.api.drain import Drain, DrainMiddleware
 from proxy.api.handlers import CatchAllMiddleware, install_handlers
 from proxy.api.limits import BodyLimitMiddleware
 from proxy.api.passthrough import Passthrough
+from proxy.api.responses import ResponsesService
 from proxy.api.router import openai_routes, ops_routes
 from proxy.api.serving import ChatService
 from proxy.api.sstar import SStarService
@@ -40,6 +41,7 @@ from proxy.upstream.litellm_client import (
     close_clients,
     warm_up,
 )
+from proxy.upstream.litellm_responses import LiteLLMResponses
 from proxy.upstream.relay import Relay
 from proxy.upstream.retry import RetryPolicy
 from proxy.upstream.routing import ModelRouter
@@ -128,6 +130,13 @@ async def _services(
             app.state.sstar = sstar
             app.state.chat_service = ChatService(
                 settings=settings, passthrough=passthrough, sstar=sstar
+            )
+            app.state.responses_service = ResponsesService(
+                settings=settings,
+                router=router,
+                relay=relay,
+                litellm=LiteLLMResponses(settings, clients=clients),
+                sstar=sstar,
             )
             yield
     finally:

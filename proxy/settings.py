@@ -95,6 +95,13 @@ class Settings(BaseSettings):
     # llama_cpp when upstream_is_llama_cpp, vllm for any other OpenAI-compatible base, hosted
     # for mapped models only; the embedded model sets "embedded".
     upstream_kind: UpstreamKind | None = None
+    # How /v1/responses reaches the OpenAI-compatible upstream (proxy.api.responses): "relay"
+    # forwards it byte for byte (vLLM, OpenAI serve it), "translate" turns it into a chat
+    # completion (litellm's bridge); "auto" translates for llama.cpp (the embedded model, or
+    # upstream_is_llama_cpp / kind llama_cpp) and relays otherwise. Mapped models go through
+    # litellm, which knows which providers serve the Responses API; "translate" forces the
+    # bridge for them too.
+    upstream_responses: Literal["auto", "relay", "translate"] = "auto"
 
     # --- serving ----------------------------------------------------------------------------
     host: str = "127.0.0.1"

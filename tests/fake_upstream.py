@@ -13,7 +13,8 @@ answer; ``Reply`` = anything else (tool calls, usage, errors, latency, mid-strea
 body such as invalid JSON). Faults below HTTP (a connection reset, a refused connection) are in
 ``tests/raw_upstream.py``.
 Streaming, ``n``, ``logprobs``, ``stream_options.include_usage``, ``/v1/completions``,
-``/v1/embeddings`` (float or base64) and ``/v1/models`` are built in. Every request is recorded
+``/v1/embeddings`` (float or base64), ``/v1/responses`` (``tests/fake_responses.py``) and
+``/v1/models`` are built in. Every request is recorded
 (``fake.requests``: path, headers, body, and whether the client disconnected before the end).
 
 Run standalone (benchmarks): ``python -m tests.fake_upstream --port 9100``.
@@ -36,6 +37,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.fake_openai import InjectedFailure, Reply, build_json, build_stream
+from tests.fake_responses import build_response_json, build_response_stream
 from tests.servers import ServerThread
 
 __all__ = ["FakeUpstream", "RecordedRequest", "Reply", "Responder", "last_user_text"]
@@ -189,9 +191,16 @@ class FakeUpstream:
         ):
             record.completed = True
             self._notify()
+            if endpoint == "responses":
+                return build_response_json(body, reply)
             return build_json(endpoint, body, reply)
+        chunks = (
+            build_response_stream(body, reply)
+            if endpoint == "responses"
+            else build_stream(endpoint, body, reply)
+        )
         return StreamingResponse(
-            self._tracked(build_stream(endpoint, body, reply), record),
+            self._tracked(chunks, record),
             media_type="text/event-stream",
             headers=reply.headers,
         )

@@ -13,6 +13,11 @@ The path of a chat request:
    ``SStarService`` shares runs and stores traces; ``answer.py`` writes the ``chat.completion``
    or the SSE stream, with ``sse.py``).
 
+``POST /v1/responses`` takes the same path in ``responses.py`` (``ResponsesService``): a chat
+view of the request (``responses_view.py``) is what S* decides on and runs; pass-through relays
+the upstream's bytes or translates through litellm; ``responses_answer.py`` and
+``responses_sse.py`` write Responses objects and named events.
+
 Around every request: ``handlers.py`` renders every error as OpenAI's envelope, ``limits.py``
 caps the body, ``disconnect.py`` cancels work when the client leaves, and every response header
 the proxy writes goes through ``headers.py``.

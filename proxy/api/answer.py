@@ -26,7 +26,7 @@ from proxy.upstream.base import Usage
 log = structlog.get_logger(__name__)
 
 KEEPALIVE = b": keep-alive\n\n"
-_CONTENT_PIECE = 512
+CONTENT_PIECE = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,15 +143,15 @@ async def stream_answer(
         yield writer.event({"role": "assistant", "content": ""})
         result_task = asyncio.ensure_future(subscription.result())
         try:
-            async for item in _wait_with_keepalive(result_task, subscription, keepalive_s):
+            async for item in wait_with_keepalive(result_task, subscription, keepalive_s):
                 if item is None:
                     yield KEEPALIVE
                 elif progress:
-                    yield writer.event({"reasoning_content": _progress_line(item)})
+                    yield writer.event({"reasoning_content": progress_line(item)})
             result = result_task.result()
             while progress and not subscription.progress.empty():
                 yield writer.event(
-                    {"reasoning_content": _progress_line(subscription.progress.get_nowait())}
+                    {"reasoning_content": progress_line(subscription.progress.get_nowait())}
                 )
         except asyncio.CancelledError:
             raise
@@ -169,8 +169,8 @@ async def stream_answer(
         if on_result is not None:
             on_result(result)
         text = result.message
-        for start in range(0, len(text), _CONTENT_PIECE):
-            yield writer.event({"content": text[start : start + _CONTENT_PIECE]})
+        for start in range(0, len(text), CONTENT_PIECE):
+            yield writer.event({"content": text[start : start + CONTENT_PIECE]})
         yield writer.event({}, finish_reason="stop")
         if include_usage:
             yield writer.usage_event(result.usage)
@@ -179,11 +179,11 @@ async def stream_answer(
         subscription.release()
 
 
-def _progress_line(event: ProgressEvent) -> str:
+def progress_line(event: ProgressEvent) -> str:
     return f"[{event.stage}] {event.message}\n"
 
 
-async def _wait_with_keepalive(
+async def wait_with_keepalive(
     result_task: asyncio.Future[ScalingResult], subscription: Subscription, keepalive_s: float
 ) -> AsyncIterator[ProgressEvent | None]:
     """Yield progress events as they come and ``None`` after each quiet ``keepalive_s``."""

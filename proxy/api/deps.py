@@ -23,7 +23,9 @@ from proxy.api.protocol import (
     CompletionRequest,
     EmbeddingRequest,
     JsonBody,
+    ResponsesRequest,
 )
+from proxy.api.responses import ResponsesService
 from proxy.api.serving import ChatService
 from proxy.api.sstar import SStarService
 from proxy.errors import AuthenticationError, ClientDisconnectedError
@@ -62,6 +64,10 @@ async def _embedding_body(request: Request) -> JsonBody[EmbeddingRequest]:
     return await _parse(request, EmbeddingRequest)
 
 
+async def _responses_body(request: Request) -> JsonBody[ResponsesRequest]:
+    return await _parse(request, ResponsesRequest)
+
+
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -73,6 +79,11 @@ def _settings(request: Request) -> Settings:
 
 async def _chat_service(request: Request) -> ChatService:
     service: ChatService = request.app.state.chat_service
+    return service
+
+
+async def _responses_service(request: Request) -> ResponsesService:
+    service: ResponsesService = request.app.state.responses_service
     return service
 
 
@@ -116,3 +127,5 @@ SettingsDep = Annotated[Settings, Depends(_settings_dep)]
 ChatBody = Annotated[JsonBody[ChatCompletionRequest], Depends(_chat_body)]
 CompletionBody = Annotated[JsonBody[CompletionRequest], Depends(_completion_body)]
 EmbeddingBody = Annotated[JsonBody[EmbeddingRequest], Depends(_embedding_body)]
+ResponsesServiceDep = Annotated[ResponsesService, Depends(_responses_service)]
+ResponsesBody = Annotated[JsonBody[ResponsesRequest], Depends(_responses_body)]

@@ -91,6 +91,29 @@ class EmbeddingRequest(_Wire):
     sstar: dict[str, Any] | None = None
 
 
+class ResponsesRequest(_Wire):
+    """``POST /v1/responses``. ``input`` items, ``tools`` and ``text`` stay open (the upstream
+    judges them; ``proxy.api.responses_view`` reads what S* needs); the scalar fields are typed
+    strictly, as for chat."""
+
+    model: str = Field(min_length=1)
+    input: str | list[dict[str, Any]] | None = None
+    instructions: str | None = None
+    stream: StrictBool | None = None
+    max_output_tokens: StrictInt | None = Field(None, ge=1)
+    temperature: Number | None = Field(None, ge=0, le=2)
+    top_p: Number | None = Field(None, ge=0, le=1)
+    top_logprobs: StrictInt | None = Field(None, ge=0, le=20)
+    tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    previous_response_id: str | None = None
+    text: dict[str, Any] | None = None
+    background: StrictBool | None = None
+    store: StrictBool | None = None
+    user: str | None = None
+    sstar: dict[str, Any] | None = None
+
+
 class ErrorDetail(BaseModel):
     message: str
     type: str

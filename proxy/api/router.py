@@ -20,6 +20,8 @@ from proxy.api.deps import (
     CompletionBody,
     EmbeddingBody,
     PassthroughDep,
+    ResponsesBody,
+    ResponsesServiceDep,
     SettingsDep,
     SStarDep,
     require_client_key,
@@ -39,6 +41,14 @@ def _bind(model: str, mode: str) -> None:
 @openai_routes.post("/chat/completions", include_in_schema=False)
 async def chat_completions(request: Request, body: ChatBody, chat: ChatServiceDep) -> Response:
     return await chat.chat(body, request)
+
+
+@openai_routes.post("/v1/responses")
+@openai_routes.post("/responses", include_in_schema=False)
+async def responses(
+    request: Request, body: ResponsesBody, service: ResponsesServiceDep
+) -> Response:
+    return await service.respond(body, request)
 
 
 @openai_routes.post("/v1/completions")

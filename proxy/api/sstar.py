@@ -13,6 +13,9 @@ candidates or a cheaper selection and raises only when it has nothing to answer 
 waits for a run waits no longer than its deadline (at most the request timeout:
 ``proxy.tasking.build_params``) plus ``ANSWER_GRACE_S``: a run still going then is cancelled and
 answered with a 504.
+
+Other answer formats (the Responses API, ``responses.py``) open the same runs with
+``open_run`` and render the result themselves.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -39,7 +43,14 @@ from proxy.api.handlers import SafeJSONResponse
 from proxy.api.headers import header_value
 from proxy.api.sse import EventStreamResponse
 from proxy.errors import ProxyError, ScalingBudgetExceededError, ScalingFailedError
-from proxy.runs import RunCoordinator, RunFactory, RunStore, caller_identity, run_key
+from proxy.runs import (
+    RunCoordinator,
+    RunFactory,
+    RunStore,
+    Subscription,
+    caller_identity,
+    run_key,
+)
 from proxy.scaling.engine import ScalingEngine
 from proxy.scaling.observer import PickRecorder
 from proxy.scaling.trace import render_trace
@@ -50,6 +61,14 @@ log = structlog.get_logger(__name__)
 ANSWER_GRACE_S = 2.0
 """How long past its deadline a run may take to wind down and answer (stages stop at the
 deadline; this covers assembling the answer and cancelling what is still in flight)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenRun:
+    """A request's share of a run: its subscription, and the ``x-sstar-*`` headers naming it."""
+
+    subscription: Subscription
+    headers: Mapping[str, str]
 
 
 class SStarService:
@@ -77,6 +96,53 @@ class SStarService:
     async def aclose(self) -> None:
         await self._coordinator.aclose()
 
+    def open_run(
+        self,
+        *,
+        task: CodeTask,
+        params: ScalingParams,
+        body: Mapping[str, Any],
+        request: Request,
+        reason: str,
+    ) -> OpenRun:
+        """Join or start the run for this request (``CapacityError`` when none can start).
+
+        The caller renders the answer (a chat completion here; ``responses.py`` renders a
+        Responses object) and must release the subscription: ``result`` does, and so do the
+        streams when they end."""
+        engine = self._engine
+        if engine is None:  # pragma: no cover - callers check availability first
+            raise RuntimeError("S* run opened while the sandbox is unavailable")
+        run_id = "run_" + secrets.token_hex(16)
+        caller = self.caller(presented_key(request))
+        subscription = self._coordinator.subscribe(
+            run_key(body, params, caller),
+            run_id,
+            self._starter(engine, task, params, run_id, caller),
+        )
+        structlog.contextvars.bind_contextvars(mode="sstar", run_id=subscription.run_id)
+        headers = {
+            "x-sstar-applied": "true",
+            "x-sstar-run-id": header_value(subscription.run_id),
+            "x-sstar-reason": header_value(reason),
+        }
+        return OpenRun(subscription=subscription, headers=headers)
+
+    async def result(self, run: OpenRun, request: Request) -> ScalingResult:
+        """The run's result for a JSON answer; the subscription is released whatever happens.
+
+        Raises ``ScalingFailedError`` (nothing was sent yet, so the caller may pass through)."""
+        try:
+            return await cancel_on_disconnect(request.receive, run.subscription.result())
+        except ProxyError as exc:
+            raise ScalingFailedError(exc.message, cause=exc) from exc
+        except Exception as exc:
+            log.exception("scaling_failed")
+            message = f"S* run failed ({type(exc).__name__}); see the server log for details."
+            raise ScalingFailedError(message, cause=exc) from exc
+        finally:
+            run.subscription.release()
+
     async def answer(
         self,
         *,
@@ -88,52 +154,28 @@ class SStarService:
         progress: bool,
     ) -> Response:
         """Answer with S*; raises ``ScalingFailedError`` if nothing was sent and the run failed."""
-        engine = self._engine
-        if engine is None:  # pragma: no cover - ChatService checks availability first
-            raise RuntimeError("S* answer() called while the sandbox is unavailable")
-        run_id = "run_" + secrets.token_hex(16)
-        caller = self.caller(presented_key(request))
-        subscription = self._coordinator.subscribe(
-            run_key(body, params, caller),
-            run_id,
-            self._starter(engine, task, params, run_id, caller),
-        )
-        structlog.contextvars.bind_contextvars(mode="sstar", run_id=subscription.run_id)
+        run = self.open_run(task=task, params=params, body=body, request=request, reason=reason)
         identity = CompletionIdentity(
             # NOTE: its own random part: a completion id must not reveal the run (its trace).
             id="chatcmpl-" + secrets.token_hex(16),
             created=int(time.time()),
             model=str(body.get("model", task.model)),
         )
-        headers = {
-            "x-sstar-applied": "true",
-            "x-sstar-run-id": header_value(subscription.run_id),
-            "x-sstar-reason": header_value(reason),
-        }
         if body.get("stream") is True:
             options = body.get("stream_options")
             include_usage = isinstance(options, Mapping) and options.get("include_usage") is True
             stream = stream_answer(
-                subscription,
+                run.subscription,
                 identity,
                 include_usage=include_usage,
                 progress=progress,
                 keepalive_s=self._keepalive_s,
-                on_error=_as_proxy_error,
+                on_error=as_proxy_error,
             )
-            return EventStreamResponse(stream, headers=headers)
-        try:
-            result = await cancel_on_disconnect(request.receive, subscription.result())
-        except ProxyError as exc:
-            raise ScalingFailedError(exc.message, cause=exc) from exc
-        except Exception as exc:
-            log.exception("scaling_failed")
-            message = f"S* run failed ({type(exc).__name__}); see the server log for details."
-            raise ScalingFailedError(message, cause=exc) from exc
-        finally:
-            subscription.release()
+            return EventStreamResponse(stream, headers=run.headers)
+        result = await self.result(run, request)
         return SafeJSONResponse(
-            completion_body(result, identity), headers={**headers, **summary_headers(result)}
+            completion_body(result, identity), headers={**run.headers, **summary_headers(result)}
         )
 
     def caller(self, presented_key: bytes | None) -> str:
@@ -182,5 +224,6 @@ class SStarService:
         return start
 
 
-def _as_proxy_error(exc: BaseException) -> ProxyError | None:
+def as_proxy_error(exc: BaseException) -> ProxyError | None:
+    """A stream's failure as the error event to send (``None``: a generic one)."""
     return exc if isinstance(exc, ProxyError) else None
