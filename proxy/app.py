@@ -25,7 +25,7 @@ from proxy.api.drain import Drain, DrainMiddleware
 from proxy.api.handlers import CatchAllMiddleware, install_handlers
 from proxy.api.limits import BodyLimitMiddleware
 from proxy.api.passthrough import Passthrough
-from proxy.api.responses import ResponsesService
+from proxy.api.responses import ResponsesService, relays_responses
 from proxy.api.router import openai_routes, ops_routes
 from proxy.api.serving import ChatService
 from proxy.api.sstar import SStarService
@@ -51,8 +51,13 @@ log = structlog.get_logger(__name__)
 
 
 def _needs_litellm(settings: Settings, upstream: Upstream | None) -> bool:
-    """Mapped models always need litellm; S* needs it unless the engine's upstream is injected."""
-    return bool(settings.models) or (upstream is None and settings.sstar_mode != "off")
+    """Mapped models always need litellm; S* needs it unless the engine's upstream is injected;
+    so do Responses requests that are translated to chat completions."""
+    return (
+        bool(settings.models)
+        or (upstream is None and settings.sstar_mode != "off")
+        or not relays_responses(settings)
+    )
 
 
 async def _open_sandbox(settings: Settings) -> tuple[Sandbox | None, str | None]:

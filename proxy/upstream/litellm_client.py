@@ -67,7 +67,7 @@ def warm_up() -> None:
     _litellm()
 
 
-async def _loaded_litellm() -> Any:
+async def loaded_litellm() -> Any:
     """The litellm module for a coroutine: imported in a worker thread while it is not loaded.
 
     NOTE: an import already running in the startup thread holds the import lock; waiting for it
@@ -123,7 +123,7 @@ class OpenAIClientPool:
             await client.close()
 
 
-def _route_args(route: LiteLLMRoute | RelayRoute, pool: OpenAIClientPool) -> dict[str, Any]:
+def route_args(route: LiteLLMRoute | RelayRoute, pool: OpenAIClientPool) -> dict[str, Any]:
     """litellm model id and credentials: OpenAI-compatible bases go through ``openai/<model>``."""
     if isinstance(route, RelayRoute):
         key = route.api_key or _PLACEHOLDER_KEY
@@ -223,11 +223,11 @@ class LiteLLMUpstream:
     async def complete(self, request: UpstreamRequest) -> UpstreamResponse:
         kwargs = {
             **_request_args(request),
-            **_route_args(self._router.resolve(request.model), self._clients),
+            **route_args(self._router.resolve(request.model), self._clients),
             "max_retries": 0,
             "timeout": request.timeout_s or self._settings.request_timeout_s,
         }
-        litellm = await _loaded_litellm()
+        litellm = await loaded_litellm()
         with map_upstream_errors():
             async with asyncio.timeout(request.timeout_s):
                 response = await litellm.acompletion(**kwargs)
@@ -287,11 +287,11 @@ class LiteLLMPassthrough:
         until = asyncio.get_running_loop().time() + timeout_s if deadline is None else deadline
         kwargs = {
             **params,
-            **_route_args(route, self._clients),
+            **route_args(route, self._clients),
             "max_retries": 0,
             "timeout": timeout_s,
         }
-        function = getattr(await _loaded_litellm(), _FUNCTIONS[endpoint])
+        function = getattr(await loaded_litellm(), _FUNCTIONS[endpoint])
 
         async def attempt() -> Any:
             try:

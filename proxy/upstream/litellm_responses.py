@@ -26,7 +26,7 @@ from typing import Any
 
 from proxy.errors import UpstreamTimeoutError
 from proxy.settings import Settings
-from proxy.upstream.litellm_client import OpenAIClientPool, _loaded_litellm, _route_args
+from proxy.upstream.litellm_client import OpenAIClientPool, loaded_litellm, route_args
 from proxy.upstream.litellm_errors import map_upstream_errors
 from proxy.upstream.retry import RetryPolicy, call_with_retries
 from proxy.upstream.routing import LiteLLMRoute, RelayRoute
@@ -58,15 +58,15 @@ class LiteLLMResponses:
         """
         timeout_s = self._settings.request_timeout_s
         until = asyncio.get_running_loop().time() + timeout_s if deadline is None else deadline
-        route_args = _route_args(route, self._clients)
+        credentials = route_args(route, self._clients)
         if isinstance(route, LiteLLMRoute):
             # NOTE: our AsyncOpenAI client serves chat calls only; litellm's own Responses
             # handler (a provider's native API) brings its HTTP client.
-            route_args.pop("client", None)
-        kwargs = {**params, **route_args, "max_retries": 0, "timeout": timeout_s}
+            credentials.pop("client", None)
+        kwargs = {**params, **credentials, "max_retries": 0, "timeout": timeout_s}
         if bridge:
             kwargs["use_chat_completions_api"] = True
-        litellm = await _loaded_litellm()
+        litellm = await loaded_litellm()
 
         async def attempt() -> Any:
             try:

@@ -365,7 +365,7 @@ async def test_a_coroutine_waits_for_the_litellm_import_in_a_thread(monkeypatch)
             await asyncio.sleep(0.01)
 
     ticker = asyncio.create_task(tick())
-    module = await litellm_client._loaded_litellm()
+    module = await litellm_client.loaded_litellm()
     ticker.cancel()
     assert module == "litellm"
     assert ticks > 20  # the loop kept running during the half-second import
