@@ -63,7 +63,7 @@ def run_summary(
     run_id: str, trace: Mapping[str, object], *, stored_at: float, url: str
 ) -> RunSummary:
     view = run_view(trace)
-    lines = (line.strip() for line in view.problem.splitlines())
+    lines = (line.strip() for line in view.task.problem.splitlines())
     title = next((line for line in lines if line), "(no problem text)")
     if len(title) > _TITLE_CHARS:
         title = title[: _TITLE_CHARS - 1] + "…"
@@ -72,8 +72,8 @@ def run_summary(
         url=url,
         stored_at=stored_at,
         title=title,
-        model=view.model,
-        kind=view.kind,
+        model=view.task.model,
+        kind=view.task.kind,
         selection=view.selection,
         selected=view.selected,
         candidates=len(view.candidates),

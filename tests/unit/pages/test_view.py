@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from proxy.pages.view import Output, run_view
+from proxy.pages.behaviour import Output
+from proxy.pages.view import run_view
 from tests.unit.pages.traces import CRASH, PROBLEM, RIGHT, RUN_ID, WRONG, trace
 
 
 def test_the_run_and_its_task() -> None:
     view = run_view(trace())
     assert view.run_id == RUN_ID
-    assert (view.kind, view.model, view.entry_point) == ("function", "fake-model", "add")
-    assert view.problem == PROBLEM
-    assert [(t.input, t.expected, t.source) for t in view.public_tests] == [
+    task = view.task
+    assert (task.kind, task.model, task.entry_point) == ("function", "fake-model", "add")
+    assert task.problem == PROBLEM
+    assert [(t.input, t.expected, t.source) for t in task.public_tests] == [
         ("[1, 2]", "3", "prompt")
     ]
     assert (view.selected, view.program, view.selection) == (2, RIGHT, "adaptive")
@@ -39,13 +41,13 @@ def test_every_candidate_with_every_round_and_its_place_in_selection() -> None:
 def test_clusters_show_only_the_inputs_that_told_them_apart() -> None:
     view = run_view(trace())
     # inputs [1, 2], [0, 0], [3, 4]: both clusters answered 0 on [0, 0]
-    assert view.distinguishing == ("[1, 2]", "[3, 4]")
-    assert view.agreed_inputs == 1
-    first, second = view.clusters
+    assert view.behaviour.distinguishing == ("[1, 2]", "[3, 4]")
+    assert view.behaviour.agreed_inputs == 1
+    first, second = view.behaviour.clusters
     assert first.outputs == (Output("3", failed=False), Output("7", failed=False))
     assert second.outputs == (Output("-1", failed=False), Output("RUNTIME_ERROR", failed=True))
     assert (first.chosen, first.wins, second.chosen, second.wins) == (True, 1, False, 0)
-    assert view.clustering_note is None
+    assert view.behaviour.note is None
 
 
 def test_signatures_not_over_the_inputs_show_no_input_rows() -> None:
@@ -55,9 +57,9 @@ def test_signatures_not_over_the_inputs_show_no_input_rows() -> None:
         {"id": 1, "members": [0], "representative": 0, "signature": ["#1"]},
     ]
     view = run_view(trace(clusters=clusters))
-    assert view.distinguishing == ()
-    assert view.clustering_note is not None
-    assert "not executed" in view.clustering_note
+    assert view.behaviour.distinguishing == ()
+    assert view.behaviour.note is not None
+    assert "not executed" in view.behaviour.note
 
 
 def test_clustering_on_the_public_inputs_and_their_variants_when_nothing_was_synthesized() -> None:
@@ -66,8 +68,8 @@ def test_clustering_on_the_public_inputs_and_their_variants_when_nothing_was_syn
         {"id": 1, "members": [0], "representative": 0, "signature": ["OK:-1", "OK:5"]},
     ]
     view = run_view(trace(clusters=clusters, synthesized_inputs=[], mutated_inputs=["[2, 3]"]))
-    assert view.distinguishing == ("[1, 2]",)
-    assert view.agreed_inputs == 1
+    assert view.behaviour.distinguishing == ("[1, 2]",)
+    assert view.behaviour.agreed_inputs == 1
 
 
 def test_the_timeline_places_the_stages_one_after_another() -> None:
@@ -87,7 +89,7 @@ def test_the_timeline_places_the_stages_one_after_another() -> None:
 
 
 def test_the_tournament() -> None:
-    (match,) = run_view(trace()).matches
+    (match,) = run_view(trace()).behaviour.matches
     assert (match.cluster_a, match.cluster_b, match.winner) == (0, 1, 0)
     assert [(r.input, r.output_a, r.output_b) for r in match.rows] == [("[1, 2]", "3", "-1")]
     assert match.verdicts == ("0 (A)", "0 (B)")
@@ -101,4 +103,4 @@ def test_a_damaged_or_foreign_trace_still_has_a_view() -> None:
     assert view.candidates[0].revisions == ()
     assert view.candidates[0].program == ""
     assert view.stages == ()
-    assert view.clustering_note is not None
+    assert view.behaviour.note is not None
