@@ -69,6 +69,8 @@ async def run_trace(
     if link is not None:
         _check(sstar, Grant.RUN, run_id, link, now=now)
         trace = sstar.trace(run_id, owner=None)
+        if trace is None:  # NOTE: the link proves the run was answered to this reader
+            raise _unknown_run(run_id, linked=True)
     else:
         await require_client_key(request)
         trace = readable_trace(request, run_id, settings=settings, source=sstar)
@@ -179,9 +181,15 @@ def _run_url(
     return signed or f"{str(request.base_url).rstrip('/')}/{RUNS_PATH}/{run_id}"
 
 
-def _unknown_run(run_id: str) -> NotFoundError:
+def _unknown_run(run_id: str, *, linked: bool = False) -> NotFoundError:
+    message = (
+        f"S* run `{run_id}` is not stored: it is still running (a stream's link comes first; "
+        "the page is there once the answer has ended), or it was evicted from the recent runs."
+        if linked
+        else f"No S* run `{run_id}` is stored here (unknown, or evicted from the recent runs)."
+    )
     return NotFoundError(
-        f"No S* run `{run_id}` is stored here (unknown, or evicted from the recent runs).",
+        message,
         param="run_id",
         code="run_not_found",
     )

@@ -22,6 +22,7 @@ class RunSummary:
     title: str  # the problem's first non-empty line, clipped
     model: str
     kind: str
+    entry_point: str | None
     selection: str
     selected: int
     candidates: int
@@ -47,6 +48,7 @@ class RunSummary:
             "title": self.title,
             "model": self.model,
             "kind": self.kind,
+            "entry_point": self.entry_point,
             "selection": self.selection,
             "selected": self.selected,
             "candidates": self.candidates,
@@ -74,6 +76,7 @@ def run_summary(
         title=title,
         model=view.task.model,
         kind=view.task.kind,
+        entry_point=view.task.entry_point,
         selection=view.selection,
         selected=view.selected,
         candidates=len(view.candidates),

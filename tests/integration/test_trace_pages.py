@@ -165,6 +165,7 @@ async def test_the_runs_page_lists_the_callers_own_runs_newest_first(open_app):
         )
         app.state.sstar.store._traces.clear()  # every run evicted: the anchor's owner is unknown
         gone = await browser.get(path_of(runs_page_url))
+        page_gone = await browser.get(path_of(second.headers["x-sstar-trace-url"]))
     assert listing["object"] == "list"
     assert [r["id"] for r in listing["data"]] == [second.headers["x-sstar-run-id"], first]
     assert listing["data"][0]["title"] == TASK.splitlines()[0]
@@ -184,6 +185,8 @@ async def test_the_runs_page_lists_the_callers_own_runs_newest_first(open_app):
     assert forged.status_code == 401
     assert gone.status_code == 404
     assert gone.json()["error"]["code"] == "run_not_found"
+    assert page_gone.status_code == 404
+    assert "still running" in page_gone.json()["error"]["message"]
 
 
 async def test_without_keys_the_listing_follows_the_trace_rules(open_app):

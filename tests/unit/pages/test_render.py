@@ -109,6 +109,7 @@ def test_a_summary_is_the_json_listing_entry() -> None:
         "title": "Write add(a, b) <script>alert(1)</script>",
         "model": "fake-model",
         "kind": "function",
+        "entry_point": "add",
         "selection": "adaptive",
         "selected": 2,
         "candidates": 3,
