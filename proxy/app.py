@@ -29,6 +29,7 @@ from proxy.api.responses import ResponsesService, relays_responses
 from proxy.api.router import openai_routes, ops_routes
 from proxy.api.serving import ChatService
 from proxy.api.sstar import SStarService
+from proxy.api.traces import trace_routes
 from proxy.logs import RequestContextMiddleware, configure_logging
 from proxy.runs import RunCoordinator, RunStore
 from proxy.scaling.engine import ScalingEngine
@@ -96,6 +97,7 @@ async def _sstar(
         store=RunStore(settings.run_store_size),
         keepalive_s=settings.keepalive_interval_s,
         identity_secret=settings.trace_secret_bytes(),
+        trace_link_ttl_s=settings.trace_link_ttl_s,
     )
     try:
         yield service
@@ -185,6 +187,7 @@ def create_app(
     install_handlers(app)
     app.include_router(openai_routes)
     app.include_router(ops_routes)
+    app.include_router(trace_routes)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=resolved.max_body_bytes)
     # NOTE: the server drives the drain (proxy/server): it finds it on app.state.
     app.state.drain = Drain()

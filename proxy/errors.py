@@ -6,6 +6,7 @@
     │   └── HeadersTooLargeError      431 invalid_request_error   (the server refuses; closes)
     ├── ClientReadTimeoutError        408 invalid_request_error   (sent too slowly; closes)
     ├── AuthenticationError           401 authentication_error
+    ├── PermissionDeniedError         403 permission_error        (known client, not allowed)
     ├── NotFoundError                 404 not_found_error
     ├── CapacityError                 429 rate_limit_error        (proxy saturated; Retry-After)
     ├── ClientDisconnectedError       499                         (the client left; never sent)
@@ -98,6 +99,14 @@ class AuthenticationError(ProxyError):
 
     status_code = 401
     error_type = "authentication_error"
+    should_retry = False
+
+
+class PermissionDeniedError(ProxyError):
+    """The client is who it says, or needs no key, but may not have this (a runs listing)."""
+
+    status_code = 403
+    error_type = "permission_error"
     should_retry = False
 
 

@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     # Keys the HMAC of client keys (run sharing, trace owners). Unset: random per process; set it
     # when several replicas must read each other's traces.
     trace_secret: SecretStr | None = None
+    # How long the signed link to a run's trace page (x-sstar-trace-url) stays valid; it grants
+    # that one run (and its owner's runs page) to whoever holds it. 0 issues and honours none.
+    trace_link_ttl_s: float = Field(3600.0, ge=0, le=7 * 24 * 3600)
     # Client headers forwarded upstream besides the built-in allowlist (relay.forward_headers).
     forward_headers: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # The connection edge (proxy/server): the request line and headers together are capped

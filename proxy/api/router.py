@@ -2,7 +2,8 @@
 
 OpenAI paths are served with and without the ``/v1`` prefix because clients disagree on whether
 the base URL includes it. ``/health`` and ``/ready`` (also ``/healthz``, ``/readyz``) are open;
-everything else requires a client key when ``SSTAR_API_KEYS`` is set.
+everything else requires a client key when ``SSTAR_API_KEYS`` is set. The run traces and their
+pages (``traces.py``) check the key themselves, since a signed link may stand in for it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response
 
-from proxy.api.access import readable_trace
 from proxy.api.deps import (
     ChatBody,
     ChatServiceDep,
@@ -22,11 +22,10 @@ from proxy.api.deps import (
     PassthroughDep,
     ResponsesBody,
     ResponsesServiceDep,
-    SettingsDep,
     SStarDep,
     require_client_key,
 )
-from proxy.api.handlers import SafeJSONResponse, error_response
+from proxy.api.handlers import error_response
 from proxy.errors import NotFoundError, ProxyError
 
 openai_routes = APIRouter(dependencies=[Depends(require_client_key)])
@@ -94,25 +93,6 @@ async def retrieve_model(
         param="model",
         code="model_not_found",
     )
-
-
-@openai_routes.get("/v1/sstar/runs/{run_id}")
-@openai_routes.get("/sstar/runs/{run_id}", include_in_schema=False)
-async def run_trace(
-    run_id: str, request: Request, sstar: SStarDep, settings: SettingsDep
-) -> Response:
-    """The full trace of a recent S* run (candidates, tests, clusters, matches, timings, tokens).
-
-    Private to its client (``access.py``): a trace this client may not read is a 404 exactly
-    like an unknown id."""
-    trace = readable_trace(request, run_id, settings=settings, source=sstar)
-    if trace is None:
-        raise NotFoundError(
-            f"No S* run `{run_id}` is stored here (unknown, or evicted from the recent runs).",
-            param="run_id",
-            code="run_not_found",
-        )
-    return SafeJSONResponse(trace)
 
 
 @ops_routes.get("/health")

@@ -42,12 +42,14 @@ from proxy.api.disconnect import cancel_on_disconnect
 from proxy.api.handlers import SafeJSONResponse
 from proxy.api.headers import header_value
 from proxy.api.sse import EventStreamResponse
+from proxy.api.trace_links import trace_url_header
 from proxy.errors import ProxyError, ScalingBudgetExceededError, ScalingFailedError
 from proxy.runs import (
     RunCoordinator,
     RunFactory,
     RunStore,
     Subscription,
+    TraceLinks,
     caller_identity,
     run_key,
 )
@@ -83,11 +85,14 @@ class SStarService:
         store: RunStore,
         keepalive_s: float,
         identity_secret: bytes | None = None,
+        trace_link_ttl_s: float = 3600.0,
     ) -> None:
         """``identity_secret`` keys the hashes of client keys (``SSTAR_TRACE_SECRET``); ``None``
-        draws a random one, so only this process can match a key to its runs and traces."""
+        draws a random one, so only this process can match a key to its runs and traces. The
+        same secret signs the trace links (``x-sstar-trace-url``), valid ``trace_link_ttl_s``."""
         self._engine = engine
         self._secret = identity_secret or secrets.token_bytes(32)
+        self.links = TraceLinks(self._secret, ttl_s=trace_link_ttl_s)
         self.unavailable_reason = unavailable_reason if engine is None else None
         self._coordinator = coordinator
         self.store = store
@@ -126,6 +131,10 @@ class SStarService:
             "x-sstar-run-id": header_value(subscription.run_id),
             "x-sstar-reason": header_value(reason),
         }
+        if self.store.capacity > 0:  # NOTE: a link to a trace that is never kept would only 404
+            url = trace_url_header(request, self.links, subscription.run_id, now=time.time())
+            if url is not None:
+                headers["x-sstar-trace-url"] = url
         return OpenRun(subscription=subscription, headers=headers)
 
     async def result(self, run: OpenRun, request: Request) -> ScalingResult:

@@ -5,11 +5,13 @@ owner: the keyed hash of the client key that started the run (``keys.caller_iden
 names the owner it reads as and gets ``None`` unless that owner matches (compared in constant
 time), exactly as for an unknown id, so a stranger cannot even tell that a run exists. Who may
 read as whom is decided at the HTTP edge (``proxy.api.access``). Capacity 0 keeps nothing.
+``recent`` lists an owner's runs, newest first, with when each was stored (the runs page).
 """
 
 from __future__ import annotations
 
 import hmac
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +21,16 @@ from dataclasses import dataclass
 class _Stored:
     owner: str
     trace: Mapping[str, object]
+    stored_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """One listed run: its id, its trace and when it was stored (Unix seconds)."""
+
+    run_id: str
+    trace: Mapping[str, object]
+    stored_at: float
 
 
 class RunStore:
@@ -28,11 +40,23 @@ class RunStore:
         self._capacity = max(0, capacity)
         self._traces: OrderedDict[str, _Stored] = OrderedDict()
 
-    def put(self, run_id: str, trace: Mapping[str, object], *, owner: str) -> None:
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    def put(
+        self,
+        run_id: str,
+        trace: Mapping[str, object],
+        *,
+        owner: str,
+        stored_at: float | None = None,
+    ) -> None:
         """Keep ``trace`` as ``owner``'s (the caller identity of the run's client)."""
         if self._capacity == 0:
             return
-        self._traces[run_id] = _Stored(owner, trace)
+        when = time.time() if stored_at is None else stored_at
+        self._traces[run_id] = _Stored(owner, trace, when)
         self._traces.move_to_end(run_id)
         while len(self._traces) > self._capacity:
             self._traces.popitem(last=False)
@@ -49,6 +73,19 @@ class RunStore:
         if owner is not None and not hmac.compare_digest(stored.owner, owner):
             return None
         return stored.trace
+
+    def owner(self, run_id: str) -> str | None:
+        """Who made ``run_id`` (``None`` if unknown): for a link that lists that owner's runs."""
+        stored = self._traces.get(run_id)
+        return stored.owner if stored is not None else None
+
+    def recent(self, *, owner: str | None) -> tuple[StoredRun, ...]:
+        """``owner``'s stored runs, newest first (``owner=None``: everyone's, as for ``get``)."""
+        return tuple(
+            StoredRun(run_id, stored.trace, stored.stored_at)
+            for run_id, stored in reversed(self._traces.items())
+            if owner is None or hmac.compare_digest(stored.owner, owner)
+        )
 
     def __len__(self) -> int:
         return len(self._traces)
