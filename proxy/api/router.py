@@ -24,10 +24,12 @@ from proxy.api.deps import (
     SStarDep,
     require_client_key,
 )
+from proxy.api.docs import ERROR_RESPONSES, request_body
 from proxy.api.handlers import SafeJSONResponse, error_response
+from proxy.api.protocol import ChatCompletionRequest, CompletionRequest, EmbeddingRequest
 from proxy.errors import NotFoundError, ProxyError
 
-openai_routes = APIRouter(dependencies=[Depends(require_client_key)])
+openai_routes = APIRouter(dependencies=[Depends(require_client_key)], responses=ERROR_RESPONSES)
 ops_routes = APIRouter()
 
 
@@ -35,13 +37,13 @@ def _bind(model: str, mode: str) -> None:
     structlog.contextvars.bind_contextvars(model=model, mode=mode)
 
 
-@openai_routes.post("/v1/chat/completions")
+@openai_routes.post("/v1/chat/completions", openapi_extra=request_body(ChatCompletionRequest))
 @openai_routes.post("/chat/completions", include_in_schema=False)
 async def chat_completions(request: Request, body: ChatBody, chat: ChatServiceDep) -> Response:
     return await chat.chat(body, request)
 
 
-@openai_routes.post("/v1/completions")
+@openai_routes.post("/v1/completions", openapi_extra=request_body(CompletionRequest))
 @openai_routes.post("/completions", include_in_schema=False)
 async def completions(
     request: Request, body: CompletionBody, passthrough: PassthroughDep
@@ -52,7 +54,7 @@ async def completions(
     )
 
 
-@openai_routes.post("/v1/embeddings")
+@openai_routes.post("/v1/embeddings", openapi_extra=request_body(EmbeddingRequest))
 @openai_routes.post("/embeddings", include_in_schema=False)
 async def embeddings(
     request: Request, body: EmbeddingBody, passthrough: PassthroughDep
