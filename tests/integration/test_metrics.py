@@ -7,6 +7,7 @@ Prometheus' own text parser, so names, labels and values are checked as a scrape
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -282,3 +283,40 @@ async def test_paths_no_route_knows_share_one_label(serve):
         value(samples, "sstar_http_requests_total", route="unmatched", method="GET", status="404")
         == 3
     )
+
+
+@pytest.mark.bwrap
+async def test_a_shared_run_is_counted_once_and_its_wait_is_not_overhead(serve, fake_upstream):
+    fake_upstream.responder = sstar_upstream()
+    body = chat()  # the same body twice: the second request joins the first one's run
+
+    async def ask() -> tuple[httpx.Response, float]:
+        started = time.perf_counter()
+        response = await http.post("/v1/chat/completions", json=body)
+        return response, time.perf_counter() - started
+
+    async with serve() as http:
+        answers = await asyncio.gather(ask(), ask())
+        samples = await scrape(http)
+    assert [r.headers["x-sstar-run-id"] for r, _ in answers].count(
+        answers[0][0].headers["x-sstar-run-id"]
+    ) == 2
+    assert total(samples, "sstar_runs_total") == 1
+    assert value(samples, "sstar_samples_total") == 2
+    for response, elapsed_s in answers:
+        overhead_ms = float(response.headers["x-sstar-overhead-ms"])
+        assert 0 <= overhead_ms <= (elapsed_s - UPSTREAM_DELAY_S) * 1000
+
+
+async def test_a_stream_carries_its_overhead_to_the_first_byte(serve, fake_upstream):
+    fake_upstream.responder = sstar_upstream()
+    async with serve(sstar_mode="off") as http:
+        started = time.perf_counter()
+        async with http.stream(
+            "POST", "/v1/chat/completions", json={**chat("hello"), "stream": True}
+        ) as response:
+            headers_s = time.perf_counter() - started
+            body = b"".join([chunk async for chunk in response.aiter_bytes()])
+    assert body.endswith(b"data: [DONE]\n\n")
+    overhead_ms = float(response.headers["x-sstar-overhead-ms"])
+    assert 0 <= overhead_ms <= (headers_s - UPSTREAM_DELAY_S) * 1000
