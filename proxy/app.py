@@ -34,7 +34,7 @@ from proxy.api.handlers import CatchAllMiddleware, install_handlers
 from proxy.api.limits import BodyLimitMiddleware
 from proxy.api.metering import MetricsMiddleware, metrics_routes
 from proxy.api.passthrough import Passthrough
-from proxy.api.router import openai_routes, ops_routes
+from proxy.api.router import UPSTREAM_PATHS, openai_routes, ops_routes
 from proxy.api.serving import ChatService
 from proxy.api.sstar import SStarService
 from proxy.logs import RequestContextMiddleware, configure_logging
@@ -206,6 +206,8 @@ def create_app(
     app.add_middleware(DrainMiddleware, drain=app.state.drain)
     app.add_middleware(CatchAllMiddleware)
     install_cors(app, resolved.cors_origins)
-    app.add_middleware(MetricsMiddleware, metrics=metrics, routes=served)
+    app.add_middleware(
+        MetricsMiddleware, metrics=metrics, routes=served, overhead_paths=UPSTREAM_PATHS
+    )
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -2,8 +2,11 @@
 
 ``MetricsMiddleware`` (pure ASGI, like the request log: Starlette's ``BaseHTTPMiddleware``
 would hide ``http.disconnect``) starts the request's wait clock (``proxy.overhead``), and when
-the response's status line goes out it adds ``x-sstar-overhead-ms``: the time so far minus the
-time an upstream call or a sandbox run was in flight. When the request ends it records the
+the response's status line goes out it takes the overhead: the time so far minus the time an
+upstream call or a sandbox run was in flight. The answers of the routes that go through the
+upstream (chat, completions, embeddings, models) carry it as ``x-sstar-overhead-ms``; elsewhere
+it would only be the whole time, and on a trace lookup a timing that an unknown run id's 404
+must not differ by (``access.py``). When the request ends it records the
 request by route *template* (``/v1/models/{model_id:path}``; ``unmatched`` for a path no route
 knows, so a client cannot mint series), method and status (499 for a client that left, 408 for
 one the server cut for reading too slowly, as in the request log), and its latency and overhead
@@ -17,7 +20,7 @@ opens it for a scraper that holds no key.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from fastapi import APIRouter, Depends, Request
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -53,10 +56,20 @@ def route_template(scope: Scope, routes: Sequence[BaseRoute]) -> str:
 class MetricsMiddleware:
     """Times every HTTP request, adds ``x-sstar-overhead-ms``, records it in ``metrics``."""
 
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, routes: Sequence[BaseRoute]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        routes: Sequence[BaseRoute],
+        overhead_paths: Collection[str],
+    ) -> None:
+        """``routes`` name the requests answered before routing; ``overhead_paths`` are the
+        route templates whose answers carry ``x-sstar-overhead-ms``."""
         self.app = app
         self.metrics = metrics
         self.routes = routes
+        self.overhead_paths = overhead_paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,7 +90,8 @@ class MetricsMiddleware:
             if message["type"] == "http.response.start":
                 seen.start(message, time.perf_counter() - started - clock.waited_s())
                 headers = [h for h in message.get("headers", []) if h[0] != OVERHEAD_HEADER]
-                headers.append((OVERHEAD_HEADER, f"{seen.overhead_ms:.1f}".encode()))
+                if getattr(scope.get("route"), "path", None) in self.overhead_paths:
+                    headers.append((OVERHEAD_HEADER, f"{seen.overhead_ms:.1f}".encode()))
                 message = {**message, "headers": headers}
             elif message["type"] == "http.response.body" and not message.get("more_body"):
                 seen.finished = True

@@ -11,6 +11,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends, Request
+from fastapi.routing import APIRoute
 from starlette.responses import JSONResponse, Response
 
 from proxy.api.access import readable_trace
@@ -105,6 +106,14 @@ async def run_trace(
             code="run_not_found",
         )
     return SafeJSONResponse(trace)
+
+
+UPSTREAM_PATHS = frozenset(
+    route.path
+    for route in openai_routes.routes
+    if isinstance(route, APIRoute) and route.endpoint is not run_trace
+)
+"""The routes answered through the upstream; their answers carry ``x-sstar-overhead-ms``."""
 
 
 @ops_routes.get("/health")

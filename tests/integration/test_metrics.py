@@ -320,3 +320,19 @@ async def test_a_stream_carries_its_overhead_to_the_first_byte(serve, fake_upstr
     assert body.endswith(b"data: [DONE]\n\n")
     overhead_ms = float(response.headers["x-sstar-overhead-ms"])
     assert 0 <= overhead_ms <= (headers_s - UPSTREAM_DELAY_S) * 1000
+
+
+async def test_only_answers_through_the_upstream_carry_the_overhead(serve):
+    async with serve(sstar_mode="off") as http:
+        models = await http.get("/v1/models")
+        health = await http.get("/health")
+        trace = await http.get("/v1/sstar/runs/run_0123")
+        samples = await scrape(http)
+    assert models.status_code == health.status_code == 200
+    assert float(models.headers["x-sstar-overhead-ms"]) >= 0
+    # A trace's 404 must be the unknown id's to the byte: no timing in it (README "Security").
+    assert trace.status_code == 404
+    assert "x-sstar-overhead-ms" not in trace.headers
+    assert "x-sstar-overhead-ms" not in health.headers
+    # The metric still covers every route.
+    assert value(samples, "sstar_proxy_overhead_seconds_count", route="/health", sstar="none") == 1
