@@ -17,8 +17,8 @@ Who records what (each at the one place that knows it):
   attempt by class, for pass-through and S* sub-calls apart;
 - :class:`_EmbeddedModels`: whether each embedded ``llama-server`` is up, read at scrape time.
 
-Label values come from small fixed sets (route templates, rule ids, stages, statuses), never
-from client input, so the number of series stays bounded.
+Label values come from fixed sets (route templates, rule ids, stages, statuses), never from
+client input: the number of series stays bounded.
 """
 
 from __future__ import annotations
@@ -122,9 +122,8 @@ class Metrics:
         self._chat(self.registry)
         self._runs(self.registry, capacity)
         self._outside(self.registry)
-        Gauge(
-            "sstar_proxy_info", "The proxy's version.", ["version"], registry=self.registry
-        ).labels(__version__).set(1)
+        info = Gauge("sstar_proxy_info", "The version.", ["version"], registry=self.registry)
+        info.labels(__version__).set(1)
         self.registry.register(_EmbeddedModels(models))
 
     def _http(self, registry: CollectorRegistry) -> None:
@@ -185,12 +184,7 @@ class Metrics:
             buckets=RUN_BUCKETS,
             registry=registry,
         )
-        self.samples = Counter(
-            "sstar_samples",
-            "Programs sampled by S* runs (escalations included).",
-            [],
-            registry=registry,
-        )
+        self.samples = Counter("sstar_samples", "Programs sampled by S* runs.", registry=registry)
         self.candidates = Counter(
             "sstar_candidates",
             "S* candidates by their best revision's state: passed (as sampled), fixed (by "
@@ -205,9 +199,7 @@ class Metrics:
             ["stage", "kind"],
             registry=registry,
         )
-        self.runs_in_flight = Gauge(
-            "sstar_runs_in_flight", "S* runs in flight now.", registry=registry
-        )
+        self.runs_in_flight = Gauge("sstar_runs_in_flight", "S* runs in flight.", registry=registry)
         self.runs_capacity = Gauge(
             "sstar_runs_capacity",
             "S* runs allowed in flight at once (SSTAR_MAX_CONCURRENT_RUNS).",
