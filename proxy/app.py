@@ -5,32 +5,43 @@ shutdown); ``uvicorn proxy.app:create_app --factory`` serves it without them. Te
 with their own settings and injected doubles (``upstream=``, ``sandbox=``). The lifespan creates
 the services (pooled HTTP client, litellm adapters), stores them on ``app.state`` and closes them.
 
-Middleware, outermost first: request context (request id, one log event per request), catch-all
-(generic 500), drain (ends what still runs when a shutdown's drain time is up), body limit (413),
-then FastAPI's exception handlers and the routes.
+Middleware, outermost first: request context (request id, one log event per request), metrics
+(request counts and latency, ``x-sstar-overhead-ms``), CORS (only with ``SSTAR_CORS_ORIGINS``;
+outside the catch-all so that errors carry its headers too), catch-all (generic 500), drain
+(ends what still runs when a shutdown's drain time is up), body limit (413), then FastAPI's
+exception handlers and the routes.
+
+Operations (``Metrics`` in ``proxy.metrics``, one registry per app): ``GET /metrics``, ``/docs``
+and ``/openapi.json`` with the request models. ``model_health`` lists the embedded model servers
+whose health ``/metrics`` reports (``sstar-proxy serve`` passes them).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI
 
 from proxy import __version__
+from proxy.api.cors import install_cors
+from proxy.api.docs import API_DESCRIPTION, docs_routes, install_openapi
 from proxy.api.drain import Drain, DrainMiddleware
 from proxy.api.handlers import CatchAllMiddleware, install_handlers
 from proxy.api.limits import BodyLimitMiddleware
+from proxy.api.metering import MetricsMiddleware, metrics_routes
 from proxy.api.passthrough import Passthrough
 from proxy.api.responses import ResponsesService, relays_responses
-from proxy.api.router import openai_routes, ops_routes
+from proxy.api.router import UPSTREAM_PATHS, openai_routes, ops_routes
 from proxy.api.serving import ChatService
 from proxy.api.sstar import SStarService
 from proxy.api.traces import trace_routes
 from proxy.logs import RequestContextMiddleware, configure_logging
+from proxy.metered import MeteredSandbox, TimedUpstream
+from proxy.metrics import Metrics, ModelHealth
 from proxy.runs import RunCoordinator, RunStore
 from proxy.scaling.engine import ScalingEngine
 from proxy.settings import Settings
@@ -74,9 +85,11 @@ async def _open_sandbox(settings: Settings) -> tuple[Sandbox | None, str | None]
 
 @asynccontextmanager
 async def _sstar(
-    settings: Settings, upstream: Upstream, sandbox: Sandbox | None
+    settings: Settings, upstream: Upstream, sandbox: Sandbox | None, metrics: Metrics
 ) -> AsyncIterator[SStarService]:
-    """The S* side: sandbox (injected or opened here), engine, shared runs, trace store."""
+    """The S* side: sandbox (injected or opened here), engine, shared runs, trace store.
+
+    The engine gets both seams metered (``proxy.metered``) and counts its failed sub-calls."""
     owned = sandbox is None
     reason = None
     if sandbox is None:
@@ -84,10 +97,12 @@ async def _sstar(
     service = SStarService(
         engine=(
             ScalingEngine(
-                upstream,
-                sandbox,
+                TimedUpstream(upstream),
+                MeteredSandbox(sandbox, metrics),
                 profile=settings.upstream_profile(),
-                retry=RetryPolicy.from_settings(settings),
+                retry=RetryPolicy.from_settings(
+                    settings, observer=metrics.upstream_observer("sstar")
+                ),
             )
             if sandbox is not None
             else None
@@ -98,6 +113,7 @@ async def _sstar(
         keepalive_s=settings.keepalive_interval_s,
         identity_secret=settings.trace_secret_bytes(),
         trace_link_ttl_s=settings.trace_link_ttl_s,
+        metrics=metrics,
     )
     try:
         yield service
@@ -111,13 +127,15 @@ async def _sstar(
 async def _services(
     app: FastAPI, settings: Settings, upstream: Upstream | None, sandbox: Sandbox | None
 ) -> AsyncIterator[None]:
+    metrics: Metrics = app.state.metrics
+    on_error = metrics.upstream_observer("passthrough")
     router = ModelRouter(settings)
-    relay = Relay(settings)
+    relay = Relay(settings, on_error=on_error)
     clients = OpenAIClientPool(timeout_s=settings.request_timeout_s)
     passthrough = Passthrough(
         router=router,
         relay=relay,
-        litellm=LiteLLMPassthrough(settings, clients=clients),
+        litellm=LiteLLMPassthrough(settings, clients=clients, on_error=on_error),
         max_fanout=settings.max_fanout,
     )
     engine_upstream = upstream or LiteLLMUpstream(settings, router=router, clients=clients)
@@ -133,10 +151,10 @@ async def _services(
         else None
     )
     try:
-        async with _sstar(settings, engine_upstream, sandbox) as sstar:
+        async with _sstar(settings, engine_upstream, sandbox, metrics) as sstar:
             app.state.sstar = sstar
             app.state.chat_service = ChatService(
-                settings=settings, passthrough=passthrough, sstar=sstar
+                settings=settings, passthrough=passthrough, sstar=sstar, metrics=metrics
             )
             app.state.responses_service = ResponsesService(
                 settings=settings,
@@ -162,9 +180,11 @@ def create_app(
     *,
     upstream: Upstream | None = None,
     sandbox: Sandbox | None = None,
+    model_health: Sequence[ModelHealth] = (),
 ) -> FastAPI:
     """Build the proxy. ``settings`` default to ``Settings.load()`` (env + ``SSTAR_CONFIG``)."""
     resolved = settings if settings is not None else Settings.load()
+    metrics = Metrics(capacity=resolved.max_concurrent_runs, models=model_health)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -180,18 +200,30 @@ def create_app(
     app = FastAPI(
         title="sstar-proxy",
         version=__version__,
+        description=API_DESCRIPTION,
         lifespan=lifespan,
-        docs_url=None,
+        docs_url=None,  # NOTE: our own /docs serves Swagger UI's assets itself (api/docs.py)
         redoc_url=None,
     )
+    app.state.metrics = metrics
     install_handlers(app)
-    app.include_router(openai_routes)
-    app.include_router(ops_routes)
-    app.include_router(trace_routes)
+    routers = (openai_routes, ops_routes, trace_routes, metrics_routes, docs_routes)
+    for router in routers:
+        app.include_router(router)
+    # NOTE: the routes as declared: metrics match requests answered before routing against them.
+    served = [
+        *(route for route in app.routes if isinstance(getattr(route, "path", None), str)),
+        *(route for router in routers for route in router.routes),
+    ]
+    install_openapi(app)
     app.add_middleware(BodyLimitMiddleware, max_body_bytes=resolved.max_body_bytes)
     # NOTE: the server drives the drain (proxy/server): it finds it on app.state.
     app.state.drain = Drain()
     app.add_middleware(DrainMiddleware, drain=app.state.drain)
     app.add_middleware(CatchAllMiddleware)
+    install_cors(app, resolved.cors_origins)
+    app.add_middleware(
+        MetricsMiddleware, metrics=metrics, routes=served, overhead_paths=UPSTREAM_PATHS
+    )
     app.add_middleware(RequestContextMiddleware)
     return app

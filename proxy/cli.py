@@ -71,8 +71,18 @@ def embedded_settings(
 @contextmanager
 def embedded_upstream(settings: Settings) -> Iterator[Settings]:
     """The settings to serve with: as given, or pointing at the supervised embedded model(s)."""
+    with embedded_models(settings) as (served, _servers):
+        yield served
+
+
+@contextmanager
+def embedded_models(
+    settings: Settings,
+) -> Iterator[tuple[Settings, tuple[LocalModelServer, ...]]]:
+    """``embedded_upstream``, and the supervised model servers (none with an upstream), whose
+    health ``/metrics`` reports."""
     if settings.has_upstream:
-        yield settings
+        yield settings, ()
         return
     from proxy.local_model import LocalModelError
 
@@ -91,12 +101,13 @@ def embedded_upstream(settings: Settings) -> Iterator[Settings]:
                 )
         except LocalModelError as exc:
             raise UsageError(f"sstar-proxy: the embedded model could not start: {exc}") from exc
-        for server in (sampler, aux):
-            if server is not None:
-                _say(f"embedded model {server.model_name} serving at {server.api_base}")
-        yield embedded_settings(
+        running = tuple(server for server in (sampler, aux) if server is not None)
+        for server in running:
+            _say(f"embedded model {server.model_name} serving at {server.api_base}")
+        served = embedded_settings(
             settings, sampler.api_base, aux_api_base=aux.api_base if aux is not None else None
         )
+        yield served, running
 
 
 @contextmanager
@@ -170,9 +181,9 @@ def serve(settings: Settings) -> None:
     from proxy.server.server import build_server
 
     configure_logging(log_format=settings.log_format, level=settings.log_level)
-    with embedded_upstream(settings) as served:
+    with embedded_models(settings) as (served, models):
         server = build_server(
-            create_app(served),
+            create_app(served, model_health=models),
             ServerLimits.from_settings(served),
             host=served.host,
             port=served.port,

@@ -33,6 +33,7 @@ from proxy.scaling.types import JudgeStyle, Mode, ScalingParams, SelectionMode
 
 CONFIG_ENV = "SSTAR_CONFIG"
 _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9a-z-]+$")
+_ORIGIN = re.compile(r"^https?://(?:[a-z0-9.\-]+|\[[0-9a-f:.]+\])(?::[0-9]{1,5})?$")
 UNFORWARDABLE_HEADERS = frozenset(
     {
         # the client's credentials are for the proxy; the proxy adds the upstream's own
@@ -129,6 +130,12 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
     client_read_timeout_s: float = Field(30.0, gt=0, le=3600)
     drain_timeout_s: float = Field(30.0, ge=0, le=3600)
+    # --- operations (README "Operations"): metrics and browser clients -----------------------
+    # GET /metrics needs a client key (when api_keys are set) unless this opens it to scrapers.
+    metrics_public: bool = False
+    # Origins allowed to call the proxy from a browser (CORS), comma-separated, or "*" for any;
+    # empty (the default): no CORS at all.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     # --- S* (defaults from ScalingParams; server values cap per-request ones) ----------------
     sstar_mode: Mode = "auto"
@@ -199,6 +206,28 @@ class Settings(BaseSettings):
             if name in UNFORWARDABLE_HEADERS or name.startswith("x-sstar-"):
                 raise ValueError(f"{name!r} is never forwarded (credentials, framing, or ours)")
         return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        """``SSTAR_CORS_ORIGINS=https://a.example,http://localhost:3000`` or ``*``."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        """Origins as browsers send them: scheme and host (and port), lower case, no path."""
+        if "*" in value:
+            if len(value) > 1:
+                raise ValueError("'*' allows every origin; list it alone")
+            return value
+        origins = [origin.lower().removesuffix("/") for origin in value]
+        for origin in origins:
+            if not _ORIGIN.match(origin):
+                raise ValueError(f"{origin!r} is not an origin such as https://app.example:8443")
+        return origins
 
     @field_validator("upstream_api_base")
     @classmethod

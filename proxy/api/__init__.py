@@ -20,5 +20,8 @@ the upstream's bytes or translates through litellm; ``responses_answer.py`` and
 
 Around every request: ``handlers.py`` renders every error as OpenAI's envelope, ``limits.py``
 caps the body, ``disconnect.py`` cancels work when the client leaves, and every response header
-the proxy writes goes through ``headers.py``.
+the proxy writes goes through ``headers.py``. For operators: ``metering.py`` counts and times
+every request (``x-sstar-overhead-ms``) and serves ``/metrics``, ``cors.py`` answers browsers'
+preflights when origins are configured, ``docs.py`` serves ``/docs`` and completes
+``/openapi.json``.
 """

@@ -12,6 +12,7 @@ from typing import Any
 
 import structlog
 from fastapi import APIRouter, Depends, Request
+from fastapi.routing import APIRoute
 from starlette.responses import JSONResponse, Response
 
 from proxy.api.deps import (
@@ -25,10 +26,17 @@ from proxy.api.deps import (
     SStarDep,
     require_client_key,
 )
+from proxy.api.docs import ERROR_RESPONSES, request_body
 from proxy.api.handlers import error_response
+from proxy.api.protocol import (
+    ChatCompletionRequest,
+    CompletionRequest,
+    EmbeddingRequest,
+    ResponsesRequest,
+)
 from proxy.errors import NotFoundError, ProxyError
 
-openai_routes = APIRouter(dependencies=[Depends(require_client_key)])
+openai_routes = APIRouter(dependencies=[Depends(require_client_key)], responses=ERROR_RESPONSES)
 ops_routes = APIRouter()
 
 
@@ -36,13 +44,13 @@ def _bind(model: str, mode: str) -> None:
     structlog.contextvars.bind_contextvars(model=model, mode=mode)
 
 
-@openai_routes.post("/v1/chat/completions")
+@openai_routes.post("/v1/chat/completions", openapi_extra=request_body(ChatCompletionRequest))
 @openai_routes.post("/chat/completions", include_in_schema=False)
 async def chat_completions(request: Request, body: ChatBody, chat: ChatServiceDep) -> Response:
     return await chat.chat(body, request)
 
 
-@openai_routes.post("/v1/responses")
+@openai_routes.post("/v1/responses", openapi_extra=request_body(ResponsesRequest))
 @openai_routes.post("/responses", include_in_schema=False)
 async def responses(
     request: Request, body: ResponsesBody, service: ResponsesServiceDep
@@ -50,7 +58,7 @@ async def responses(
     return await service.respond(body, request)
 
 
-@openai_routes.post("/v1/completions")
+@openai_routes.post("/v1/completions", openapi_extra=request_body(CompletionRequest))
 @openai_routes.post("/completions", include_in_schema=False)
 async def completions(
     request: Request, body: CompletionBody, passthrough: PassthroughDep
@@ -61,7 +69,7 @@ async def completions(
     )
 
 
-@openai_routes.post("/v1/embeddings")
+@openai_routes.post("/v1/embeddings", openapi_extra=request_body(EmbeddingRequest))
 @openai_routes.post("/embeddings", include_in_schema=False)
 async def embeddings(
     request: Request, body: EmbeddingBody, passthrough: PassthroughDep
@@ -93,6 +101,12 @@ async def retrieve_model(
         param="model",
         code="model_not_found",
     )
+
+
+UPSTREAM_PATHS = frozenset(
+    route.path for route in openai_routes.routes if isinstance(route, APIRoute)
+)
+"""The routes answered through the upstream; their answers carry ``x-sstar-overhead-ms``."""
 
 
 @ops_routes.get("/health")

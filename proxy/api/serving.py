@@ -30,22 +30,36 @@ from proxy.errors import (
     ScalingFailedError,
     UpstreamError,
 )
+from proxy.metrics import Metrics
 from proxy.scaling.breaker import REFUSALS
 from proxy.settings import Settings
 from proxy.tasking import build_params, build_task
 
 log = structlog.get_logger(__name__)
 
+_FALLBACK_REASONS = {
+    "sandbox_unavailable": "{error}",
+    "capacity": "S* at capacity",
+    "run_failed": "S* run failed: {error}",
+}
+"""The ``x-sstar-reason`` of each fallback (before "; answered by pass-through")."""
+
 
 class ChatService:
     """Answers ``POST /v1/chat/completions``."""
 
     def __init__(
-        self, *, settings: Settings, passthrough: Passthrough, sstar: SStarService
+        self,
+        *,
+        settings: Settings,
+        passthrough: Passthrough,
+        sstar: SStarService,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self.passthrough = passthrough
         self.sstar = sstar
+        self._metrics = metrics or Metrics()
 
     async def chat(self, body: JsonBody[ChatCompletionRequest], request: Request) -> Response:
         """Detect, then S* or pass-through."""
@@ -61,6 +75,7 @@ class ChatService:
             model=body.parsed.model, stream=bool(body.parsed.stream), rule=decision.rule
         )
         log.info("detector_decided", rule=decision.rule, apply=decision.apply)
+        self._metrics.decided(decision.rule, applied=decision.apply)
         if decision.rule == "force_conflict":
             raise InvalidRequestError(decision.reason, param=decision.param)
         if not decision.apply:
@@ -68,7 +83,7 @@ class ChatService:
         if self.sstar.unavailable_reason is not None:
             reason = f"sandbox unavailable: {self.sstar.unavailable_reason}"
             return await self._cannot_scale(
-                body, request, controls, reason, SandboxUnavailableError(reason)
+                body, request, controls, "sandbox_unavailable", SandboxUnavailableError(reason)
             )
         return await self._scale(body, request, controls, decision)
 
@@ -96,29 +111,34 @@ class ChatService:
                 progress=controls.progress,
             )
         except CapacityError as exc:
-            return await self._cannot_scale(body, request, controls, "S* at capacity", exc)
+            return await self._cannot_scale(body, request, controls, "capacity", exc)
         except ScalingFailedError as exc:
             if isinstance(exc.cause, UpstreamError) and exc.cause.status_code in REFUSALS:
                 # NOTE: the upstream refused the run (429/401/403); a pass-through would only be
                 # refused again, so its answer (status, Retry-After) is the client's.
                 log.warning("scaling_refused_upstream", status=exc.status_code)
+                self._metrics.fell_back("upstream_refused", action="error")
                 raise
-            reason = f"S* run failed: {exc.message}"
-            return await self._cannot_scale(body, request, controls, reason, exc)
+            return await self._cannot_scale(body, request, controls, "run_failed", exc)
 
     async def _cannot_scale(
         self,
         body: JsonBody[ChatCompletionRequest],
         request: Request,
         controls: Controls,
-        reason: str,
+        why: str,
         error: ProxyError,
     ) -> Response:
-        """Fall back to pass-through, unless S* was forced or the server says fail instead."""
+        """Fall back to pass-through, unless S* was forced or the server says fail instead.
+
+        ``why`` is the fallback's metric label (``sstar_fallbacks_total``)."""
+        reason = _FALLBACK_REASONS[why].format(error=error.message)
         if controls.mode == "force" or self.settings.on_scaling_failure == "error":
             log.warning("scaling_refused", reason=reason)
+            self._metrics.fell_back(why, action="error")
             raise error
         log.warning("scaling_fell_back", reason=reason)
+        self._metrics.fell_back(why, action="passthrough")
         return await self._pass(body, request, f"{reason}; answered by pass-through")
 
     async def _pass(

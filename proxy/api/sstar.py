@@ -44,6 +44,8 @@ from proxy.api.headers import header_value
 from proxy.api.sse import EventStreamResponse
 from proxy.api.trace_links import trace_url_header
 from proxy.errors import ProxyError, ScalingBudgetExceededError, ScalingFailedError
+from proxy.metrics import Metrics
+from proxy.overhead import waiting
 from proxy.runs import (
     RunCoordinator,
     RunFactory,
@@ -86,11 +88,15 @@ class SStarService:
         keepalive_s: float,
         identity_secret: bytes | None = None,
         trace_link_ttl_s: float = 3600.0,
+        metrics: Metrics | None = None,
     ) -> None:
         """``identity_secret`` keys the hashes of client keys (``SSTAR_TRACE_SECRET``); ``None``
         draws a random one, so only this process can match a key to its runs and traces. The
-        same secret signs the trace links (``x-sstar-trace-url``), valid ``trace_link_ttl_s``."""
+        same secret signs the trace links (``x-sstar-trace-url``), valid ``trace_link_ttl_s``.
+        ``metrics`` records each run once, however many requests share it."""
         self._engine = engine
+        self._metrics = metrics or Metrics()
+        self._metrics.watch_runs(lambda: coordinator.active)
         self._secret = identity_secret or secrets.token_bytes(32)
         self.links = TraceLinks(self._secret, ttl_s=trace_link_ttl_s)
         self.unavailable_reason = unavailable_reason if engine is None else None
@@ -142,7 +148,7 @@ class SStarService:
 
         Raises ``ScalingFailedError`` (nothing was sent yet, so the caller may pass through)."""
         try:
-            return await cancel_on_disconnect(request.receive, run.subscription.result())
+            return await cancel_on_disconnect(request.receive, _wait_for(run.subscription))
         except ProxyError as exc:
             raise ScalingFailedError(exc.message, cause=exc) from exc
         except Exception as exc:
@@ -210,9 +216,14 @@ class SStarService:
                 async with asyncio.timeout(params.deadline_s + ANSWER_GRACE_S):
                     result = await engine.run(task, params, on_progress=publish, observer=recorder)
             except TimeoutError as exc:
+                self._metrics.run_ended_without_answer("deadline")
                 raise ScalingBudgetExceededError(
                     f"S* run did not end within its deadline ({params.deadline_s:g} s)"
                 ) from exc
+            except BaseException as exc:
+                self._metrics.run_ended_without_answer(_outcome_of(exc))
+                raise
+            self._metrics.run_answered(result, duration_s=time.monotonic() - started)
             trace = render_trace(
                 result, task=task, params=params, run_id=run_id, picks=recorder.picks
             )
@@ -231,6 +242,24 @@ class SStarService:
             return result
 
         return start
+
+
+async def _wait_for(subscription: Subscription) -> ScalingResult:
+    """The run's result; waiting for a run another request started is this request's wait on
+    the outside world (``x-sstar-overhead-ms``), as the run's own waits are its starter's."""
+    if not subscription.joined:
+        return await subscription.result()
+    with waiting():
+        return await subscription.result()
+
+
+def _outcome_of(exc: BaseException) -> str:
+    """The ``sstar_runs_total`` outcome of a run that ended without an answer."""
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled"
+    if isinstance(exc, ScalingBudgetExceededError):
+        return "deadline"
+    return "failed"
 
 
 def as_proxy_error(exc: BaseException) -> ProxyError | None:

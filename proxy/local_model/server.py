@@ -110,6 +110,13 @@ class LocalModelServer:
         return proc.pid if proc is not None and proc.poll() is None else None
 
     @property
+    def running(self) -> bool:
+        """Whether the child is alive and supervised now (``/metrics`` reads it at every scrape,
+        so it only polls the process: no request). ``False`` while a dead child awaits its
+        restart, after the supervisor gave up, and once stopped."""
+        return self.pid is not None and not self._stopping.is_set()
+
+    @property
     def log_path(self) -> Path | None:
         return self._log_path
 

@@ -20,13 +20,14 @@ import importlib
 import os
 import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
 import httpx
 import structlog
 
 from proxy.errors import UpstreamError, UpstreamTimeoutError
+from proxy.overhead import waiting
 from proxy.settings import Settings
 from proxy.upstream.base import Choice, UpstreamRequest, UpstreamResponse, Usage
 from proxy.upstream.litellm_errors import map_upstream_errors
@@ -262,9 +263,16 @@ class LiteLLMUpstream:
 class LiteLLMPassthrough:
     """Pass-through for config-mapped models, where litellm's provider translation is needed."""
 
-    def __init__(self, settings: Settings, *, clients: OpenAIClientPool | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clients: OpenAIClientPool | None = None,
+        on_error: Callable[[UpstreamError], None] | None = None,
+    ) -> None:
+        """``on_error`` sees every failed attempt (``RetryPolicy.observer``)."""
         self._settings = settings
-        self._policy = RetryPolicy.from_settings(settings)
+        self._policy = RetryPolicy.from_settings(settings, observer=on_error)
         self._clients = clients or OpenAIClientPool(timeout_s=settings.request_timeout_s)
 
     async def aclose(self) -> None:
@@ -303,7 +311,8 @@ class LiteLLMPassthrough:
                     f"upstream did not answer within the request timeout ({timeout_s:g} s)"
                 ) from exc
 
-        result = await call_with_retries(self._policy, attempt, deadline=until)
+        with waiting():  # the request's wait on the upstream (proxy.overhead)
+            result = await call_with_retries(self._policy, attempt, deadline=until)
         if params.get("stream") is True:
             return self._chunks(result, route.public_name)
         return _dump(result, route.public_name)

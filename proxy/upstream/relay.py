@@ -33,6 +33,7 @@ from proxy.errors import (
     UpstreamStatusError,
     UpstreamTimeoutError,
 )
+from proxy.overhead import waiting
 from proxy.settings import Settings
 from proxy.upstream.retry import (
     RetryPolicy,
@@ -200,9 +201,16 @@ open connections) on every state change, so one pool's CPU per request grows wit
 class Relay:
     """Pooled httpx clients; ``post`` and ``get`` relay requests to an upstream base URL."""
 
-    def __init__(self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        on_error: Callable[[UpstreamError], None] | None = None,
+    ):
+        """``on_error`` sees every failed attempt (``RetryPolicy.observer``)."""
         self._settings = settings
-        self._policy = RetryPolicy.from_settings(settings)
+        self._policy = RetryPolicy.from_settings(settings, observer=on_error)
         self._shards = [
             httpx.AsyncClient(
                 timeout=httpx.Timeout(
@@ -275,7 +283,9 @@ class Relay:
                     f"upstream did not answer within the request timeout ({timeout:g} s)"
                 ) from exc
 
-        return await call_with_retries(self._policy, attempt, deadline=until)
+        # NOTE: the request's wait on the upstream, retries included (proxy.overhead).
+        with waiting():
+            return await call_with_retries(self._policy, attempt, deadline=until)
 
     async def _attempt(self, request: httpx.Request, *, stream: bool) -> RelayedResponse:
         try:

@@ -19,6 +19,9 @@ spent its retries on it (the client's own retries would multiply the calls for n
 when it gave up early (the wait was above the cap or past the deadline, the run's breaker was
 open, or retries are off), so the client may come back after ``Retry-After``.
 
+Every failed attempt, retried or not, is shown to the policy's ``observer`` when it has one (the
+app counts them by class in ``proxy.metrics``; the policy stays free of any metrics library).
+
 The module is pure but for :func:`call_with_retries`, which sleeps; it imports no settings, so the
 engine can use it.
 """
@@ -29,7 +32,7 @@ import asyncio
 import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 import structlog
@@ -86,13 +89,19 @@ class RetryPolicy:
     retries: int = 2
     backoff_s: float = 0.5
     max_wait_s: float = 20.0
+    observer: Callable[[UpstreamError], None] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> RetryPolicy:
+    def from_settings(
+        cls, settings: Settings, *, observer: Callable[[UpstreamError], None] | None = None
+    ) -> RetryPolicy:
         return cls(
             retries=settings.upstream_retries,
             backoff_s=settings.upstream_retry_backoff_s,
             max_wait_s=settings.upstream_retry_max_wait_s,
+            observer=observer,
         )
 
     def backoff(self, attempt: int) -> float:
@@ -146,6 +155,8 @@ async def call_with_retries(
         try:
             return await attempt()
         except UpstreamError as exc:
+            if policy.observer is not None:
+                policy.observer(exc)
             wait = policy.wait_s(exc, number)
             vetoed = may_retry is not None and not may_retry(exc)
             late = deadline is not None and wait is not None and loop.time() + wait >= deadline
