@@ -13,10 +13,9 @@ who reads). A run that fails before anything was sent raises ``ScalingFailedErro
 can fall back to pass-through. A stream has sent its role chunk before the run ends, so a run
 that fails midway ends the stream with one ``error`` event and ``[DONE]`` (the engine itself
 degrades to fewer candidates or a cheaper selection and raises only when it has nothing to
-answer with). Whoever
-waits for a run waits no longer than its deadline (at most the request timeout:
-``proxy.tasking.build_params``) plus ``ANSWER_GRACE_S``: a run still going then is cancelled and
-answered with a 504.
+answer with). Whoever waits for a run waits no longer than its deadline (at most the request
+timeout: ``proxy.tasking.build_params``) plus ``ANSWER_GRACE_S``: a run still going then is
+cancelled and answered with a 504.
 """
 
 from __future__ import annotations
