@@ -11,7 +11,12 @@ import pytest
 
 from proxy.settings import Settings
 from proxy.upstream.base import Message, UpstreamRequest
-from proxy.upstream.litellm_client import LiteLLMPassthrough, LiteLLMUpstream, _keep_user
+from proxy.upstream.litellm_client import (
+    LiteLLMPassthrough,
+    LiteLLMUpstream,
+    _keep_user,
+    close_clients,
+)
 from proxy.upstream.routing import LiteLLMRoute
 
 FIELDS = {"user": "end-user-7", "top_p": 0.8, "presence_penalty": 0.5, "logit_bias": {"42": -5}}
@@ -39,6 +44,7 @@ async def test_pass_through_of_a_mapped_model_keeps_user(fake_upstream, model) -
         await passthrough.forward("chat/completions", route, params)
     finally:
         await passthrough.aclose()
+        await close_clients()  # litellm's own client for hosted_vllm/ (no client of ours)
     assert fake_upstream.last.json["user"] == "end-user-7"
 
 
