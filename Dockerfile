@@ -1,4 +1,5 @@
-# sstar-proxy: deployment image (not built on the development machines, which have no Docker engine).
+# sstar-proxy: deployment image (not built on the development machines, which have no Docker engine;
+# `hadolint Dockerfile` in scripts/check is its check).
 #
 #   docker build -t sstar-proxy .
 #   docker run --rm -p 8000:8000 \
@@ -6,37 +7,59 @@
 #     --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
 #     --cgroupns=private --stop-timeout 40 sstar-proxy
 #
-# The sandbox (bubblewrap) must be able to create user/pid/net namespaces and to write its cgroup
-# subtree; without that S* fails closed (503 when forced, pass-through otherwise). The image is
-# meant to sit in front of an upstream (SSTAR_UPSTREAM_API_BASE or a --config file with models);
-# the embedded local model builds llama.cpp on first start and needs a compiler toolchain, which
-# this slim image deliberately does not carry. On `docker stop` the proxy drains in-flight requests
-# for SSTAR_DRAIN_TIMEOUT_S (30 s) before it exits: --stop-timeout 40 keeps Docker's kill away.
+# The image serves other machines (SSTAR_HOST=0.0.0.0) in SSTAR_ENVIRONMENT=production, which
+# refuses to start without SSTAR_API_KEYS (exit 2, saying so). The sandbox (bubblewrap) must be
+# able to create user/pid/net namespaces and to write its cgroup subtree; without that S* fails
+# closed (503 when forced, pass-through otherwise). The image is meant to sit in front of an
+# upstream (SSTAR_UPSTREAM_API_BASE or a --config file with models); the embedded local model
+# builds llama.cpp on first start and needs a compiler toolchain, which this slim image
+# deliberately does not carry. tini is PID 1: it passes `docker stop`'s SIGTERM to the proxy and
+# reaps the sandbox processes it spawns. On SIGTERM the proxy drains in-flight requests for
+# SSTAR_DRAIN_TIMEOUT_S (30 s) before it exits: --stop-timeout 40 keeps Docker's kill away.
+#
+# Versions: Python packages are installed from requirements/constraints.txt (the versions the
+# test suite passed with; scripts/lock), Debian packages pinned to their Debian 12 (bookworm)
+# amd64 versions. When a Debian security update replaces one, the build fails at apt-get: update
+# the pin (`apt-cache policy bubblewrap libseccomp2 tini` on bookworm).
 
-FROM python:3.11-slim AS build
+FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 WORKDIR /src
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
-COPY pyproject.toml README.md ./
+# Dependencies in their own layer, before the source: rebuilt only when pyproject.toml or the
+# pinned versions change, not on every code change (litellm alone takes a minute to install).
+COPY pyproject.toml requirements/constraints.txt ./
+RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
+    && pip install --no-cache-dir -c constraints.txt -r requirements.txt
+COPY README.md LICENSE ./
 COPY proxy ./proxy
 COPY sandbox ./sandbox
-RUN pip install --upgrade pip && pip install .
+RUN pip install --no-cache-dir --no-deps .
 
-FROM python:3.11-slim
+FROM python:3.11-slim-bookworm
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends bubblewrap libseccomp2 \
+    && apt-get install -y --no-install-recommends \
+        bubblewrap=0.8.0-2+deb12u1 \
+        libseccomp2=2.5.4-1+deb12u1 \
+        tini=0.19.0-1+b3 \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --create-home --uid 10001 sstar
+    && groupadd --system --gid 10001 sstar \
+    && useradd --system --no-log-init --create-home --uid 10001 --gid 10001 sstar
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     LITELLM_LOCAL_MODEL_COST_MAP=True \
     SSTAR_ENVIRONMENT=production \
-    SSTAR_LOG_FORMAT=json
-USER sstar
+    SSTAR_LOG_FORMAT=json \
+    SSTAR_HOST=0.0.0.0 \
+    SSTAR_PORT=8000
+USER 10001:10001
 WORKDIR /home/sstar
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=3)"]
-CMD ["sstar-proxy", "serve", "--host", "0.0.0.0"]
+# The port the proxy serves (SSTAR_PORT, also when `docker run -e` changes it), on loopback, with
+# no HTTP proxy in between; the start period covers the sandbox's start-up self-test.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request as r; r.build_opener(r.ProxyHandler({})).open('http://127.0.0.1:%s/health' % os.environ.get('SSTAR_PORT', '8000'), timeout=3)"]
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["sstar-proxy", "serve"]

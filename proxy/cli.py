@@ -128,14 +128,48 @@ def _embedded_server(
         server.stop()
 
 
+DESCRIPTION = """\
+An OpenAI-compatible proxy: requests for a self-contained program are answered with S*
+test-time scaling (sample, test in a sandbox, debug, select); everything else passes through."""
+
+SERVE_DESCRIPTION = """\
+Serve the proxy at http://HOST:PORT/v1. With no upstream configured (--upstream-api-base,
+SSTAR_UPSTREAM_API_BASE, or models in a --config file), the embedded model is prepared once
+(cached, by default in ~/.cache/sstar-proxy) and served."""
+
+EPILOG = """\
+Settings: flags override SSTAR_* environment variables, which override the YAML file given
+with --config. Every setting is described in README.md."""
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="sstar-proxy", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="serve the OpenAI-compatible proxy")
+    from proxy import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sstar-proxy",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(
+        dest="command", required=True, title="commands", metavar="COMMAND"
+    )
+    serve = commands.add_parser(
+        "serve",
+        help="serve the OpenAI-compatible proxy",
+        description=SERVE_DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     serve.add_argument("--host", help="bind address (SSTAR_HOST, default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (SSTAR_PORT, default 8000)")
-    serve.add_argument("--upstream-api-base", help="OpenAI-compatible base URL (with /v1)")
-    serve.add_argument("--config", help="YAML config file (SSTAR_CONFIG)")
+    serve.add_argument(
+        "--upstream-api-base",
+        metavar="URL",
+        help="an OpenAI-compatible server, with /v1 (SSTAR_UPSTREAM_API_BASE)",
+    )
+    serve.add_argument("--config", metavar="FILE", help="YAML config file (SSTAR_CONFIG)")
     serve.add_argument(
         "--local-model",
         choices=get_args(LocalModelName),
@@ -146,8 +180,14 @@ def _parser() -> argparse.ArgumentParser:
         choices=get_args(LocalModelName),
         help="a second embedded model for input synthesis and judging (SSTAR_LOCAL_AUX_MODEL)",
     )
-    serve.add_argument("--log-format", choices=["json", "console"])
-    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    serve.add_argument(
+        "--log-format", choices=["json", "console"], help="log lines (SSTAR_LOG_FORMAT)"
+    )
+    serve.add_argument(
+        "--log-level",
+        choices=["debug", "info", "warning", "error"],
+        help="least severe level logged (SSTAR_LOG_LEVEL)",
+    )
     return parser
 
 
@@ -164,8 +204,20 @@ def load_settings(args: argparse.Namespace) -> Settings:
             log_format=args.log_format,
             log_level=args.log_level,
         )
-    except (ConfigError, ValidationError, yaml.YAMLError) as exc:
+    except ValidationError as exc:
+        raise UsageError(f"sstar-proxy: invalid configuration:\n{_problems(exc)}") from exc
+    except (ConfigError, yaml.YAMLError) as exc:
         raise UsageError(f"sstar-proxy: invalid configuration:\n{exc}") from exc
+
+
+def _problems(error: ValidationError) -> str:
+    """One line per problem, naming the setting; never the values given (they may be keys)."""
+    lines = []
+    for problem in error.errors(include_url=False, include_input=False):
+        message = problem["msg"].removeprefix("Value error, ")
+        where = ".".join(str(part) for part in problem["loc"])
+        lines.append(f"  {where}: {message}" if where else f"  {message}")
+    return "\n".join(lines)
 
 
 def serve(settings: Settings) -> None:

@@ -10,6 +10,7 @@ combinations instead of surprising a caller later.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from pathlib import Path
@@ -46,6 +47,25 @@ UNFORWARDABLE_HEADERS = frozenset(
 """Names ``SSTAR_FORWARD_HEADERS`` may not list (nor ``x-sstar-*``, the proxy's own controls)."""
 _SSTAR = ScalingParams()
 """The engine's defaults: every S* setting below defaults to them (one default per knob)."""
+
+
+PUBLIC_BIND_WITHOUT_KEYS = (
+    "host={host!r} is reachable from other machines, and SSTAR_ENVIRONMENT=production refuses "
+    "that without client keys (anyone reaching the port could spend the upstream and run code "
+    "in the sandbox): set SSTAR_API_KEYS, or bind a loopback address (SSTAR_HOST=127.0.0.1)"
+)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a server bound to ``host`` is reachable from this machine only (127.0.0.0/8,
+    ``::1``, ``localhost``). Anything else, a name included, may be reachable from others."""
+    host = host.strip()
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
 
 
 class ModelRoute(BaseModel):
@@ -253,6 +273,9 @@ class Settings(BaseSettings):
             raise ValueError(
                 "sandbox_backend='local' is not a security boundary; refused in production"
             )
+        public = not is_loopback_host(self.host)
+        if self.environment == "production" and public and not self.api_keys:
+            raise ValueError(PUBLIC_BIND_WITHOUT_KEYS.format(host=self.host))
         if self.num_samples > self.max_samples:
             raise ValueError(f"num_samples={self.num_samples} exceeds max_samples")
         if self.debug_rounds > self.max_rounds:

@@ -3,16 +3,19 @@
 ``ChatService`` decides *whether* S* applies and ``proxy.tasking`` builds the task and its
 parameters; this service joins or starts the shared run (``proxy.runs``), records what each
 cheaper selection mode would have picked (for the trace), and answers as a ``chat.completion``
-or an SSE stream (``answer.py``). Run ids and completion ids are independent random values
-(128 bits each): only ``x-sstar-run-id`` tells a client its run, and a trace belongs to the
-keyed hash of the client key that started the run (``access.py`` decides who reads). A run
-that fails before anything was sent raises ``ScalingFailedError`` so the caller can fall back to
-pass-through. A stream has sent its role chunk before the run ends, so a run that fails midway
-ends the stream with one ``error`` event and ``[DONE]`` (the engine itself degrades to fewer
-candidates or a cheaper selection and raises only when it has nothing to answer with). Whoever
-waits for a run waits no longer than its deadline (at most the request timeout:
-``proxy.tasking.build_params``) plus ``ANSWER_GRACE_S``: a run still going then is cancelled and
-answered with a 504.
+or an SSE stream (``answer.py``). A finished run is reused only by a resend of its request
+(``resend_of``: an SDK retry or the same ``Idempotency-Key``); any other request starts a new run,
+and a new run without a client seed draws a random one, so that a regenerate samples anew (a
+client ``seed`` is kept: it asks for the same answer again). Run ids and completion ids are
+independent random values (128 bits each): only ``x-sstar-run-id`` tells a client its run, and a
+trace belongs to the keyed hash of the client key that started the run (``access.py`` decides
+who reads). A run that fails before anything was sent raises ``ScalingFailedError`` so the caller
+can fall back to pass-through. A stream has sent its role chunk before the run ends, so a run
+that fails midway ends the stream with one ``error`` event and ``[DONE]`` (the engine itself
+degrades to fewer candidates or a cheaper selection and raises only when it has nothing to
+answer with). Whoever waits for a run waits no longer than its deadline (at most the request
+timeout: ``proxy.tasking.build_params``) plus ``ANSWER_GRACE_S``: a run still going then is
+cancelled and answered with a 504.
 
 Other answer formats (the Responses API, ``responses.py``) open the same runs with
 ``open_run`` and render the result themselves.
@@ -21,6 +24,7 @@ Other answer formats (the Responses API, ``responses.py``) open the same runs wi
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
 import time
 from collections.abc import Mapping
@@ -47,6 +51,7 @@ from proxy.errors import ProxyError, ScalingBudgetExceededError, ScalingFailedEr
 from proxy.metrics import Metrics
 from proxy.overhead import waiting
 from proxy.runs import (
+    Reuse,
     RunCoordinator,
     RunFactory,
     RunStore,
@@ -61,6 +66,10 @@ from proxy.scaling.trace import render_trace
 from proxy.scaling.types import CodeTask, ProgressCallback, ScalingParams, ScalingResult
 
 log = structlog.get_logger(__name__)
+
+SEED_RANGE = 1 << 30
+"""Drawn run seeds stay below this: the engine adds small offsets per call, and llama.cpp takes a
+32-bit seed."""
 
 ANSWER_GRACE_S = 2.0
 """How long past its deadline a run may take to wind down and answer (stages stop at the
@@ -130,6 +139,7 @@ class SStarService:
             run_key(body, params, caller),
             run_id,
             self._starter(engine, task, params, run_id, caller),
+            resend_of(request),
         )
         structlog.contextvars.bind_contextvars(mode="sstar", run_id=subscription.run_id)
         headers = {
@@ -209,6 +219,11 @@ class SStarService:
         run_id: str,
         owner: str,
     ) -> RunFactory:
+        if params.seed is None:
+            # NOTE: drawn only here, when a run starts: the run key (computed before) must not
+            # differ between a request and its retry.
+            params = dataclasses.replace(params, seed=secrets.randbelow(SEED_RANGE))
+
         async def start(publish: ProgressCallback) -> ScalingResult:
             started = time.monotonic()
             recorder = PickRecorder()
@@ -242,6 +257,16 @@ class SStarService:
             return result
 
         return start
+
+
+def resend_of(request: Request) -> Reuse:
+    """Whether ``request`` resends an earlier one: the OpenAI SDKs count their retries in
+    ``x-stainless-retry-count`` (0 on the first attempt); ``Idempotency-Key`` names a request."""
+    count = request.headers.get("x-stainless-retry-count", "").strip()
+    key = request.headers.get("idempotency-key", "").strip()
+    # NOTE: no int(): a header of thousands of digits would raise, not be a retry count.
+    retry = count.isascii() and count.isdigit() and count.lstrip("0") != ""
+    return Reuse(retry=retry, idempotency_key=key or None)
 
 
 async def _wait_for(subscription: Subscription) -> ScalingResult:

@@ -2,15 +2,22 @@
 
 Why sharing: the official OpenAI SDKs resend a request that timed out (twice by default), so
 without it one slow S* run would be paid for three times. A request whose dedupe key matches a run
-in flight *joins* it; a finished run is kept for ``keep_finished_s`` for a late retry. Why the
-grace: when the last listener leaves (client disconnect), the run is cancelled only after
-``grace_s``, long enough for the SDK's first retry (about half a second later) to re-attach.
+in flight *joins* it. A finished run is different: the same request sent again after its answer
+is usually a *regenerate* (the user wants another answer), so a finished run is reused only by a
+request that says it is a resend (:class:`Reuse`: an SDK retry, ``x-stainless-retry-count`` >= 1,
+or the run's own ``Idempotency-Key``) within ``keep_finished_s``; anything else starts a new run.
+A request with an ``Idempotency-Key`` only ever shares runs carrying the same key: the client
+said which requests are the same. Why the grace: when the last listener leaves (client
+disconnect), the run is cancelled only after ``grace_s``, long enough for the SDK's first retry
+(about half a second later) to re-attach. A run keeps its progress events, so a request that
+joins late (or after the end) streams the whole story, not only what comes after it joined.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -18,6 +25,20 @@ from typing import Any
 
 from proxy.errors import CapacityError
 from proxy.scaling.types import ProgressEvent, ScalingResult
+
+
+@dataclass(frozen=True, slots=True)
+class Reuse:
+    """What a request says about itself: whether it resends an earlier one, and its key.
+
+    ``retry``: the client's SDK resends a request it sent before (``x-stainless-retry-count``
+    >= 1). ``idempotency_key``: the client's ``Idempotency-Key``; requests with the same key are
+    the same request, whatever else they say.
+    """
+
+    retry: bool = False
+    idempotency_key: str | None = None
+
 
 RunFactory = Callable[[Callable[[ProgressEvent], None]], Coroutine[Any, Any, ScalingResult]]
 """Starts a run's work, given the callback that publishes its progress to every listener."""
@@ -31,11 +52,13 @@ class SharedRun:
     run_id: str
     task: asyncio.Task[ScalingResult]
     listeners: set[asyncio.Queue[ProgressEvent]] = field(default_factory=set)
+    events: list[ProgressEvent] = field(default_factory=list)
     subscribers: int = 0
     finished_at: float | None = None
     cancel_handle: asyncio.TimerHandle | None = None
 
     def publish(self, event: ProgressEvent) -> None:
+        self.events.append(event)
         for queue in self.listeners:
             queue.put_nowait(event)
 
@@ -48,6 +71,9 @@ class Subscription:
         self.run = run
         self.joined = joined
         self.progress: asyncio.Queue[ProgressEvent] = asyncio.Queue()
+        # NOTE: the past first, then the listener: no await in between, so nothing is missed.
+        for event in run.events:
+            self.progress.put_nowait(event)
         run.listeners.add(self.progress)
         self._released = False
 
@@ -89,14 +115,21 @@ class RunCoordinator:
     def active(self) -> int:
         return sum(1 for run in self._runs.values() if not run.task.done())
 
-    def subscribe(self, key: str, run_id: str, start: RunFactory) -> Subscription:
-        """Join the run for ``key`` if in flight or fresh; else start ``start`` as ``run_id``.
+    def subscribe(
+        self, key: str, run_id: str, start: RunFactory, reuse: Reuse | None = None
+    ) -> Subscription:
+        """Join the run for ``key`` if in flight, or finished and ``reuse`` says this request is
+        a resend; else start ``start`` as ``run_id`` (see the module docstring).
 
         Raises ``CapacityError`` when a new run would exceed ``max_active``.
         """
+        reuse = reuse or Reuse()
         self._forget_stale()
+        if reuse.idempotency_key is not None:
+            # NOTE: hashed, so that a long client header does not become a long-lived key.
+            key += ":" + hashlib.sha256(reuse.idempotency_key.encode()).hexdigest()
         existing = self._runs.get(key)
-        if existing is not None and not existing.task.cancelled():
+        if existing is not None and _joinable(existing, reuse):
             return self._attach(existing, joined=True)
         if self.active >= self._max_active:
             raise CapacityError(
@@ -139,7 +172,8 @@ class RunCoordinator:
         run.cancel_handle = None
         if run.subscribers == 0 and not run.task.done():
             run.task.cancel()
-            self._runs.pop(run.key, None)
+            if self._runs.get(run.key) is run:
+                del self._runs[run.key]
 
     def _finished(self, run: SharedRun) -> None:
         run.finished_at = self._clock()
@@ -157,3 +191,12 @@ class RunCoordinator:
         ]
         for key in stale:
             del self._runs[key]
+
+
+def _joinable(run: SharedRun, reuse: Reuse) -> bool:
+    """A run in flight is joined by the same request; a finished one only by a resend of it."""
+    if run.task.cancelled():
+        return False
+    if not run.task.done():
+        return True
+    return reuse.retry or reuse.idempotency_key is not None

@@ -7,7 +7,8 @@ the retry policy. :meth:`RunContext.call` is the only place a sub-call is made, 
 and a fault turned into a degradation: an ``UpstreamError``, a spent budget or an open breaker
 (``breaker.py``) returns ``None`` and leaves a note in the run's ``degraded`` list, so each stage
 just goes on with what it has. :meth:`RunContext.ask` is the auxiliary model's call (inputs,
-judging): one user prompt in, the reply text out.
+judging): one user prompt in, the reply text out, with the client's sampling fields where they
+make sense (not on the judge's verdict; token ids only for the request's own model).
 """
 
 from __future__ import annotations
@@ -21,6 +22,18 @@ from proxy.scaling.prompts import clip
 from proxy.scaling.types import CodeTask, ScalingParams
 from proxy.upstream.base import Message, Purpose, Upstream, UpstreamRequest, UpstreamResponse
 from proxy.upstream.retry import NO_RETRIES, RetryPolicy, call_with_retries
+
+JUDGE_FIELDS = frozenset({"user"})
+"""The client's fields a judge call carries: only who the call is for. The judge's verdict is a
+measurement of the model's own preference (the scored judge reads its letter probabilities), so
+the client's sampling taste must not move it: penalties would push the verdict letter away from
+letters the prompt already holds (llama.cpp's repeat penalty counts the prompt), a ``logit_bias``
+could weigh exactly the letter tokens, and at temperature 0 ``top_p``/``top_k``/``min_p`` change
+nothing."""
+
+TOKENIZER_FIELDS = frozenset({"logit_bias"})
+"""Fields that name token ids of the request's model: meaningless for another (auxiliary)
+model's tokenizer, so they reach only calls to the request's own model."""
 
 STAGE_OF: dict[Purpose, str] = {
     "sample": "sampling",
@@ -88,19 +101,32 @@ class RunContext:
         top_logprobs: int | None = None,
     ) -> UpstreamResponse | None:
         """One auxiliary-model call (``params.aux_model``, else the task's model) with one user
-        prompt; ``None`` when it could not be made."""
+        prompt; ``None`` when it could not be made. It carries the client's sampling fields
+        (``params.sampling_extra``) as a sample does, but a judge call only ``JUDGE_FIELDS``
+        and a call to another model no ``TOKENIZER_FIELDS``."""
         params = self.params
+        model = params.aux_model or self.task.model
         return await self.call(
             UpstreamRequest(
-                model=params.aux_model or self.task.model,
+                model=model,
                 messages=(Message("user", prompt),),
                 temperature=params.temperature if temperature is None else temperature,
                 max_tokens=params.max_tokens_per_call if max_tokens is None else max_tokens,
                 seed=params.seed,
+                extra=self._aux_extra(purpose, model),
                 purpose=purpose,
                 top_logprobs=top_logprobs,
             )
         )
+
+    def _aux_extra(self, purpose: Purpose, model: str) -> dict[str, object]:
+        """The client's sampling fields an auxiliary call carries (see ``ask``)."""
+        extra = self.params.sampling_extra
+        if purpose == "judge":
+            return {k: v for k, v in extra.items() if k in JUDGE_FIELDS}
+        if model != self.task.model:
+            return {k: v for k, v in extra.items() if k not in TOKENIZER_FIELDS}
+        return dict(extra)
 
 
 def _failure(exc: UpstreamError) -> str:

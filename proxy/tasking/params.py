@@ -26,8 +26,10 @@ FORWARDED_SAMPLING = (
     "logit_bias",
     "user",
 )
-"""Client sampling fields repeated on the sub-calls. ``stop`` is not among them: a client's
-stop string could cut the fenced program the engine needs."""
+"""Client sampling fields repeated on the sub-calls: every sample, debug turn and input call;
+the judge takes only ``user``, a call to another (auxiliary) model no ``logit_bias``
+(``proxy.scaling.context.RunContext.ask``). ``stop`` is not among them: a client's stop string
+could cut the fenced program the engine needs."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,12 @@ entrypoint sets ``LITELLM_LOCAL_MODEL_COST_MAP=True`` first so the import makes 
 
 Policy, in one place: the provider SDK's own retries are 0 (``max_retries=0``) so they never
 compound with ours (``retry.py``); ``drop_params`` is never set, so litellm refuses a parameter it
-cannot send instead of silently dropping it; every litellm/openai exception is translated by
-``map_upstream_errors()``. ``LiteLLMUpstream.complete`` makes exactly one attempt: the S* engine
-retries in its own call helper, where the run's breaker can stop it. The pass-through retries here,
-within one deadline (``SSTAR_REQUEST_TIMEOUT_S``) for the whole request.
+cannot send instead of silently dropping it (``user``, which it drops anyway for models outside
+OpenAI's catalogue, is passed on explicitly: ``_keep_user``); every litellm/openai exception is
+translated by ``map_upstream_errors()``. ``LiteLLMUpstream.complete`` makes exactly one attempt:
+the S* engine retries in its own call helper, where the run's breaker can stop it. The
+pass-through retries here, within one deadline (``SSTAR_REQUEST_TIMEOUT_S``) for the whole
+request.
 """
 
 from __future__ import annotations
@@ -146,6 +148,26 @@ def route_args(route: LiteLLMRoute | RelayRoute, pool: OpenAIClientPool) -> dict
     return args
 
 
+def _keep_user(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` with a ``user`` field that litellm will send to an OpenAI-compatible server.
+
+    NOTE: litellm lists ``user`` among an ``openai/`` (or ``hosted_vllm/``) model's parameters
+    only when the model is in OpenAI's own catalogue, and ``user`` is one of the parameters it
+    never refuses: for every other model (vLLM, llama.cpp, the embedded model) it was dropped
+    without a word, ``drop_params`` or not. These are the servers our pass-through relays the
+    client's own ``user`` to, so it is sent through litellm's ``allowed_openai_params`` (its way
+    to pass a parameter it does not list). Other providers keep litellm's mapping (Anthropic's
+    ``metadata.user_id``), where sending ``user`` as is would be refused.
+    """
+    model = kwargs.get("model")
+    if "user" not in kwargs or not (
+        isinstance(model, str) and model.startswith(_OPENAI_COMPATIBLE)
+    ):
+        return kwargs
+    allowed = [*(kwargs.get("allowed_openai_params") or ()), "user"]
+    return {**kwargs, "allowed_openai_params": allowed}
+
+
 def _request_args(request: UpstreamRequest) -> dict[str, Any]:
     args: dict[str, Any] = dict(request.extra)
     args["messages"] = [{"role": m.role, "content": m.content} for m in request.messages]
@@ -222,12 +244,14 @@ class LiteLLMUpstream:
         await self._clients.aclose()
 
     async def complete(self, request: UpstreamRequest) -> UpstreamResponse:
-        kwargs = {
-            **_request_args(request),
-            **route_args(self._router.resolve(request.model), self._clients),
-            "max_retries": 0,
-            "timeout": request.timeout_s or self._settings.request_timeout_s,
-        }
+        kwargs = _keep_user(
+            {
+                **_request_args(request),
+                **route_args(self._router.resolve(request.model), self._clients),
+                "max_retries": 0,
+                "timeout": request.timeout_s or self._settings.request_timeout_s,
+            }
+        )
         litellm = await loaded_litellm()
         with map_upstream_errors():
             async with asyncio.timeout(request.timeout_s):
@@ -299,6 +323,8 @@ class LiteLLMPassthrough:
             "max_retries": 0,
             "timeout": timeout_s,
         }
+        if endpoint == "chat/completions":
+            kwargs = _keep_user(kwargs)
         function = getattr(await loaded_litellm(), _FUNCTIONS[endpoint])
 
         async def attempt() -> Any:

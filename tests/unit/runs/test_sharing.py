@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from proxy.errors import CapacityError
-from proxy.runs import RunCoordinator
+from proxy.runs import Reuse, RunCoordinator
 from proxy.scaling.types import ProgressEvent, ScalingResult
 from proxy.upstream.base import Usage
 
@@ -87,11 +87,12 @@ async def test_finished_run_serves_a_late_retry_then_expires() -> None:
     coordinator = RunCoordinator(max_active=4, keep_finished_s=10, clock=lambda: now[0])
     gate = _Gate()
     gate.release.set()
+    retry = Reuse(retry=True)
     await coordinator.subscribe("k", "run-1", gate).result()
-    await coordinator.subscribe("k", "run-2", gate).result()
+    await coordinator.subscribe("k", "run-2", gate, retry).result()
     assert gate.started == 1
     now[0] = 11.0
-    await coordinator.subscribe("k", "run-3", gate).result()
+    await coordinator.subscribe("k", "run-3", gate, retry).result()
     assert gate.started == 2
 
 
