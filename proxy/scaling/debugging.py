@@ -28,7 +28,7 @@ from proxy.scaling.context import RunContext, reply_text
 from proxy.scaling.programs import extract_program, fence, normalise_program
 from proxy.scaling.prompts.debugging import feedback_message
 from proxy.scaling.prompts.sampling import sampling_messages
-from proxy.scaling.types import Candidate, Revision
+from proxy.scaling.types import Candidate, Revision, TestOutcome
 from proxy.upstream.base import Message, UpstreamRequest
 
 ROUND_SEED_STRIDE = 1000
@@ -69,20 +69,26 @@ async def test_candidates(
         return candidates
     live = [c for c in candidates if c.dropped_reason is None and not c.revisions[0].tests]
     async with asyncio.TaskGroup() as group:
-        tested = {
-            c.index: group.create_task(
-                ctx.executor.run_tests(c.revisions[0].program, ctx.task.public_tests)
-            )
-            for c in live
-        }
+        tested = {c.index: group.create_task(_tested(ctx, c.revisions[0].program)) for c in live}
+    outcomes = {index: task.result() for index, task in tested.items()}
     return tuple(
         dataclasses.replace(
-            c, revisions=(dataclasses.replace(c.revisions[0], tests=tested[c.index].result()),)
+            c, revisions=(dataclasses.replace(c.revisions[0], tests=outcomes[c.index]),)
         )
-        if c.index in tested
+        if outcomes.get(c.index)
         else c
         for c in candidates
     )
+
+
+async def _tested(ctx: RunContext, program: str) -> tuple[TestOutcome, ...]:
+    """The program's outcomes on the public tests; none when the run's budget ends first (the
+    candidate stays untested: it passes nothing, and the trace says why)."""
+    try:
+        return await ctx.executor.run_tests(program, ctx.task.public_tests)
+    except BudgetExhaustedError as exc:
+        ctx.budget.degrade(f"public tests not run: {exc.reason}")
+        return ()
 
 
 def failing_groups(candidates: tuple[Candidate, ...]) -> list[list[Candidate]]:

@@ -140,8 +140,10 @@ class Tournament:
             return
         try:
             self._memo[key] = await self._play(a, b)
-        except BudgetExhaustedError as exc:
-            self._ctx.budget.degrade(f"tournament stopped: {exc.reason}")
+        except* BudgetExhaustedError as stopped:
+            # NOTE: except*: the match's executions and judge calls run in task groups
+            reasons = [e.reason for e in stopped.exceptions if isinstance(e, BudgetExhaustedError)]
+            self._ctx.budget.degrade(f"tournament stopped: {reasons[0]}")
 
     async def _play(self, a: Contender, b: Contender) -> Match:
         ctx = self._ctx
