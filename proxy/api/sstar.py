@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -64,15 +64,26 @@ class SStarService:
         store: RunStore,
         keepalive_s: float,
         identity_secret: bytes | None = None,
+        availability: Callable[[], str | None] | None = None,
     ) -> None:
         """``identity_secret`` keys the hashes of client keys (``SSTAR_TRACE_SECRET``); ``None``
-        draws a random one, so only this process can match a key to its runs and traces."""
+        draws a random one, so only this process can match a key to its runs and traces.
+        ``availability`` says, when asked, why a sandbox that can come and go (remote workers)
+        cannot run now (``None``: it can)."""
         self._engine = engine
         self._secret = identity_secret or secrets.token_bytes(32)
-        self.unavailable_reason = unavailable_reason if engine is None else None
+        self._unavailable_reason = unavailable_reason if engine is None else None
+        self._availability = availability
         self._coordinator = coordinator
         self.store = store
         self._keepalive_s = keepalive_s
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why S* cannot run now (no sandbox, or no remote worker ready); ``None``: it can."""
+        if self._unavailable_reason is not None or self._availability is None:
+            return self._unavailable_reason
+        return self._availability()
 
     async def aclose(self) -> None:
         await self._coordinator.aclose()
