@@ -94,6 +94,7 @@ class RemoteSandbox:
         )
         self._attempts = attempts or max(3, len(bases) + 1)
         self._batch_size = batch_size
+        self._queue_timeout_s = queue_timeout_s
         self._check_interval_s = check_interval_s
         self._connect_timeout_s = connect_timeout_s
         self._probe_timeout = httpx.Timeout(probe_timeout_s, connect=connect_timeout_s)
@@ -169,13 +170,17 @@ class RemoteSandbox:
         tried: set[str] = set()
         rechecked = False
         failures = 0
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._queue_timeout_s
         while failures < self._attempts:
             worker = self._fleet.pick(tried)
             if worker is None:
                 pause = self._fleet.pause_s()
-                if pause is not None:
+                if pause is not None and loop.time() + pause <= deadline:
                     await asyncio.sleep(pause)
                     continue
+                if pause is not None:
+                    break  # every ready worker is busy or failing for longer than we may wait
                 if rechecked:
                     break
                 rechecked = True

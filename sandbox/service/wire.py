@@ -1,11 +1,11 @@
 """The worker's wire format: a batch of programs x inputs as JSON, and its results.
 
 A batch is ``{"requests": [{"program", "inputs", "mode", "entry_point", "limits"}, ...]}``, the
-fields of :class:`~sandbox.base.ExecutionRequest` (``limits`` holds every field of
-:class:`~sandbox.base.Limits`); the answer is ``{"results": [{"runs": [RunResult fields]}]}`` in
-the same order. Both sides use this module, so a result decoded by the client is field for field
-what the worker's ``BubblewrapSandbox`` returned (the engine cannot tell a remote sandbox from a
-local one).
+fields of :class:`~sandbox.base.ExecutionRequest` (``limits`` holds the fields of
+:class:`~sandbox.base.Limits`; an omitted field takes the sandbox's default); the answer is
+``{"results": [{"runs": [RunResult fields]}]}`` in the same order. Both sides use this module,
+so a result decoded by the client is field for field what the worker's ``BubblewrapSandbox``
+returned (the engine cannot tell a remote sandbox from a local one).
 
 Decoding is strict (pydantic at the edge: no coercion, unknown fields refused, finite numbers
 only) and bounded by :class:`BatchCaps`: programs per batch, inputs per program, runs per batch,
@@ -69,14 +69,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
+_DEFAULT = Limits()
+
+
 class _Limits(_Strict):
-    wall_time_s: float = Field(gt=0)
-    cpu_time_s: float = Field(gt=0)
-    memory_mb: int = Field(ge=1)
-    stdout_bytes: int = Field(ge=1)
-    stderr_bytes: int = Field(ge=1)
-    processes: int = Field(ge=1)
-    file_size_bytes: int = Field(ge=1)
+    wall_time_s: float = Field(_DEFAULT.wall_time_s, gt=0)
+    cpu_time_s: float = Field(_DEFAULT.cpu_time_s, gt=0)
+    memory_mb: int = Field(_DEFAULT.memory_mb, ge=1)
+    stdout_bytes: int = Field(_DEFAULT.stdout_bytes, ge=1)
+    stderr_bytes: int = Field(_DEFAULT.stderr_bytes, ge=1)
+    processes: int = Field(_DEFAULT.processes, ge=1)
+    file_size_bytes: int = Field(_DEFAULT.file_size_bytes, ge=1)
 
 
 class _Request(_Strict):
