@@ -106,6 +106,11 @@ class Fleet:
     def not_ready(self, worker: Worker, reason: str) -> None:
         worker.ready, worker.reason = False, reason
 
+    def gone(self, worker: Worker, reason: str) -> None:
+        """A batch found it unreachable, draining or refusing the token: not ready until probed."""
+        worker.faults += 1
+        self.not_ready(worker, reason)
+
     def served(self, worker: Worker) -> None:
         worker.served += 1
         worker.failures = 0

@@ -18,6 +18,9 @@ batch that fails on a worker is sent again to another (at most ``attempts`` time
 - a 429 (busy): it is skipped for its ``Retry-After``;
 - a 400 or 413 (the batch itself is refused): ``SandboxCrashedError`` at once, never retried.
 
+A batch waits for paused or busy workers no longer than ``queue_timeout_s``, like a caller in
+the queue; then, or when its attempts are spent, it raises ``SandboxUnavailableError``.
+
 Readiness: ``open`` checks every worker's ``/ready`` (which also learns how many programs each
 runs at once), and a background task checks again every ``check_interval_s``; when no worker is
 ready, the ones that are not are probed again before a call gives up. With no worker ready a
@@ -192,10 +195,13 @@ class RemoteSandbox:
             except _Fault as fault:
                 failures += 1
                 await self._record(worker, fault, attempt=failures)
-        raise SandboxUnavailableError(
-            f"the batch failed on {failures} attempt(s); {self._why_unavailable()}"
+        reason = (
+            self._why_unavailable()
             if self._fleet.capacity() <= 0
-            else f"the batch failed on {failures} attempt(s) ({self._fleet.summary() or 'busy'})"
+            else "every ready sandbox worker is busy or failing"
+        )
+        raise SandboxUnavailableError(
+            f"the batch failed on {failures} attempt(s): {reason}" if failures else reason
         )
 
     async def _record(self, worker: Worker, fault: _Fault, *, attempt: int) -> None:
@@ -208,8 +214,7 @@ class RemoteSandbox:
         elif fault.kind == "failing":
             self._fleet.failed(worker, fault.reason)
         else:
-            worker.faults += 1
-            self._fleet.not_ready(worker, fault.reason)
+            self._fleet.gone(worker, fault.reason)
             await self._probe(worker)
 
     async def _send(

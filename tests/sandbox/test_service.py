@@ -272,6 +272,28 @@ async def test_a_full_worker_is_429_with_retry_after(
     assert (await first).status_code == 200
 
 
+async def test_a_sandbox_that_breaks_is_tested_again_before_it_serves(
+    small_app: tuple[httpx.AsyncClient, WorkerState],
+) -> None:
+    client, state = small_app
+    async with state.holder.lease() as box:
+        assert box is not None
+        await box.aclose()  # broken behind the worker's back: its pool is gone
+    batch = encode_batch([ExecutionRequest("print(7)", ("",))])
+    broken = await client.post("/v1/executions", content=batch)
+    assert broken.status_code == 503
+    assert broken.json()["error"]["code"] == "sandbox_unavailable"
+    not_ready = await client.get("/ready")
+    assert not_ready.status_code == 503  # until a fresh sandbox passed the self-test
+    assert "re-testing" in not_ready.json()["error"]["message"]
+    deadline = time.monotonic() + 30
+    while (await client.get("/ready")).status_code != 200:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+    again = await client.post("/v1/executions", content=batch)
+    assert again.json()["results"][0]["runs"][0]["stdout"] == "7\n"
+
+
 async def test_a_sandbox_that_cannot_open_is_never_ready(tmp_path: Path) -> None:
     config = WorkerConfig(token=TOKEN, bwrap=str(tmp_path / "no-bwrap"))
     state = WorkerState(config, SandboxHolder(bubblewrap_opener(config), retry_s=60))
