@@ -156,6 +156,8 @@ class RemoteSandbox:
         return tuple(next(results) if r.inputs else ExecutionResult(()) for r in requests)
 
     async def _execute(self, batch: list[ExecutionRequest]) -> tuple[ExecutionResult, ...]:
+        if self._http.is_closed:
+            raise SandboxUnavailableError("the remote sandbox is closed")
         if self._fleet.capacity() <= 0:
             await self.check()
         units = await self._admission.acquire(len(batch))
@@ -220,6 +222,8 @@ class RemoteSandbox:
     async def _send(
         self, worker: Worker, batch: list[ExecutionRequest], body: bytes, limit: httpx.Timeout
     ) -> tuple[ExecutionResult, ...]:
+        if self._http.is_closed:
+            raise SandboxUnavailableError("the remote sandbox is closed")
         worker.in_flight += len(batch)
         try:
             response = await self._http.post(
@@ -268,6 +272,9 @@ class RemoteSandbox:
         await asyncio.shield(worker.probe)
 
     async def _probe_once(self, worker: Worker) -> None:
+        if self._http.is_closed:
+            self._fleet.not_ready(worker, "the remote sandbox is closed")
+            return
         was_ready = worker.ready
         try:
             response = await self._http.get(worker.url + READY_PATH, timeout=self._probe_timeout)
@@ -292,7 +299,10 @@ class RemoteSandbox:
     async def _check_forever(self) -> None:
         while True:
             await asyncio.sleep(self._check_interval_s)
-            await self.check()
+            try:
+                await self.check()
+            except Exception:  # NOTE: keep checking; a probe's own faults are handled inside
+                log.exception("sandbox_check_failed")
 
     async def aclose(self) -> None:
         """Stop checking and close the connections (workers kill what they were running for

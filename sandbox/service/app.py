@@ -147,32 +147,36 @@ def _summary(results: tuple[ExecutionResult, ...]) -> dict[str, int]:
     return dict(Counter(str(run.status) for result in results for run in result.runs))
 
 
-def build_worker_app(state: WorkerState) -> Starlette:
-    """The worker's app around ``state`` (the server drains it; the lifespan opens the sandbox)."""
-    config = state.config
+class _Endpoints:
+    """The routes of one worker, around its shared ``WorkerState``."""
 
-    async def ready(request: Request) -> Response:
-        try:
-            _check_token(request, config.token, required=False)
-        except _Refused as refused:
-            return _refusal(refused)
-        reason = state.not_ready_reason()
-        if reason is not None:
-            code = "draining" if state.draining else "sandbox_unavailable"
-            return _refusal(_Refused(503, reason, code=code))
-        return JSONResponse(
-            {
-                "status": "ready",
-                "workers": config.workers,
-                "queue": config.queue,
-                "in_flight": state.in_flight,
-            }
+    def __init__(self, state: WorkerState) -> None:
+        self.state = state
+        self.config = state.config
+
+    def _unready(self) -> _Refused | None:
+        reason = self.state.not_ready_reason()
+        if reason is None:
+            return None
+        return _Refused(
+            503, reason, code="draining" if self.state.draining else "sandbox_unavailable"
         )
 
-    async def executions(request: Request) -> Response:
+    async def ready(self, request: Request) -> Response:
+        try:
+            _check_token(request, self.config.token, required=False)
+        except _Refused as refused:
+            return _refusal(refused)
+        unready = self._unready()
+        if unready is not None:
+            return _refusal(unready)
+        capacity = {"workers": self.config.workers, "queue": self.config.queue}
+        return JSONResponse({"status": "ready", **capacity, "in_flight": self.state.in_flight})
+
+    async def executions(self, request: Request) -> Response:
         started = time.monotonic()
         try:
-            return await _execute(request, started)
+            return await self._execute(request, started)
         except _Refused as refused:
             log.info("batch_refused", status=refused.status, code=refused.code, param=refused.param)
             return _refusal(refused)
@@ -180,23 +184,22 @@ def build_worker_app(state: WorkerState) -> Starlette:
             log.exception("batch_failed")
             return _refusal(_Refused(500, "The worker failed; see its log.", code="internal_error"))
 
-    async def _execute(request: Request, started: float) -> Response:
-        _check_token(request, config.token, required=True)
-        reason = state.not_ready_reason()
-        if reason is not None:
-            raise _Refused(
-                503, reason, code="draining" if state.draining else "sandbox_unavailable"
-            )
-        body = await _read_body(request, config.caps.max_body_bytes)
+    async def _execute(self, request: Request, started: float) -> Response:
+        _check_token(request, self.config.token, required=True)
+        unready = self._unready()
+        if unready is not None:
+            raise unready
+        body = await _read_body(request, self.config.caps.max_body_bytes)
         try:
-            requests = decode_batch(body, config.caps)
+            requests = decode_batch(body, self.config.caps)
         except InvalidBatchError as exc:
             raise _Refused(400, exc.message, code="invalid_batch", param=exc.param) from None
-        if state.in_flight and state.in_flight + len(requests) > config.capacity:
+        state = self.state
+        if state.in_flight and state.in_flight + len(requests) > self.config.capacity:
             raise _Refused(429, "The worker is busy; try another.", code="worker_busy")
         state.in_flight += len(requests)
         try:
-            results = await _with_sandbox(requests, request)
+            results = await self._run_leased(requests, request)
         finally:
             state.in_flight -= len(requests)
         if results is None:
@@ -211,35 +214,39 @@ def build_worker_app(state: WorkerState) -> Starlette:
         )
         return Response(encode_results(results), media_type="application/json")
 
-    async def _with_sandbox(
-        requests: tuple[ExecutionRequest, ...], request: Request
+    async def _run_leased(
+        self, requests: tuple[ExecutionRequest, ...], request: Request
     ) -> tuple[ExecutionResult, ...] | None:
-        async with state.holder.lease() as sandbox:
+        async with self.state.holder.lease() as sandbox:
             if sandbox is None:
-                raise _Refused(503, state.not_ready_reason() or "", code="sandbox_unavailable")
+                raise self._unready() or _Refused(503, "no sandbox", code="sandbox_unavailable")
             try:
                 return await _run_batch(sandbox, requests, request)
             except SandboxUnavailableError as exc:
-                state.holder.invalidate(sandbox, str(exc))
+                self.state.holder.invalidate(sandbox, str(exc))
                 raise _Refused(503, str(exc), code="sandbox_unavailable") from None
             except SandboxCrashedError as exc:
                 raise _Refused(500, str(exc), code="sandbox_crashed") from None
 
     @contextlib.asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        state.holder.start()
+    async def lifespan(self, _app: Starlette) -> AsyncIterator[None]:
+        self.state.holder.start()
         try:
             yield
         finally:
-            await state.holder.aclose()
+            await self.state.holder.aclose()
 
+
+def build_worker_app(state: WorkerState) -> Starlette:
+    """The worker's app around ``state`` (the server drains it; the lifespan opens the sandbox)."""
+    endpoints = _Endpoints(state)
     return Starlette(
         routes=[
             Route("/health", _health, methods=["GET"]),
-            Route("/ready", ready, methods=["GET"]),
-            Route("/v1/executions", executions, methods=["POST"]),
+            Route("/ready", endpoints.ready, methods=["GET"]),
+            Route("/v1/executions", endpoints.executions, methods=["POST"]),
         ],
-        lifespan=lifespan,
+        lifespan=endpoints.lifespan,
     )
 
 

@@ -264,3 +264,13 @@ async def test_a_worker_answering_ready_without_capacity_is_not_ready(open_remot
 def test_a_remote_sandbox_needs_a_url() -> None:
     with pytest.raises(ValueError, match="at least one"):
         RemoteSandbox([" "], TOKEN)
+
+
+async def test_a_closed_remote_sandbox_runs_nothing(
+    workers: dict[str, Worker], open_remote
+) -> None:
+    box = await open_remote()
+    await box.aclose()
+    with pytest.raises(SandboxUnavailableError, match="closed"):
+        await box.run(REQUEST)
+    assert sum(w.batches_seen for w in workers.values()) == 0
