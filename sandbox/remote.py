@@ -6,17 +6,14 @@ results are decoded field for field from what that sandbox returned (``service/w
 the engine cannot tell the difference. ``run`` sends a batch of one program; ``run_many`` sends
 several programs in one round trip (``batch_size`` per batch).
 
-Spreading and faults (``fleet.py``): each batch waits for room in the client's bounded queue,
-then goes to the least loaded ready worker. Executing a program on its inputs is idempotent, so a
-batch that fails on a worker is sent again to another (at most ``attempts`` times in all):
-
-- the worker cannot be reached, or the connection broke mid-batch (a crash, a restart, a kill),
-  or it said 503 (draining, sandbox unavailable) or 401: it is probed at once (a Kubernetes
-  Service URL may already lead to another pod) and takes nothing until a probe finds it ready;
-- a 5xx, a timeout or an answer that does not parse: it is paused for a backoff that grows with
-  each consecutive failure;
-- a 429 (busy): it is skipped for its ``Retry-After``;
-- a 400 or 413 (the batch itself is refused): ``SandboxCrashedError`` at once, never retried.
+Spreading and faults (``fleet.py``, ``replies.py``): each batch waits for room in the client's
+bounded queue, then goes to the least loaded ready worker. Executing a program on its inputs is
+idempotent, so a batch that fails on a worker is sent again to another (at most ``attempts``
+times in all). A worker that could not be reached, broke the connection mid-batch (a crash, a
+restart, a kill), or said 503 or 401 is probed at once (a Kubernetes Service URL may already
+lead to another pod) and takes nothing until a probe finds it ready; one that said 5xx, timed
+out or answered garbage is paused for a growing backoff; one that said 429 is skipped for its
+``Retry-After``. A batch the worker refused as such (400, 413) is ``SandboxCrashedError`` at once.
 
 A batch waits for paused or busy workers no longer than ``queue_timeout_s``, like a caller in
 the queue; then, or when its attempts are spent, it raises ``SandboxUnavailableError``.
@@ -33,7 +30,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,9 +37,10 @@ import httpx
 import structlog
 
 from sandbox.base import ExecutionRequest, ExecutionResult
-from sandbox.errors import SandboxCrashedError, SandboxUnavailableError
+from sandbox.errors import SandboxUnavailableError
 from sandbox.fleet import Admission, Fleet, Worker, WorkerView
-from sandbox.service.wire import decode_results, encode_batch, error_message
+from sandbox.replies import WorkerFault, batch_results, ready_slots, transport_fault
+from sandbox.service.wire import encode_batch
 
 log = structlog.get_logger(__name__)
 
@@ -51,14 +48,6 @@ READY_PATH = "/ready"
 EXECUTIONS_PATH = "/v1/executions"
 _PER_RUN_OVERHEAD_S = 1.0
 """Added to each run's wall limit when bounding how long a batch may take at a worker."""
-
-
-class _Fault(Exception):
-    """A batch failed at a worker in a way another worker can fix (see the module docstring)."""
-
-    def __init__(self, kind: str, reason: str, *, retry_after_s: float = 1.0) -> None:
-        super().__init__(reason)
-        self.kind, self.reason, self.retry_after_s = kind, reason, retry_after_s
 
 
 class RemoteSandbox:
@@ -150,7 +139,13 @@ class RemoteSandbox:
                 raise ValueError("function mode needs an entry_point")
         work = [r for r in requests if r.inputs]
         chunks = [work[i : i + self._batch_size] for i in range(0, len(work), self._batch_size)]
-        done = await asyncio.gather(*(self._execute(chunk) for chunk in chunks))
+        tasks = [asyncio.ensure_future(self._execute(chunk)) for chunk in chunks]
+        try:
+            done = await asyncio.gather(*tasks)
+        finally:  # NOTE: one batch failed: the others stop too, nothing runs for nobody
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         results = iter([result for chunk in done for result in chunk])
         # NOTE: a request without inputs runs nothing, as in the local sandbox.
         return tuple(next(results) if r.inputs else ExecutionResult(()) for r in requests)
@@ -194,7 +189,7 @@ class RemoteSandbox:
             tried.add(worker.url)
             try:
                 return await self._send(worker, batch, body, timeout)
-            except _Fault as fault:
+            except WorkerFault as fault:
                 failures += 1
                 await self._record(worker, fault, attempt=failures)
         reason = (
@@ -206,7 +201,7 @@ class RemoteSandbox:
             f"the batch failed on {failures} attempt(s): {reason}" if failures else reason
         )
 
-    async def _record(self, worker: Worker, fault: _Fault, *, attempt: int) -> None:
+    async def _record(self, worker: Worker, fault: WorkerFault, *, attempt: int) -> None:
         log.warning(
             "sandbox_worker_failed", url=worker.url, fault=fault.kind, reason=fault.reason,
             attempt=attempt,
@@ -232,35 +227,13 @@ class RemoteSandbox:
                 headers={"content-type": "application/json"},
                 timeout=limit,
             )
-        except httpx.TimeoutException as exc:
-            raise _Fault("failing", f"timed out ({type(exc).__name__})") from exc
         except httpx.TransportError as exc:
-            raise _Fault("gone", f"unreachable ({type(exc).__name__})") from exc
+            raise transport_fault(exc) from exc
         finally:
             worker.in_flight -= len(batch)
-        return self._answer(worker, batch, response)
-
-    def _answer(
-        self, worker: Worker, batch: list[ExecutionRequest], response: httpx.Response
-    ) -> tuple[ExecutionResult, ...]:
-        status = response.status_code
-        message = error_message(response.content) or f"HTTP {status}"
-        if status == 200:
-            try:
-                results = decode_results(response.content, batch)
-            except ValueError as exc:
-                raise _Fault("failing", f"malformed results ({type(exc).__name__})") from None
-            self._fleet.served(worker)
-            return results
-        if status in (400, 413, 422):
-            raise SandboxCrashedError(f"sandbox worker {worker.url} refused the batch: {message}")
-        if status == 429:
-            raise _Fault("busy", message, retry_after_s=_retry_after(response))
-        if status in (401, 403):
-            raise _Fault("gone", f"rejected the sandbox token ({status})")
-        if status == 503:
-            raise _Fault("gone", message)
-        raise _Fault("failing", f"answered {status}: {message}")
+        results = batch_results(worker.url, batch, response)
+        self._fleet.served(worker)
+        return results
 
     async def check(self) -> None:
         """Probe every worker's ``/ready`` now (probes in flight are shared)."""
@@ -278,19 +251,14 @@ class RemoteSandbox:
         was_ready = worker.ready
         try:
             response = await self._http.get(worker.url + READY_PATH, timeout=self._probe_timeout)
-            slots = _slots(response)
         except httpx.HTTPError as exc:
             self._fleet.not_ready(worker, f"unreachable ({type(exc).__name__})")
         else:
-            if slots is not None:
-                self._fleet.ready(worker, slots)
-            elif response.status_code in (401, 403):
-                self._fleet.not_ready(
-                    worker, f"rejected the sandbox token ({response.status_code})"
-                )
+            answer = ready_slots(response)
+            if isinstance(answer, int):
+                self._fleet.ready(worker, answer)
             else:
-                reason = error_message(response.content) or f"HTTP {response.status_code}"
-                self._fleet.not_ready(worker, f"not ready: {reason}")
+                self._fleet.not_ready(worker, answer)
         if worker.ready != was_ready:
             event = "sandbox_worker_ready" if worker.ready else "sandbox_worker_not_ready"
             log.info(event, url=worker.url, reason=worker.reason, slots=worker.slots)
@@ -316,26 +284,3 @@ class RemoteSandbox:
             probe.cancel()
         await asyncio.gather(*probes, return_exceptions=True)
         await self._http.aclose()
-
-
-def _slots(response: httpx.Response) -> int | None:
-    """A ready worker's slots from its ``/ready`` answer; ``None`` when it is not ready."""
-    if response.status_code != 200:
-        return None
-    try:
-        workers = json.loads(response.content).get("workers")
-    except (ValueError, AttributeError):
-        return None
-    return (
-        workers
-        if isinstance(workers, int) and not isinstance(workers, bool) and workers > 0
-        else None
-    )
-
-
-def _retry_after(response: httpx.Response) -> float:
-    raw = response.headers.get("retry-after", "")
-    try:
-        return min(30.0, max(0.1, float(raw)))
-    except ValueError:
-        return 1.0
