@@ -57,7 +57,7 @@ from proxy.upstream.litellm_responses import LiteLLMResponses
 from proxy.upstream.relay import Relay
 from proxy.upstream.retry import RetryPolicy
 from proxy.upstream.routing import ModelRouter
-from sandbox import BubblewrapSandbox, LocalSandbox, Sandbox, SandboxError
+from sandbox import BubblewrapSandbox, LocalSandbox, RemoteSandbox, Sandbox, SandboxError
 
 log = structlog.get_logger(__name__)
 
@@ -73,8 +73,15 @@ def _needs_litellm(settings: Settings, upstream: Upstream | None) -> bool:
 
 
 async def _open_sandbox(settings: Settings) -> tuple[Sandbox | None, str | None]:
-    """The configured backend, or ``None`` and why: S* then fails closed, never unisolated."""
+    """The configured backend, or ``None`` and why: S* then fails closed, never unisolated.
+
+    With ``sandbox_urls`` the backend is the remote workers (``RemoteSandbox``), whose
+    availability changes while the proxy runs (``SStarService.unavailable_reason`` asks it)."""
     try:
+        if settings.sandbox_urls:
+            # NOTE: workers that are down do not fail the start: S* waits for one to be ready.
+            remote = await RemoteSandbox.open(settings.sandbox_urls, settings.sandbox_token_value())
+            return remote, None
         if settings.sandbox_backend == "local":
             return LocalSandbox(production=settings.environment == "production"), None
         return await BubblewrapSandbox.create(), None
@@ -108,6 +115,7 @@ async def _sstar(
             else None
         ),
         unavailable_reason=reason,
+        availability=sandbox.unavailable_reason if isinstance(sandbox, RemoteSandbox) else None,
         coordinator=RunCoordinator(max_active=settings.max_concurrent_runs),
         store=RunStore(settings.run_store_size),
         keepalive_s=settings.keepalive_interval_s,

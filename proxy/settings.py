@@ -15,6 +15,7 @@ import os
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -88,6 +89,16 @@ class ModelRoute(BaseModel):
 
 LocalModelName = Literal["qwen2.5-coder-0.5b", "qwen2.5-coder-1.5b"]
 """The embedded models (``proxy.local_model.catalog.MODELS``)."""
+
+
+def _is_loopback(host: str) -> bool:
+    """A worker on this machine (``localhost``, 127.0.0.0/8, ``::1``) may run without a token."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class Settings(BaseSettings):
@@ -183,6 +194,12 @@ class Settings(BaseSettings):
     max_concurrent_runs: int = Field(4, ge=1)
     keepalive_interval_s: float = Field(10.0, gt=0, le=15)
 
+    # --- remote sandbox workers (`python -m sandbox serve`; README "Sandbox workers") ---------
+    # Base URLs, comma-separated: set, S* runs programs on these workers (sandbox.RemoteSandbox)
+    # instead of a local bubblewrap sandbox. The token is the workers' shared secret.
+    sandbox_urls: Annotated[list[str], NoDecode] = Field(default_factory=list, max_length=64)
+    sandbox_token: SecretStr | None = None
+
     # --- embedded local model ---------------------------------------------------------------
     local_model: LocalModelName = "qwen2.5-coder-0.5b"
     # A second embedded model for input synthesis and the judge (S*'s auxiliary model), served
@@ -267,6 +284,50 @@ class Settings(BaseSettings):
                 raise ValueError(f"model name {name!r} must not start with {ALIAS_PREFIX!r}")
         return value
 
+    @field_validator("sandbox_urls", mode="before")
+    @classmethod
+    def _split_sandbox_urls(cls, value: object) -> object:
+        """``SSTAR_SANDBOX_URLS=http://w1:8300,http://w2:8300``: comma-separated, blanks ignored."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("sandbox_urls")
+    @classmethod
+    def _worker_urls(cls, value: list[str]) -> list[str]:
+        urls: list[str] = []
+        for url in value:
+            base = url.strip().rstrip("/")
+            parsed = urlsplit(base)
+            if parsed.scheme not in ("http", "https") or not parsed.hostname:
+                raise ValueError(f"{url!r} is not an http(s) base URL, e.g. http://worker:8300")
+            if parsed.query or parsed.fragment:
+                raise ValueError(f"{url!r}: a base URL has no query or fragment")
+            if base not in urls:
+                urls.append(base)
+        return urls
+
+    @field_validator("sandbox_token")
+    @classmethod
+    def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
+    @model_validator(mode="after")
+    def _check_sandbox_workers(self) -> Settings:
+        if not self.sandbox_urls:
+            return self
+        if "sandbox_backend" in self.model_fields_set and self.sandbox_backend == "local":
+            raise ValueError("sandbox_backend='local' contradicts sandbox_urls: choose one")
+        remote = [u for u in self.sandbox_urls if not _is_loopback(urlsplit(u).hostname or "")]
+        if remote and self.sandbox_token is None:
+            raise ValueError(
+                f"sandbox_token is required for workers beyond this machine ({remote[0]}): "
+                "they refuse to serve without one"
+            )
+        return self
+
     @model_validator(mode="after")
     def _check_combinations(self) -> Settings:
         if self.sandbox_backend == "local" and self.environment == "production":
@@ -322,6 +383,11 @@ class Settings(BaseSettings):
             one_sample_per_call=self.upstream_is_llama_cpp,
             greedy_sample=self.greedy_sample,
         )
+
+    def sandbox_token_value(self) -> str | None:
+        """The workers' token in clear, for the one place that sends it (``RemoteSandbox``)."""
+        token = self.sandbox_token
+        return token.get_secret_value().strip() if token is not None else None
 
     def client_keys(self) -> tuple[bytes, ...]:
         """Client keys as bytes, ready for constant-time comparison."""

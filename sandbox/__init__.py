@@ -8,6 +8,7 @@ from sandbox.bubblewrap import BubblewrapSandbox
 from sandbox.compare import behaviour_key, judge, outputs_match, values_match
 from sandbox.errors import SandboxCrashedError, SandboxError, SandboxUnavailableError
 from sandbox.local import LocalSandbox
+from sandbox.remote import RemoteSandbox
 
 __all__ = [
     "BubblewrapSandbox",
@@ -16,6 +17,7 @@ __all__ = [
     "Limits",
     "LocalSandbox",
     "Mode",
+    "RemoteSandbox",
     "RunResult",
     "Sandbox",
     "SandboxCrashedError",

@@ -3,9 +3,12 @@
     python -m sandbox run PROGRAM.py [--stdin FILE] [--call NAME --args JSON]
                                      [--time-limit S] [--memory-mb M] [--bwrap PATH] --json
     python -m sandbox selftest [--bwrap PATH]
+    python -m sandbox serve [--host 127.0.0.1] [--port 8300] [--workers N] [--queue Q] ...
 
 For debugging and operations: ``run`` prints one JSON object with the verdict, outputs, return
 value and time; ``selftest`` exits non-zero with the reason when isolation cannot be proven.
+``serve`` runs a sandbox worker (``sandbox.service``; ``sstar-sandbox serve`` is the same), with
+the shared secret in ``SSTAR_SANDBOX_TOKEN``; it exits 2 when it may not start as configured.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 from sandbox.base import ExecutionRequest, Limits
 from sandbox.bubblewrap import BubblewrapSandbox
 from sandbox.errors import SandboxError
+from sandbox.service.config import WorkerConfigError, add_serve_arguments, config_from_args
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +40,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--memory-mb", type=int, default=256)
     run.add_argument("--json", action="store_true", help="print the result as JSON (default)")
     commands.add_parser("selftest", help="prove isolation works on this machine", parents=[common])
+    serve = commands.add_parser(
+        "serve", help="serve the sandbox to proxies over HTTP (a worker)", parents=[common]
+    )
+    add_serve_arguments(serve)
     return parser
 
 
@@ -79,9 +87,22 @@ async def _selftest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        config = config_from_args(args)
+    except WorkerConfigError as exc:
+        sys.stderr.write(f"sstar-sandbox: {exc}\n")
+        return 2
+    from sandbox.service.server import serve  # NOTE: the web stack only for the worker
+
+    return serve(config)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status (2: sandbox unavailable)."""
     args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
     try:
         return asyncio.run(_run(args) if args.command == "run" else _selftest(args))
     except SandboxError as exc:

@@ -27,7 +27,7 @@ import asyncio
 import dataclasses
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,20 +98,31 @@ class SStarService:
         identity_secret: bytes | None = None,
         trace_link_ttl_s: float = 3600.0,
         metrics: Metrics | None = None,
+        availability: Callable[[], str | None] | None = None,
     ) -> None:
         """``identity_secret`` keys the hashes of client keys (``SSTAR_TRACE_SECRET``); ``None``
         draws a random one, so only this process can match a key to its runs and traces. The
         same secret signs the trace links (``x-sstar-trace-url``), valid ``trace_link_ttl_s``.
-        ``metrics`` records each run once, however many requests share it."""
+        ``metrics`` records each run once, however many requests share it. ``availability``
+        says, when asked, why a sandbox that can come and go (remote workers) cannot run now
+        (``None``: it can)."""
         self._engine = engine
         self._metrics = metrics or Metrics()
         self._metrics.watch_runs(lambda: coordinator.active)
         self._secret = identity_secret or secrets.token_bytes(32)
         self.links = TraceLinks(self._secret, ttl_s=trace_link_ttl_s)
-        self.unavailable_reason = unavailable_reason if engine is None else None
+        self._unavailable_reason = unavailable_reason if engine is None else None
+        self._availability = availability
         self._coordinator = coordinator
         self.store = store
         self._keepalive_s = keepalive_s
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        """Why S* cannot run now (no sandbox, or no remote worker ready); ``None``: it can."""
+        if self._unavailable_reason is not None or self._availability is None:
+            return self._unavailable_reason
+        return self._availability()
 
     async def aclose(self) -> None:
         await self._coordinator.aclose()
