@@ -23,7 +23,9 @@ from proxy.settings import Settings
 from tests.deploy.kustomize import Resource, identity, load_documents
 from tests.deploy.manifests import (
     EXAMPLES,
+    K8S,
     NAMESPACE,
+    ROOT,
     SECRET_EXAMPLE,
     VARIANTS,
     Rendering,
@@ -243,3 +245,12 @@ def test_network_policies_admit_the_proxy_to_ports_that_exist(rendering):
                 assert container_port(
                     target["spec"]["template"]["spec"]["containers"][0], port["port"]
                 )
+
+
+def test_the_readme_documents_every_overlay_and_component():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.partition("## Deploying on Kubernetes")[2].partition("\n## ")[0]
+    parts = [p for kind in ("overlays", "components") for p in sorted((K8S / kind).iterdir())]
+    assert parts
+    for part in parts:
+        assert f"`{part.relative_to(K8S)}/`" in section, part.name
