@@ -55,8 +55,14 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends cmake g++ make \
     && rm -rf /var/lib/apt/lists/*
 ARG SSTAR_LOCAL_MODEL=qwen2.5-coder-0.5b
+# Image layers keep whole-second mtimes, and the model's verification stamp records its mtime in
+# nanoseconds: so the GGUF gets a whole-second mtime and `prepare` runs again, which verifies the
+# sha256 and stamps that. Otherwise a pod would find the stamp stale and try to write to the cache.
 RUN python -m proxy.local_model prepare --model "$SSTAR_LOCAL_MODEL" --cache-dir /opt/sstar-model \
         --isa avx2 --jobs 4 --quiet \
+    && touch -d "@$(date +%s)" /opt/sstar-model/models/*.gguf \
+    && python -m proxy.local_model prepare --model "$SSTAR_LOCAL_MODEL" \
+        --cache-dir /opt/sstar-model --isa avx2 --quiet \
     && rm -rf /opt/sstar-model/locks /opt/sstar-model/logs /opt/sstar-model/downloads
 
 FROM runtime AS embedded
