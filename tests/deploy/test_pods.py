@@ -147,3 +147,28 @@ def test_the_vllm_variant_reads_an_upstream_and_its_optional_key():
     assert key is not None
     assert key["valueFrom"]["secretKeyRef"]["optional"] is True
     assert rendering.container("sstar-proxy")["image"] == "sstar-proxy"
+
+
+def test_the_rules_the_api_server_adds_to_the_schemas_hold(rendering):
+    """Validation the API server does beyond the JSON schemas (a failed apply otherwise)."""
+    for workload, pod in rendering.pod_specs():
+        template = workload["spec"]["template"]["metadata"]["labels"]
+        assert workload["spec"]["selector"]["matchLabels"].items() <= template.items()
+        if pod.get("hostUsers") is False:
+            assert not any(pod.get(f) for f in ("hostNetwork", "hostPID", "hostIPC"))
+        for container in pod["containers"]:
+            context = container.get("securityContext", {})
+            escalates = context.get("privileged") or "SYS_ADMIN" in context.get(
+                "capabilities", {}
+            ).get("add", [])
+            if escalates:
+                assert context.get("allowPrivilegeEscalation") is not False
+            if context.get("procMount") == "Unmasked":
+                assert pod.get("hostUsers") is False
+            names = [p["name"] for p in container.get("ports", [])]
+            assert len(names) == len(set(names))
+            assert all(re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?", n) for n in names)
+    for budget in rendering.of_kind("PodDisruptionBudget"):
+        assert len({"minAvailable", "maxUnavailable"} & budget["spec"].keys()) == 1
+    for hpa in rendering.of_kind("HorizontalPodAutoscaler"):
+        assert 1 <= hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
