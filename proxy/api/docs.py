@@ -30,6 +30,7 @@ from proxy.api.protocol import (
     CompletionRequest,
     EmbeddingRequest,
     ErrorResponse,
+    ResponsesRequest,
 )
 from proxy.errors import NotFoundError
 
@@ -44,7 +45,9 @@ REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     ChatCompletionRequest,
     CompletionRequest,
     EmbeddingRequest,
+    ResponsesRequest,
 )
+"""Every model a route names with :func:`request_body`; their schemas go into the document."""
 _ASSETS = {
     "swagger-ui-bundle.js": "text/javascript",
     "swagger-ui.css": "text/css",
@@ -65,7 +68,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def request_body(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` for a route whose JSON body ``deps.py`` parses as ``model``."""
+    """``openapi_extra`` for a route whose JSON body ``deps.py`` parses as ``model``.
+
+    Refuses a model missing from :data:`REQUEST_MODELS`: its reference would dangle.
+    """
+    if model not in REQUEST_MODELS:
+        raise ValueError(f"{model.__name__} is not in REQUEST_MODELS")
     schema = {"$ref": f"#/components/schemas/{model.__name__}"}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 

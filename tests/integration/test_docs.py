@@ -17,6 +17,7 @@ BODIES = {
     "/v1/chat/completions": "ChatCompletionRequest",
     "/v1/completions": "CompletionRequest",
     "/v1/embeddings": "EmbeddingRequest",
+    "/v1/responses": "ResponsesRequest",
 }
 
 
