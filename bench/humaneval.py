@@ -74,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--stride",
         type=int,
         default=1,
-        help="every K-th HumanEval task of the split (a stated subset: 2 = HumanEval/0, 4, 8, ...)",
+        help="every K-th problem of each suite (a stated subset: 2 = HumanEval/0, 4, 8, ...; "
+        "stdin p01, p03, ...)",
     )
     p.add_argument(
         "--server-defaults",
@@ -132,7 +133,7 @@ def load_tasks(args: argparse.Namespace) -> list[BenchTask]:
     if args.suite in ("humaneval", "both"):
         tasks += load_humaneval(args.split)[:: max(1, args.stride)][: args.limit]
     if args.suite in ("stdin", "both"):
-        tasks += load_stdin(args.limit, seed=args.seed)
+        tasks += load_stdin(seed=args.seed)[:: max(1, args.stride)][: args.limit]
     return tasks
 
 
