@@ -15,7 +15,8 @@ Who records what (each at the one place that knows it):
 - ``proxy.metered.MeteredSandbox``: every sandboxed execution by status and duration;
 - the retry loop (``proxy.upstream.retry``, an observer on the policy): every failed upstream
   attempt by class, for pass-through and S* sub-calls apart;
-- :class:`_EmbeddedModels`: whether each embedded ``llama-server`` is up, read at scrape time.
+- :class:`_EmbeddedModels`: whether each embedded ``llama-server`` is up, read at scrape time;
+- ``proxy.cluster.RedisLink``: whether the shared Redis answers, and its failed operations.
 
 Label values come from fixed sets (route templates, rule ids, stages, statuses), never from
 client input: the number of series stays bounded.
@@ -116,12 +117,16 @@ class _EmbeddedModels(Collector):
 class Metrics:
     """The metric objects of one app and the methods that record them (module docstring)."""
 
-    def __init__(self, *, capacity: int = 0, models: Sequence[ModelHealth] = ()) -> None:
+    def __init__(
+        self, *, capacity: int = 0, models: Sequence[ModelHealth] = (), redis: bool = False
+    ) -> None:
+        """``redis``: replicas share state through Redis (``sstar_redis_up`` is exported)."""
         self.registry = CollectorRegistry()
         self._http(self.registry)
         self._chat(self.registry)
         self._runs(self.registry, capacity)
         self._outside(self.registry)
+        self._redis(self.registry, enabled=redis)
         info = Gauge("sstar_proxy_info", "The version.", ["version"], registry=self.registry)
         info.labels(__version__).set(1)
         self.registry.register(_EmbeddedModels(models))
@@ -229,6 +234,23 @@ class Metrics:
             registry=registry,
         )
 
+    def _redis(self, registry: CollectorRegistry, *, enabled: bool) -> None:
+        self.redis_up: Gauge | None = None
+        if enabled:
+            self.redis_up = Gauge(
+                "sstar_redis_up",
+                "1 while the shared Redis (SSTAR_REDIS_URL) answers, 0 while this replica falls "
+                "back to its own state.",
+                registry=registry,
+            )
+            self.redis_up.set(1)
+        self.redis_errors = Counter(
+            "sstar_redis_errors",
+            "Redis operations that failed (or were skipped while Redis was down) by operation.",
+            ["operation"],
+            registry=registry,
+        )
+
     # -- recording --------------------------------------------------------------------------
 
     def request_done(
@@ -288,6 +310,14 @@ class Metrics:
     def sandbox_failed(self, inputs: int) -> None:
         """The sandbox could not run a batch (infrastructure): each input is a SANDBOX_ERROR."""
         self.executions.labels("SANDBOX_ERROR").inc(inputs)
+
+    def redis_changed(self, *, up: bool) -> None:
+        """The shared Redis started or stopped answering (``proxy.cluster.RedisLink``)."""
+        if self.redis_up is not None:
+            self.redis_up.set(1 if up else 0)
+
+    def redis_failed(self, operation: str) -> None:
+        self.redis_errors.labels(operation).inc()
 
     def upstream_observer(self, caller: str) -> Callable[[UpstreamError], None]:
         """What the retry loop calls on every failed attempt made for ``caller``."""

@@ -200,6 +200,13 @@ class Settings(BaseSettings):
     sandbox_urls: Annotated[list[str], NoDecode] = Field(default_factory=list, max_length=64)
     sandbox_token: SecretStr | None = None
 
+    # --- shared state between replicas (README "Replicas and Redis") --------------------------
+    # Unset: one process keeps its runs, traces and capacity in memory (the default). Set, every
+    # replica pointing at the same Redis shares them (proxy.cluster). A secret: it may carry a
+    # password, so it is never logged. Every key starts with the prefix (one Redis, many proxies).
+    redis_url: SecretStr | None = None
+    redis_prefix: str = Field("sstar:", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9:_.-]+$")
+
     # --- embedded local model ---------------------------------------------------------------
     local_model: LocalModelName = "qwen2.5-coder-0.5b"
     # A second embedded model for input synthesis and the judge (S*'s auxiliary model), served
@@ -307,6 +314,16 @@ class Settings(BaseSettings):
                 urls.append(base)
         return urls
 
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            url = value.get_secret_value().strip()
+            if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+                # NOTE: the message never repeats the URL: it may hold a password.
+                raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
     @field_validator("sandbox_token")
     @classmethod
     def _long_token(cls, value: SecretStr | None) -> SecretStr | None:
@@ -388,6 +405,11 @@ class Settings(BaseSettings):
         """The workers' token in clear, for the one place that sends it (``RemoteSandbox``)."""
         token = self.sandbox_token
         return token.get_secret_value().strip() if token is not None else None
+
+    def redis_url_value(self) -> str | None:
+        """``SSTAR_REDIS_URL`` in clear, for the one place that connects (``proxy.cluster``)."""
+        url = self.redis_url
+        return url.get_secret_value().strip() or None if url is not None else None
 
     def client_keys(self) -> tuple[bytes, ...]:
         """Client keys as bytes, ready for constant-time comparison."""

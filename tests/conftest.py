@@ -6,7 +6,10 @@ Kept small and generic; feature-specific fixtures live next to their tests.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,6 +20,7 @@ from fastapi import FastAPI
 from proxy.app import create_app
 from proxy.settings import Settings
 from tests.fake_upstream import FakeUpstream
+from tests.redis_server import RedisServer
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
@@ -82,3 +86,15 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://proxy.test") as http:
         yield http
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A real ``redis-server`` of its own for one test (a Unix socket: ``tests.redis_server``)."""
+    # NOTE: a short directory: a Unix socket path must stay under 108 bytes.
+    server = RedisServer(Path(tempfile.mkdtemp(prefix="redis-"))).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.directory, ignore_errors=True)
