@@ -8,11 +8,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,59 +21,16 @@ import pytest
 
 from proxy.server.server import GRACE_S
 from tests.fake_upstream import FakeUpstream, Reply, last_user_text
+from tests.replicas import ProxyProcess
 
-ROOT = Path(__file__).resolve().parents[2]
 KEY = "sk-process-test"
 DRAIN_S = 3.0
 
 
-@dataclass
-class Proxy:
-    process: subprocess.Popen[bytes]
-    url: str
-    log: Path
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
-def _serve(tmp_path: Path, **env: str) -> Iterator[Proxy]:
-    port = _free_port()
-    log = tmp_path / "proxy.log"
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("SSTAR_")}
-    environ |= {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "SSTAR_API_KEYS": KEY, **env}
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "proxy", "serve", "--port", str(port)],
-            cwd=ROOT,
-            env=environ,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    proxy = Proxy(process, f"http://127.0.0.1:{port}", log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{proxy.url}/health", timeout=1).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, "the proxy did not start"
-            time.sleep(0.1)
+def _serve(tmp_path: Path, **env: str) -> Iterator[ProxyProcess]:
+    with ProxyProcess(tmp_path / "proxy.log", SSTAR_API_KEYS=KEY, **env) as proxy:
         yield proxy
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def _rss_kb(pid: int) -> int:
@@ -214,7 +168,7 @@ SSTAR = {"x-sstar-mode": "force", "x-sstar-samples": "2"}
 TASK = "Write a Python function add(a, b) that returns a + b.\n>>> add(1, 2)\n3"
 
 
-async def _terminate_in_flight(proxy: Proxy, fake: FakeUpstream) -> Drained:
+async def _terminate_in_flight(proxy: ProxyProcess, fake: FakeUpstream) -> Drained:
     auth = {"authorization": f"Bearer {KEY}"}
     async with httpx.AsyncClient(base_url=proxy.url, headers=auth, timeout=60) as client:
         # NOTE: a first S* run loads litellm; until then the event loop would wait for the
