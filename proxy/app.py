@@ -39,6 +39,7 @@ from proxy.api.router import UPSTREAM_PATHS, openai_routes, ops_routes
 from proxy.api.serving import ChatService
 from proxy.api.sstar import SStarService
 from proxy.api.traces import trace_routes
+from proxy.cluster import RedisLink
 from proxy.logs import RequestContextMiddleware, configure_logging
 from proxy.metered import MeteredSandbox, TimedUpstream
 from proxy.metrics import Metrics, ModelHealth
@@ -92,11 +93,16 @@ async def _open_sandbox(settings: Settings) -> tuple[Sandbox | None, str | None]
 
 @asynccontextmanager
 async def _sstar(
-    settings: Settings, upstream: Upstream, sandbox: Sandbox | None, metrics: Metrics
+    settings: Settings,
+    upstream: Upstream,
+    sandbox: Sandbox | None,
+    metrics: Metrics,
+    link: RedisLink | None,  # noqa: ARG001 - the shared stores take it (remove this noqa then)
 ) -> AsyncIterator[SStarService]:
     """The S* side: sandbox (injected or opened here), engine, shared runs, trace store.
 
-    The engine gets both seams metered (``proxy.metered``) and counts its failed sub-calls."""
+    The engine gets both seams metered (``proxy.metered``) and counts its failed sub-calls.
+    ``link``: the shared Redis of the replicas (``SSTAR_REDIS_URL``), ``None`` for one process."""
     owned = sandbox is None
     reason = None
     if sandbox is None:
@@ -147,6 +153,13 @@ async def _services(
         max_fanout=settings.max_fanout,
     )
     engine_upstream = upstream or LiteLLMUpstream(settings, router=router, clients=clients)
+    redis_url = settings.redis_url_value()
+    link = (
+        RedisLink.from_url(redis_url, prefix=settings.redis_prefix, metrics=metrics)
+        if redis_url
+        else None
+    )
+    app.state.redis = link
     app.state.settings = settings
     app.state.router = router
     app.state.relay = relay
@@ -159,7 +172,7 @@ async def _services(
         else None
     )
     try:
-        async with _sstar(settings, engine_upstream, sandbox, metrics) as sstar:
+        async with _sstar(settings, engine_upstream, sandbox, metrics, link) as sstar:
             app.state.sstar = sstar
             app.state.chat_service = ChatService(
                 settings=settings, passthrough=passthrough, sstar=sstar, metrics=metrics
@@ -181,6 +194,8 @@ async def _services(
         await relay.aclose()
         await clients.aclose()
         await close_clients()
+        if link is not None:
+            await link.aclose()
 
 
 def create_app(
@@ -192,7 +207,11 @@ def create_app(
 ) -> FastAPI:
     """Build the proxy. ``settings`` default to ``Settings.load()`` (env + ``SSTAR_CONFIG``)."""
     resolved = settings if settings is not None else Settings.load()
-    metrics = Metrics(capacity=resolved.max_concurrent_runs, models=model_health)
+    metrics = Metrics(
+        capacity=resolved.max_concurrent_runs,
+        models=model_health,
+        redis=resolved.redis_url_value() is not None,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
