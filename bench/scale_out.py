@@ -299,7 +299,7 @@ def _stat(pid: int) -> list[str] | None:
 def tree_cpu_s(root: int) -> float:
     """CPU seconds of ``root`` and everything below it: utime+stime+cutime+cstime of it and
     of every living descendant (cutime+cstime: the children each reaped). Consistent between
-    two reads when every process of the tree is reaped inside it (``reap``)."""
+    two reads when every process of the tree is reaped inside it (``bench.subreaper``)."""
     children: dict[int, list[int]] = collections.defaultdict(list)
     stats: dict[int, list[str]] = {}
     for entry in Path("/proc").iterdir():
@@ -349,10 +349,10 @@ def _stop(process: subprocess.Popen[bytes], timeout_s: float) -> None:
 
 @contextlib.contextmanager
 def spawn(cmd: list[str], ready_url: str, *, env: dict[str, str], log: Path) -> Iterator[Child]:
-    """Start ``cmd`` under ``reap`` in a new process group, wait until ``ready_url`` answers
-    below 500, and stop the whole group on the way out, whatever ended the block (Ctrl-C
-    included)."""
-    reaper = [sys.executable, "-m", "bench.scale_out", "--reap", *cmd]
+    """Start ``cmd`` under ``bench.subreaper`` in a new process group, wait until
+    ``ready_url`` answers below 500, and stop the whole group on the way out, whatever ended
+    the block (Ctrl-C included)."""
+    reaper = [sys.executable, "-m", "bench.subreaper", *cmd]
     with log.open("wb") as stderr:
         process = subprocess.Popen(
             reaper,
@@ -374,41 +374,6 @@ def spawn(cmd: list[str], ready_url: str, *, env: dict[str, str], log: Path) -> 
         yield Child(process.pid, int(children[0]), ready_url.rsplit("/", 1)[0], log)
     finally:
         _stop(process, timeout_s=30)
-
-
-_PR_SET_CHILD_SUBREAPER = 36
-_PR_SET_PDEATHSIG = 1
-
-
-def reap(cmd: list[str]) -> int:
-    """Run ``cmd`` as the child of a subreaper, reap every orphan below it until none is left,
-    and return its exit status. A sandbox session is killed as a whole (its bwrap and the
-    zygote at once), so the zygote, with the CPU of every program it ran, would be reaped by
-    init and lost to the tree's accounting; under this process it is reaped here instead."""
-    import ctypes
-
-    parent = os.getppid()
-    libc = ctypes.CDLL(None, use_errno=True)
-    for option, value in ((_PR_SET_CHILD_SUBREAPER, 1), (_PR_SET_PDEATHSIG, signal.SIGHUP)):
-        if libc.prctl(option, value, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), f"prctl({option})")
-    # NOTE: a no-op handler, not SIG_IGN (which the child would inherit): the group's SIGTERM
-    # reaches the child itself, and this process stays to reap until the tree is gone. If the
-    # bench dies without stopping the group (SIGKILL), SIGHUP comes and stops it from here.
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: None)
-    signal.signal(signal.SIGHUP, lambda *_: os.killpg(0, signal.SIGTERM))
-    if os.getppid() != parent:  # the bench died before the death signal was armed
-        os.killpg(0, signal.SIGTERM)
-    child = subprocess.Popen(cmd).pid
-    status = 1
-    while True:
-        try:
-            pid, code = os.wait()
-        except ChildProcessError:
-            return status
-        if pid == child:
-            status = os.waitstatus_to_exitcode(code)
 
 
 def start_upstream(stack: contextlib.ExitStack, directory: Path) -> Child:
@@ -670,10 +635,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=4, help="x-sstar-samples (N)")
     parser.add_argument("--target-rate", type=float, default=60.0, help="S* requests a minute")
     parser.add_argument("--serve-upstream", type=int, metavar="PORT", help=argparse.SUPPRESS)
-    parser.add_argument("--reap", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.reap:
-        sys.exit(reap(args.reap))
     if args.serve_upstream is not None:
         serve_upstream(args.serve_upstream)
         return
