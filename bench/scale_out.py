@@ -22,8 +22,9 @@ ran, which its sessions reaped), with ratios to the first configuration measured
 (1 replica, 1 worker by default). On one machine the configurations share its cores, so scaling
 out adds processes, not CPU: the figures that carry over to more machines are the CPU ones. From
 them: how many S* requests a minute one sandbox core sustains, the cores a target rate needs
-(``--target-rate``), and how many single-program worker slots keep a core busy (a slot's CPU
-while its worker had work, from the worker's ``batch_completed`` log).
+(``--target-rate``), and how many one-program worker slots keep a core busy (slots x the time
+a worker had a batch in hand, from its ``batch_completed`` log, over its CPU; the summary takes
+the baseline's, since slots beyond the free cores wait for CPU and read high).
 
     .venv/bin/python -m bench.scale_out
     .venv/bin/python -m bench.scale_out --requests 48 --concurrency 8 --configs 1x1 1x2 2x2 1xlocal
@@ -601,7 +602,6 @@ def sizing(outcomes: Sequence[Outcome], target_rate: float) -> list[str]:
     requests = sum(o.requests for o in outcomes)
     cpu = sum(o.sandbox_cpu_s * o.requests for o in outcomes) / requests
     proxy = sum(o.proxy_cpu_s * o.requests for o in outcomes) / requests
-    slot_values = [s for o in outcomes if (s := o.slots_per_core) is not None]
     lines = [
         f"sandbox CPU per S* request: {cpu:.3f} s; proxy CPU per S* request: {proxy:.3f} s",
         f"sizing rule: one sandbox worker core per {per_core_rate(cpu):.0f} S* requests a minute "
@@ -610,12 +610,17 @@ def sizing(outcomes: Sequence[Outcome], target_rate: float) -> list[str]:
         f"{cores_needed(target_rate, cpu):.2f} sandbox cores and "
         f"{cores_needed(target_rate, proxy):.2f} proxy cores",
     ]
-    if slot_values:
-        slots = sum(slot_values) / len(slot_values)
+    # NOTE: from the first configuration with workers (the baseline): where more slots run
+    # than the machine has free cores, programs wait for CPU while their batch counts as busy,
+    # and the figure reads high.
+    measured = next((o for o in outcomes if o.slots_per_core is not None), None)
+    if measured is not None and measured.slots_per_core is not None:
+        slots = measured.slots_per_core
         lines.append(
-            f"projected workers per core: {slots:.2f} (one-program slots a core keeps busy); "
-            f"the target needs {math.ceil(cores_needed(target_rate, cpu) * slots)} slots "
-            "(`--workers` summed over the workers)"
+            f"projected workers per core: {slots:.2f} one-program slots keep a core busy "
+            f"(measured on {measured.config.name}); the target needs "
+            f"{math.ceil(cores_needed(target_rate, cpu) * slots)} slots "
+            "(`--workers`, summed over the workers)"
         )
     return lines
 

@@ -132,9 +132,10 @@ def test_cpu_per_request_ratios_and_slots() -> None:
     assert lines[0].startswith("sandbox CPU per S* request: 1.060 s; proxy CPU per S* request")
     assert "one sandbox worker core per 57 S* requests a minute" in lines[1]
     assert "needs 1.59 sandbox cores" in lines[2]
-    # slots per core: mean of 0.8 and 2.0 = 1.4; 1.59 cores x 1.4 = 2.2 -> 3 slots
-    assert lines[3].startswith("projected workers per core: 1.40")
-    assert "the target needs 3 slots" in lines[3]
+    # slots per core: the baseline's 0.8 (not the 2x2 row's 2.0); 1.59 cores x 0.8 -> 2 slots
+    assert lines[3].startswith("projected workers per core: 0.80 one-program slots")
+    assert "(measured on 1x1); the target needs 2 slots" in lines[3]
+    assert len(scale_out.sizing([local], target_rate=90)) == 3  # no workers: no slot figure
 
 
 def test_sizing_arithmetic() -> None:
