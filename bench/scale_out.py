@@ -619,7 +619,8 @@ def sizing(outcomes: Sequence[Outcome], target_rate: float) -> list[str]:
         lines.append(
             f"projected workers per core: {slots:.2f} one-program slots keep a core busy "
             f"(measured on {measured.config.name}); the target needs "
-            f"{math.ceil(cores_needed(target_rate, cpu) * slots)} slots "
+            f"{(count := math.ceil(cores_needed(target_rate, cpu) * slots))} "
+            f"slot{'s' * (count != 1)} "
             "(`--workers`, summed over the workers)"
         )
     return lines
