@@ -11,10 +11,10 @@ request is a run of its own.
 
 The scenario does real sandbox work: a stdin task (count the primes up to n, weak public tests),
 whose samples are a sieve (correct, cheap), trial division (correct, dearer), an off-by-one the
-public tests miss and a program that fails them (fixed by the one debug round); then synthesized
-inputs up to 30000 and their type-aware variants for clustering, distinguishing inputs and an
-execution-grounded judge that answers by the real outputs. A request counts as correct when the
-answer is one of the correct programs.
+public tests miss and a program that fails them (fixed by the one debug round); then five
+synthesized inputs up to 30000 for clustering, distinguishing inputs and an execution-grounded
+judge that answers by the real outputs (about 25 sandboxed runs a request). A request counts as
+correct when the answer is one of the correct programs.
 
 Per configuration: requests/s, p50/p99 latency, the proxies' CPU per request and the sandbox CPU
 per request (every worker's process tree from ``/proc``: the service process, and the programs it
