@@ -120,7 +120,10 @@ async def health() -> dict[str, str]:
 @ops_routes.get("/readyz", include_in_schema=False)
 async def ready(request: Request, passthrough: PassthroughDep, sstar: SStarDep) -> Response:
     """Readiness: the upstream answers and the sandbox proved its isolation (SANDBOX.md rule 1);
-    a draining server (SIGTERM received) is not ready, so a load balancer sends no more."""
+    a draining server (SIGTERM received) is not ready, so a load balancer sends no more.
+
+    With ``SSTAR_REDIS_URL`` the body says whether Redis answers (``"redis": "up"|"down"``), but
+    a replica without Redis stays ready: it serves on its own state (``proxy.cluster``)."""
     drain = getattr(request.app.state, "drain", None)
     if drain is not None and drain.draining:
         error = ProxyError("The server is shutting down.", code="shutting_down")
@@ -132,6 +135,10 @@ async def ready(request: Request, passthrough: PassthroughDep, sstar: SStarDep) 
     elif not await passthrough.ready():
         error = ProxyError("The upstream is not reachable.", code="upstream_unavailable")
     else:
-        return JSONResponse({"status": "ready"})
+        body = {"status": "ready"}
+        link = getattr(request.app.state, "redis", None)
+        if link is not None:
+            body["redis"] = "up" if await link.ping() else "down"
+        return JSONResponse(body)
     error.status_code = 503
     return error_response(error)
