@@ -40,10 +40,10 @@ from proxy.api.serving import ChatService
 from proxy.api.sstar import SStarService
 from proxy.api.traces import trace_routes
 from proxy.cluster import RedisLink
+from proxy.cluster.traces import RedisTraceStore
 from proxy.logs import RequestContextMiddleware, configure_logging
 from proxy.metered import MeteredSandbox, TimedUpstream
 from proxy.metrics import Metrics, ModelHealth
-from proxy.cluster.traces import RedisTraceStore
 from proxy.runs import RunCoordinator, RunStore, TraceStore
 from proxy.scaling.engine import ScalingEngine
 from proxy.settings import Settings

@@ -133,7 +133,7 @@ class RedisTraceStore:
         await self._link.attempt("traces.put", write, None)
 
     async def get(self, run_id: str, *, owner: str | None) -> Mapping[str, object] | None:
-        """The trace of ``run_id`` if it is ``owner``'s (``None``: anyone's; as ``RunStore.get``)."""
+        """``run_id``'s trace if it is ``owner``'s (``None``: anyone's; as ``RunStore.get``)."""
         key = self._trace_key(run_id)
 
         async def read(client: Redis) -> list[bytes | None]:
