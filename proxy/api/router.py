@@ -8,6 +8,7 @@ pages (``traces.py``) check the key themselves, since a signed link may stand in
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -34,6 +35,7 @@ from proxy.api.protocol import (
     EmbeddingRequest,
     ResponsesRequest,
 )
+from proxy.cluster import RedisLink
 from proxy.errors import NotFoundError, ProxyError
 
 openai_routes = APIRouter(dependencies=[Depends(require_client_key)], responses=ERROR_RESPONSES)
@@ -138,7 +140,19 @@ async def ready(request: Request, passthrough: PassthroughDep, sstar: SStarDep) 
         body = {"status": "ready"}
         link = getattr(request.app.state, "redis", None)
         if link is not None:
-            body["redis"] = "up" if await link.ping() else "down"
+            body["redis"] = await _redis_state(link)
         return JSONResponse(body)
     error.status_code = 503
     return error_response(error)
+
+
+REDIS_PROBE_S = 1.0
+"""How long ``/ready`` waits for Redis: a Redis that hangs must not make the probe time out."""
+
+
+async def _redis_state(link: RedisLink) -> str:
+    try:
+        async with asyncio.timeout(REDIS_PROBE_S):
+            return "up" if await link.ping() else "down"
+    except TimeoutError:
+        return "down"
