@@ -6,6 +6,8 @@ connection and the one rule every shared operation follows: Redis is an accelera
 agreement, never a dependency of an answer. An operation that fails (or is skipped while Redis is
 known down) returns its fallback, and the caller carries on with this replica's own state, with
 a warning in the log and ``sstar_redis_up`` at 0 until Redis answers again.
+
+``traces.py``: finished traces, readable on every replica by their owner (``RedisTraceStore``).
 """
 
 from proxy.cluster.link import RedisLink

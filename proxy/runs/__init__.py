@@ -10,7 +10,7 @@ client key.
 from proxy.runs.keys import caller_identity, run_key
 from proxy.runs.links import Grant, LinkVerdict, SignedLink, TraceLinks
 from proxy.runs.sharing import Reuse, RunCoordinator, RunFactory, SharedRun, Subscription
-from proxy.runs.store import RunStore, StoredRun
+from proxy.runs.store import RunStore, StoredRun, TraceStore
 
 __all__ = [
     "Grant",
@@ -24,6 +24,7 @@ __all__ = [
     "StoredRun",
     "Subscription",
     "TraceLinks",
+    "TraceStore",
     "caller_identity",
     "run_key",
 ]
