@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import gc
 import json
 import os
 import resource
@@ -173,19 +174,44 @@ def _resolve(namespace: dict[str, Any], entry: str) -> Any:
     return namespace[entry]
 
 
+def prepare(message: dict[str, Any]) -> dict[str, Any]:
+    """Compile the program (and the function-mode prelude) once, in the zygote, for every run.
+
+    Compiling runs none of the candidate's code, and every compile error (syntax, nesting depth,
+    the parser's own stack guard) is an exception that each run re-raises, so verdicts are those
+    of a child that compiled for itself; but the compiler's allocations would otherwise dirty
+    (copy-on-write) a few hundred of the zygote's pages in every child, most of a trivial run.
+    """
+    prepared = dict(message)
+    prepared["prelude"] = compile(_PRELUDE, "<prelude>", "exec")
+    try:
+        prepared["code"] = compile(message["program"], "<candidate>", "exec")
+    except Exception as exc:  # the candidate's error, reported by each run
+        prepared["code_error"] = exc
+    return prepared
+
+
+def _code(load: dict[str, Any]) -> Any:
+    if "code_error" in load:
+        raise load["code_error"]
+    if "code" in load:
+        return load["code"]
+    return compile(load["program"], "<candidate>", "exec")
+
+
 def run_candidate(load: dict[str, Any], nonce: str) -> None:
     """Child side: run the program (stdin mode) or call the entry point (function mode)."""
     mode = load["mode"]
     sys.argv[:] = ["solution.py"]
     try:
-        code = compile(load["program"], "<candidate>", "exec")
+        code = _code(load)
         namespace: dict[str, Any] = {"__builtins__": builtins}
         if mode == "function":
             args = json.loads(_read_stdin())
             null = os.open("/dev/null", os.O_RDONLY)
             os.dup2(null, 0)
             os.close(null)
-            exec(_PRELUDE, namespace)
+            exec(load.get("prelude") or _PRELUDE, namespace)
             namespace["__name__"] = "__candidate__"
             exec(code, namespace)
             value = _resolve(namespace, load["entry"])(*args)
@@ -321,12 +347,14 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in _PRELOAD:
         __import__(name)
+    gc.freeze()
     channel = Channel(socket.socket(fileno=int(sys.argv[1])))
     load: dict[str, Any] = {}
     channel.send({"hello": True})
     while (message := channel.recv()) is not None:
         if message["type"] == "load":
-            load = message
+            load = prepare(message)
+            gc.freeze()  # NOTE: children's collections then never touch (copy) the zygote's pages
             continue
         fds = channel.take_fds()
         if len(fds) != 4:
