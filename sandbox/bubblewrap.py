@@ -165,6 +165,10 @@ class BubblewrapSandbox:
         """Run the program on every input, each in a fresh child of a fresh session's zygote."""
         return await self._pool.run(request)
 
+    async def wait_warm(self) -> None:
+        """Wait until the pre-started sessions are ready (benchmarks and tests; see the pool)."""
+        await self._pool.wait_warm()
+
     async def aclose(self) -> None:
         """Kill every run in flight; remove all sessions, cgroups and work directories."""
         await self._pool.aclose()
