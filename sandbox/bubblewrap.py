@@ -169,6 +169,11 @@ class BubblewrapSandbox:
         """Wait until the pre-started sessions are ready (benchmarks and tests; see the pool)."""
         await self._pool.wait_warm()
 
+    @property
+    def warm_ready(self) -> int:
+        """How many pre-started sessions could take a request right now."""
+        return self._pool.warm_ready
+
     async def aclose(self) -> None:
         """Kill every run in flight; remove all sessions, cgroups and work directories."""
         await self._pool.aclose()
