@@ -4,9 +4,9 @@ One semaphore bounds how many requests execute at once (sized to the machine), s
 instead of forking hundreds of sandboxes and starving the event loop; every wait is I/O on the
 loop. A few sessions are started ahead of time so a request rarely waits for bwrap and the
 interpreter. A session serves one request only (never shared across requests, SANDBOX.md §4) and
-is replaced as soon as it is taken. A session is killed the moment its request is done with it
-(or cancelled); reaping it and removing its cgroup happen in the background, off the request's
-latency, and ``aclose`` waits for them.
+is replaced as soon as it is taken. A request's last session is killed the moment the request is
+done with it (or cancelled); reaping it and removing its cgroup happen in the background, off the
+request's latency (its worker slot is freed only then), and ``aclose`` waits for them.
 """
 
 from __future__ import annotations
@@ -105,53 +105,64 @@ class SessionPool:
             try:
                 session.load(request.program, request.mode, request.entry_point, request.limits)
             except SandboxCrashedError:
-                self._release(session)
+                await self._release(session)
                 if attempt + 1 == _LOAD_ATTEMPTS:
                     raise
                 continue
             return session
         raise AssertionError("unreachable")
 
-    def _release(self, session: Session) -> None:
-        """Kill the session now; reap it and remove its cgroup off the request's path.
+    async def _release(self, session: Session) -> None:
+        """Close a session in the middle of a request (it failed or may not be reused)."""
+        self._active.discard(session)
+        await session.close()
+
+    def _retire(self, session: Session) -> None:
+        """End a request's last session: kill it now, reap it in the background, then free the
+        request's worker slot.
 
         The kill is immediate (process group and cgroup), so nothing of it runs on; only the
-        waiting for the kernel to tear it down is moved out of the request's latency.
+        wait for the kernel to tear it down leaves the request's latency. The slot stays taken
+        until the session is gone, so a burst never has more sessions alive than running plus
+        warm ones (SANDBOX.md §6, P1).
         """
         session.kill()
-        self._spawn(self._close(session))
+        self._spawn(self._close_then_free(session))
 
-    async def _close(self, session: Session) -> None:
+    async def _close_then_free(self, session: Session) -> None:
         try:
             await session.close()
         finally:
             self._active.discard(session)
+            self._slots.release()
 
     async def run(self, request: ExecutionRequest) -> ExecutionResult:
         """Run every input of ``request`` in order, on as few sessions as the runs allow."""
         if request.mode == "function" and not request.entry_point:
             raise ValueError("function mode needs an entry_point")
         results: list[RunResult] = []
-        async with self._slots:
-            session: Session | None = None
-            try:
-                for text in request.inputs:
-                    if session is None:
-                        session = await self._acquire_loaded(request)
-                    try:
-                        outcome = await session.run(text.encode(errors="replace"), request.limits)
-                    except SandboxCrashedError as exc:
-                        results.append(RunResult(Status.SANDBOX_ERROR, error=str(exc)))
-                        self._release(session)
-                        session = None
-                        continue
-                    results.append(outcome.result)
-                    if not outcome.reusable:
-                        self._release(session)
-                        session = None
-            finally:
-                if session is not None:
-                    self._release(session)
+        await self._slots.acquire()
+        session: Session | None = None
+        try:
+            for text in request.inputs:
+                if session is None:
+                    session = await self._acquire_loaded(request)
+                try:
+                    outcome = await session.run(text.encode(errors="replace"), request.limits)
+                except SandboxCrashedError as exc:
+                    results.append(RunResult(Status.SANDBOX_ERROR, error=str(exc)))
+                    await self._release(session)
+                    session = None
+                    continue
+                results.append(outcome.result)
+                if not outcome.reusable:
+                    await self._release(session)
+                    session = None
+        finally:
+            if session is None:
+                self._slots.release()
+            else:
+                self._retire(session)
         return ExecutionResult(tuple(results))
 
     async def aclose(self) -> None:
