@@ -9,7 +9,7 @@ import json
 import os
 from pathlib import Path
 
-from sandbox.harness import prepare, serve_run
+from sandbox.harness import _write_record, prepare, serve_run
 
 
 def _serve(load: dict[str, object], stdin: bytes, tmp_path: Path) -> tuple[int, bytes, bytes]:
@@ -61,3 +61,18 @@ def test_prepared_runs_in_both_modes(tmp_path: Path) -> None:
     status, _, record = _serve(function_mode, b"[[1, 2, 3]]", tmp_path)
     assert status == 0
     assert json.loads(record) == {"nonce": "n0", "ok": True, "return": "6"}
+
+
+def test_the_completion_record_is_what_json_dumps_writes() -> None:
+    read_fd, write_fd = os.pipe()
+    records = [
+        {"nonce": "n0", "ok": True},
+        {"nonce": "n0", "ok": True, "return": '[1,{"a":"\\u00e9"}]'},
+        {"nonce": "n0", "ok": False, "error": 'KeyError: "é" \ud800 \n\t\\'},
+    ]
+    for record in records:
+        _write_record(record, write_fd)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as stream:
+        written = stream.read().decode().splitlines()
+    assert written == [json.dumps(record) for record in records]
