@@ -6,7 +6,7 @@ loop. A few sessions are started ahead of time so a request rarely waits for bwr
 interpreter. A session serves one request only (never shared across requests, SANDBOX.md §4) and
 is replaced as soon as it is taken. A request's last session is killed the moment the request is
 done with it (or cancelled); reaping it and removing its cgroup happen in the background, off the
-request's latency (its worker slot is freed only then), and ``aclose`` waits for them.
+request's latency, and ``aclose`` waits for them; until reaped it holds one of the warm places.
 """
 
 from __future__ import annotations
@@ -37,11 +37,17 @@ class SessionPool:
         self._warm: deque[asyncio.Future[Session]] = deque()
         self._active: set[Session] = set()
         self._background: set[asyncio.Future[None]] = set()
+        self._dying = 0  # killed sessions not yet reaped: they count against the warm target
         self._closed = False
 
     def prewarm(self) -> None:
-        """Start sessions up to the warm target (needs a running loop)."""
-        while not self._closed and len(self._warm) < self._warm_target:
+        """Start sessions up to the warm target (needs a running loop).
+
+        Sessions still being torn down take warm places until they are gone, so a burst never
+        has more sessions alive than running plus warm ones (SANDBOX.md §6, P1); their refill
+        starts as each one is reaped.
+        """
+        while not self._closed and len(self._warm) + self._dying < self._warm_target:
             self._warm.append(asyncio.ensure_future(self._factory()))
 
     async def wait_warm(self) -> None:
@@ -118,51 +124,48 @@ class SessionPool:
         await session.close()
 
     def _retire(self, session: Session) -> None:
-        """End a request's last session: kill it now, reap it in the background, then free the
-        request's worker slot.
+        """End a request's last session: kill it now, reap it in the background.
 
         The kill is immediate (process group and cgroup), so nothing of it runs on; only the
-        wait for the kernel to tear it down leaves the request's latency. The slot stays taken
-        until the session is gone, so a burst never has more sessions alive than running plus
-        warm ones (SANDBOX.md §6, P1).
+        wait for the kernel to tear it down leaves the request's latency and its worker slot.
         """
         session.kill()
-        self._spawn(self._close_then_free(session))
+        self._dying += 1
+        self._spawn(self._close_then_refill(session))
 
-    async def _close_then_free(self, session: Session) -> None:
+    async def _close_then_refill(self, session: Session) -> None:
         try:
             await session.close()
         finally:
             self._active.discard(session)
-            self._slots.release()
+            self._dying -= 1
+            self.prewarm()
 
     async def run(self, request: ExecutionRequest) -> ExecutionResult:
         """Run every input of ``request`` in order, on as few sessions as the runs allow."""
         if request.mode == "function" and not request.entry_point:
             raise ValueError("function mode needs an entry_point")
         results: list[RunResult] = []
-        await self._slots.acquire()
-        session: Session | None = None
-        try:
-            for text in request.inputs:
-                if session is None:
-                    session = await self._acquire_loaded(request)
-                try:
-                    outcome = await session.run(text.encode(errors="replace"), request.limits)
-                except SandboxCrashedError as exc:
-                    results.append(RunResult(Status.SANDBOX_ERROR, error=str(exc)))
-                    await self._release(session)
-                    session = None
-                    continue
-                results.append(outcome.result)
-                if not outcome.reusable:
-                    await self._release(session)
-                    session = None
-        finally:
-            if session is None:
-                self._slots.release()
-            else:
-                self._retire(session)
+        async with self._slots:
+            session: Session | None = None
+            try:
+                for text in request.inputs:
+                    if session is None:
+                        session = await self._acquire_loaded(request)
+                    try:
+                        outcome = await session.run(text.encode(errors="replace"), request.limits)
+                    except SandboxCrashedError as exc:
+                        results.append(RunResult(Status.SANDBOX_ERROR, error=str(exc)))
+                        await self._release(session)
+                        session = None
+                        continue
+                    results.append(outcome.result)
+                    if not outcome.reusable:
+                        await self._release(session)
+                        session = None
+            finally:
+                if session is not None:
+                    self._retire(session)
         return ExecutionResult(tuple(results))
 
     async def aclose(self) -> None:
