@@ -6,6 +6,11 @@ per input. Per-run pipes are created here and passed in by SCM_RIGHTS, so the su
 child's stdout/stderr/result directly, with caps, from the first byte. The wall deadline is the
 supervisor's: when it fires, or a cap is hit, the whole session is killed from outside (process
 group + cgroup) and the caller continues the request on a fresh session.
+
+The host-side work per run is kept small, since it bounds how runs scale with cores: one reader
+on the control socket for the session's life, one waiter per run that the report, a cap, the
+deadline timer or ``close()`` wakes (no task per event), outputs read to EOF in the same step once
+the report is in, and one cgroup counter read.
 """
 
 from __future__ import annotations
@@ -217,6 +222,8 @@ class Session:
         self, stdin: bytes, limits: Limits, nonce: str
     ) -> tuple[list[CappedReader], _End]:
         """Pass fresh pipes to the zygote, feed stdin, drain outputs with caps until the end."""
+        if self._frames:  # a report nobody asked for: never let it stand for this run's
+            raise SandboxCrashedError("sandbox session sent an unexpected frame")
         pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(4)]
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
         ours = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0]]
