@@ -207,7 +207,8 @@ class Session:
             cpu_s=float(report.get("cpu_s", 0.0)),  # type: ignore[arg-type]
             cpu_limit_s=limits.cpu_time_s,
             oom_killed=oom,
-            overflowed=end.overflowed,
+            # NOTE: a cap can also be reached while draining after the report
+            overflowed=end.overflowed or any(r.overflowed for r in readers),
             timed_out=end.timed_out,
             session_died=end.died,
             stdout=readers[0].data,
