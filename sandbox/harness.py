@@ -23,6 +23,7 @@ from __future__ import annotations
 
 # NOTE: ``_socket``, not ``socket``: the wrapper module (selectors, enum conversions) was a tenth of
 # every session's start-up, and the channel needs only recvmsg/sendall.
+import _signal  # type: ignore[import-not-found]  # the C half of signal, without stubs
 import _socket
 import builtins
 import contextlib
@@ -246,8 +247,10 @@ def run_candidate(load: dict[str, Any], nonce: str) -> None:
 
 
 def _limit(which: int, value: int, hard: int | None = None) -> None:
-    with contextlib.suppress(ValueError, OSError):
+    try:  # noqa: SIM105 - contextlib.suppress is an object per call, in every child
         resource.setrlimit(which, (value, value if hard is None else hard))
+    except (ValueError, OSError):
+        pass
 
 
 def _enter_child(fds: list[int], limits: dict[str, Any], workdir: str, contained: bool) -> None:
@@ -258,8 +261,10 @@ def _enter_child(fds: list[int], limits: dict[str, Any], workdir: str, contained
     if not contained:  # local mode: no PID namespace, so die with the zygote and own a group
         os.setsid()
         _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    # NOTE: _signal, not signal.signal: the wrapper's enum conversions dirtied dozens of the
+    # zygote's pages in every child, for the same three system calls.
     for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
-        signal.signal(sig, signal.SIG_DFL)
+        _signal.signal(sig, _signal.SIG_DFL)
     _fresh_std_streams()
     os.chdir(workdir)
     try:  # raw os calls: a text file object here cost more than the rest of the set-up
