@@ -34,7 +34,6 @@ import resource
 import signal
 import struct
 import sys
-import traceback
 from json.encoder import encode_basestring_ascii
 from typing import Any
 
@@ -56,6 +55,7 @@ _MAX_REPR = 1000
 _SANDBOX_TMP = "/tmp"  # noqa: S108 - the sandbox's own size-capped tmpfs, not the host's
 _SCRATCH_DIRS = (_SANDBOX_TMP, "/dev/shm")  # noqa: S108 - inside the sandbox
 _MAX_FDS = 8
+_EXCEPTHOOK = sys.__excepthook__  # taken before any candidate code could replace it
 _PREBUILT_STREAMS: tuple[Any, Any, Any] | None = None  # the zygote's, see _prebuild_std_streams
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
@@ -218,6 +218,15 @@ def _code(load: dict[str, Any]) -> Any:
     return compile(load["program"], "<candidate>", "exec")
 
 
+def _print_exception(exc: BaseException) -> None:
+    """The traceback on the run's stderr, as an uncaught exception would print it.
+
+    NOTE: the interpreter's own C hook, not the traceback module: that import (linecache,
+    tokenize, textwrap) was a tenth of every session's start, for the same text.
+    """
+    _EXCEPTHOOK(type(exc), exc, exc.__traceback__)
+
+
 def run_candidate(load: dict[str, Any], nonce: str) -> None:
     """Child side: run the program (stdin mode) or call the entry point (function mode)."""
     mode = load["mode"]
@@ -241,7 +250,7 @@ def run_candidate(load: dict[str, Any], nonce: str) -> None:
         if mode == "function" or exc.code not in (None, 0):
             _finish(nonce, {"ok": False, "error": f"SystemExit: {exc.code!r}"[:_MAX_REPR]}, 1)
     except BaseException as exc:
-        traceback.print_exc()
+        _print_exception(exc)
         _finish(nonce, {"ok": False, "error": _describe(exc)}, 1)
     _finish(nonce, {"ok": True}, 0)
 

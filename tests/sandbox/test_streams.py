@@ -35,3 +35,18 @@ async def test_streams_are_those_of_a_fresh_interpreter_on_pipes(
         assert stderr == [2, "utf-8", "backslashreplace", True, False, False]
         assert data == text  # nothing read or buffered by an earlier run
         assert run.stderr == "e"
+
+
+async def test_an_uncaught_exception_prints_its_traceback(
+    sandbox: BubblewrapSandbox, host: Host
+) -> None:
+    program = "import json\ndef f():\n    json.loads('{')\nf()\n"
+    result = await sandbox.run(ExecutionRequest(program, ("",), limits=SHORT))
+    (run,) = host.keep(result.runs)
+    assert run.status is Status.RUNTIME_ERROR
+    assert run.stderr.startswith("Traceback (most recent call last):\n")
+    assert 'File "<candidate>", line 4, in <module>' in run.stderr
+    assert 'File "<candidate>", line 3, in f' in run.stderr
+    assert "json.decoder.JSONDecodeError: Expecting property name" in run.stderr
+    assert run.error is not None
+    assert run.error.startswith("JSONDecodeError")
