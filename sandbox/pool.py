@@ -51,12 +51,20 @@ class SessionPool:
             self._warm.append(asyncio.ensure_future(self._factory()))
 
     async def wait_warm(self) -> None:
-        """Wait until every pre-started session has started (or failed to).
+        """Wait until every warm place holds a started session (or one that failed to start).
 
         For benchmarks and tests that measure what a request pays when the pool has had time to
         refill; requests themselves never wait for this.
         """
-        await asyncio.gather(*(asyncio.shield(p) for p in list(self._warm)), return_exceptions=True)
+        while not self._closed:
+            starting = [p for p in self._warm if not p.done()]
+            closing = list(self._background)  # a session being torn down refills once reaped
+            if starting:
+                await asyncio.gather(*map(asyncio.shield, starting), return_exceptions=True)
+            elif closing:
+                await asyncio.gather(*map(asyncio.shield, closing), return_exceptions=True)
+            else:
+                return
 
     @property
     def warm_ready(self) -> int:
