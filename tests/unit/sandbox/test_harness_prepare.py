@@ -1,6 +1,8 @@
-"""The zygote compiles a session's program once (``prepare``); runs behave as if each compiled.
+"""The zygote's set-up work done once per session, and its child-side shortcuts.
 
-Exercised in this process through the fork-server's parent side (local mode, no bubblewrap).
+``prepare`` compiles a session's program once (runs behave as if each compiled), the completion
+record is what ``json.dumps`` writes, and ``_prctl`` (without the ctypes package) really makes a
+process non-dumpable. Exercised in this process (local mode, no bubblewrap).
 """
 
 from __future__ import annotations
@@ -9,7 +11,9 @@ import json
 import os
 from pathlib import Path
 
-from sandbox.harness import _write_record, prepare, serve_run
+from sandbox.harness import _PR_SET_DUMPABLE, _prctl, _write_record, prepare, serve_run
+
+_PR_GET_DUMPABLE = 3
 
 
 def _serve(load: dict[str, object], stdin: bytes, tmp_path: Path) -> tuple[int, bytes, bytes]:
@@ -76,3 +80,13 @@ def test_the_completion_record_is_what_json_dumps_writes() -> None:
     with os.fdopen(read_fd, "rb") as stream:
         written = stream.read().decode().splitlines()
     assert written == [json.dumps(record) for record in records]
+
+
+def test_prctl_makes_a_process_non_dumpable() -> None:
+    pid = os.fork()
+    if pid == 0:  # the zygote's first call, in a child of this process
+        was = _prctl(_PR_GET_DUMPABLE, 0)
+        done = _prctl(_PR_SET_DUMPABLE, 0)
+        os._exit(was * 100 + done * 10 + _prctl(_PR_GET_DUMPABLE, 0))
+    _, status = os.waitpid(pid, 0)
+    assert os.WEXITSTATUS(status) == 100  # dumpable before, the call succeeded, not after
