@@ -1,7 +1,7 @@
 """Sandbox throughput: trivial runs through BubblewrapSandbox vs plain ``python3 -c`` spawns.
 
     .venv/bin/python -m bench.sandbox_throughput [--runs N] [--batch B] [--workers W]
-                                                  [--rounds R] [--setups S]
+                                                  [--rounds R] [--setups S] [--long-batch L]
 
 Measures, in one process on this machine, runs per second and p50 latency of a trivial program
 (``print(sum(range(1000)))``):
@@ -9,6 +9,8 @@ Measures, in one process on this machine, runs per second and p50 latency of a t
   * sandboxed: the warm fork-server (each run a fresh forked child inside bwrap + seccomp +
     cgroups), serially and ``W`` requests at a time, with ``B`` inputs per request (S* runs each
     candidate on a batch: public tests plus synthesized inputs) and with one input per request;
+  * the same with ``L`` inputs per request (default 100), where the session start (one per
+    request: a zygote is never shared) is amortised away: the per-run host work and its scaling;
   * session set-up: what a one-input request waits before its input runs (its latency minus the
     run's own time), each request sent once the pool has refilled its pre-started sessions.
 The configurations are interleaved over ``R`` rounds (``N`` runs each in all), so a change in the
@@ -113,7 +115,9 @@ def _load() -> str:
     return f"{one:.2f} (1 min), {five:.2f} (5 min)"
 
 
-async def main(runs: int, batch: int, workers: int, rounds: int, setups: int) -> None:
+async def main(
+    runs: int, batch: int, workers: int, rounds: int, setups: int, long_batch: int
+) -> None:
     """Warm up, measure every configuration in interleaved rounds and print the comparison."""
     load_before = _load()
     box = await BubblewrapSandbox.create(workers=workers)
@@ -141,6 +145,15 @@ async def main(runs: int, batch: int, workers: int, rounds: int, setups: int) ->
                 Measurement(f"sandboxed, {workers} at a time, 1 input/request"),
                 lambda: _sandboxed(box, 1), max(1, per_round // 2), workers,
             ),
+            (
+                Measurement(f"sandboxed, serial, {long_batch} inputs/request"),
+                lambda: _sandboxed(box, long_batch), max(workers, per_round // long_batch), 1,
+            ),
+            (
+                Measurement(f"sandboxed, {workers} at a time, {long_batch} inputs/request"),
+                lambda: _sandboxed(box, long_batch), max(workers, per_round // long_batch),
+                workers,
+            ),
         ]  # fmt: skip
         for _ in range(rounds):
             for measurement, job, jobs, width in configs:
@@ -158,6 +171,10 @@ async def main(runs: int, batch: int, workers: int, rounds: int, setups: int) ->
     print(f"ratio sandboxed/plain at {workers} workers = {sw / plainw:.2f}")
     print(f"scaling 1->{workers} workers sandboxed = {sw / s1:.2f}")
     print(f"scaling 1->{workers} workers plain = {plainw / plain1:.2f}")
+    long1, longw = configs[6][0].rate, configs[7][0].rate
+    print(
+        f"scaling 1->{workers} workers sandboxed, {long_batch} inputs/request = {longw / long1:.2f}"
+    )
     ordered = sorted(waits)
     print(f"session set-up per request median = {statistics.median(ordered) * 1000:.2f} ms")
     p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
@@ -172,8 +189,11 @@ def cli() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--setups", type=int, default=40)
+    parser.add_argument("--long-batch", type=int, default=100)
     args = parser.parse_args()
-    asyncio.run(main(args.runs, args.batch, args.workers, args.rounds, args.setups))
+    asyncio.run(
+        main(args.runs, args.batch, args.workers, args.rounds, args.setups, args.long_batch)
+    )
 
 
 if __name__ == "__main__":
