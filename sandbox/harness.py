@@ -21,9 +21,12 @@ mode (no namespace) it only kills the run's own process group, never ``kill(-1)`
 
 from __future__ import annotations
 
+# NOTE: ``_signal``, the C half of ``signal`` (it has no stubs): the wrapper's enum conversions
+# cost every session's start, and every child's three handler resets dirtied dozens of pages.
+import _signal  # type: ignore[import-not-found]
+
 # NOTE: ``_socket``, not ``socket``: the wrapper module (selectors, enum conversions) was a tenth of
 # every session's start-up, and the channel needs only recvmsg/sendall.
-import _signal  # type: ignore[import-not-found]  # the C half of signal, without stubs
 import _socket
 import builtins
 import contextlib
@@ -31,7 +34,6 @@ import gc
 import json
 import os
 import resource
-import signal
 import struct
 import sys
 from json.encoder import encode_basestring_ascii
@@ -269,10 +271,8 @@ def _enter_child(fds: list[int], limits: dict[str, Any], workdir: str, contained
     os.closerange(_RESULT_FD + 1, 1 << 16)
     if not contained:  # local mode: no PID namespace, so die with the zygote and own a group
         os.setsid()
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    # NOTE: _signal, not signal.signal: the wrapper's enum conversions dirtied dozens of the
-    # zygote's pages in every child, for the same three system calls.
-    for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
+        _prctl(_PR_SET_PDEATHSIG, _signal.SIGKILL)
+    for sig in (_signal.SIGINT, _signal.SIGPIPE, _signal.SIGXFSZ):
         _signal.signal(sig, _signal.SIG_DFL)
     _fresh_std_streams()
     os.chdir(workdir)
@@ -391,14 +391,14 @@ def serve_run(
 def _kill_leftovers(pid: int, contained: bool) -> None:
     if contained:
         with contextlib.suppress(ProcessLookupError):  # nothing else left in the namespace
-            os.kill(-1, signal.SIGKILL)
+            os.kill(-1, _signal.SIGKILL)
         while True:
             try:
                 os.waitpid(-1, 0)
             except ChildProcessError:
                 return
     with contextlib.suppress(OSError):
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(pid, _signal.SIGKILL)
 
 
 def _prctl(option: int, value: int) -> int:
@@ -433,7 +433,7 @@ def main() -> None:
         raise SystemExit("harness: cannot make the zygote non-dumpable")
     # NOTE: as PID 1 only signals with a handler reach us from inside; Python's SIGINT handler
     # would let a candidate crash the zygote and turn its own run into a SANDBOX_ERROR.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     for name in _PRELOAD:
         __import__(name)
     global _PREBUILT_STREAMS  # NOTE: set once, before the first fork
