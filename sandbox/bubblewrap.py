@@ -11,6 +11,7 @@ Construction runs the fail-closed self-test; if isolation cannot be proven, ``cr
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import shutil
@@ -20,7 +21,7 @@ from pathlib import Path
 from sandbox.base import ExecutionRequest, ExecutionResult
 from sandbox.cgroups import CGROUP_ROOT, CgroupDriver, detect_driver, remove_stale
 from sandbox.errors import SandboxCrashedError, SandboxError, SandboxUnavailableError
-from sandbox.launch import LaunchSpec
+from sandbox.launch import MINIMAL_ENV, LaunchSpec
 from sandbox.pool import SessionPool
 from sandbox.seccomp import build_filter, filter_fd
 from sandbox.selftest import run_selftest
@@ -32,16 +33,52 @@ DEFAULT_TMPFS_BYTES = 64 << 20
 _SHM_BYTES = 16 << 20
 
 
+_COMPILER = (
+    "import binascii,marshal,sys;sys.stdout.write(binascii.b2a_base64(marshal.dumps("
+    "compile(sys.stdin.read(),'<harness>','exec')),newline=False).decode())"
+)
+_LOADER = "import binascii,marshal,sys;exec(marshal.loads(binascii.a2b_base64(sys.argv.pop())))"
+_COMPILE_TIMEOUT_S = 30.0
+
+
 def harness_source() -> str:
-    """The fork-server's source, passed on the command line (no host file is bound inside)."""
+    """The fork-server's source (no host file is bound inside the sandbox)."""
     return (Path(__file__).parent / "harness.py").read_text()
+
+
+async def compiled_harness(python: str) -> str:
+    """The fork-server compiled once, by the sandbox's own interpreter, as base64 marshal data.
+
+    Passed on the command line of every session instead of the source: compiling the harness cost
+    about as much as the rest of a session's interpreter start, on every session. Marshal data is
+    only valid for the interpreter version that wrote it, so ``python`` (the one bwrap runs)
+    compiles it, never the proxy's own interpreter. Only our own source is compiled here.
+    """
+    try:
+        process = await asyncio.create_subprocess_exec(
+            python, "-I", "-S", "-c", _COMPILER,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=dict(MINIMAL_ENV),
+        )  # fmt: skip
+        async with asyncio.timeout(_COMPILE_TIMEOUT_S):
+            out, err = await process.communicate(harness_source().encode())
+    except (OSError, TimeoutError) as exc:
+        raise SandboxUnavailableError(f"cannot compile the harness with {python}: {exc}") from exc
+    if process.returncode != 0 or not out:
+        reason = err.decode(errors="replace").strip()[-300:]
+        raise SandboxUnavailableError(f"cannot compile the harness with {python}: {reason}")
+    return out.decode("ascii")
 
 
 def bwrap_argv(
     *, bwrap: str, python: str, seccomp_fd: int, tmpfs_bytes: int, harness: str, ctl_fd: int
 ) -> list[str]:
     """The bubblewrap command line: nothing bound but ``/usr``, read-only; only the two capped
-    tmpfs mounts (``/tmp``, the work area, and ``/dev/shm``) are writable."""
+    tmpfs mounts (``/tmp``, the work area, and ``/dev/shm``) are writable. ``harness`` is the
+    output of :func:`compiled_harness`; the loader pops it, so the harness sees
+    ``argv = ["-c", ctl_fd, "pid1"]``."""
     return [
         bwrap,
         "--unshare-all",
@@ -71,7 +108,7 @@ def bwrap_argv(
         "--seccomp", str(seccomp_fd),
         "--as-pid-1",
         "--",
-        python, "-I", "-S", "-c", harness, str(ctl_fd), "pid1",
+        python, "-I", "-S", "-c", _LOADER, str(ctl_fd), "pid1", harness,
     ]  # fmt: skip
 
 
@@ -106,7 +143,8 @@ class BubblewrapSandbox:
         except Exception as exc:
             raise SandboxUnavailableError(f"seccomp filter not buildable: {exc}") from exc
         size = workers or max(1, os.cpu_count() or 1)
-        factory = _SessionFactory(driver, bwrap, python, program, tmpfs_bytes)
+        harness = await compiled_harness(python)
+        factory = _SessionFactory(driver, bwrap, python, program, tmpfs_bytes, harness)
         pool = SessionPool(
             factory, workers=size, warm=size if warm_sessions is None else warm_sessions
         )
@@ -127,6 +165,15 @@ class BubblewrapSandbox:
         """Run the program on every input, each in a fresh child of a fresh session's zygote."""
         return await self._pool.run(request)
 
+    async def wait_warm(self) -> None:
+        """Wait until the pre-started sessions are ready (benchmarks and tests; see the pool)."""
+        await self._pool.wait_warm()
+
+    @property
+    def warm_ready(self) -> int:
+        """How many pre-started sessions could take a request right now."""
+        return self._pool.warm_ready
+
     async def aclose(self) -> None:
         """Kill every run in flight; remove all sessions, cgroups and work directories."""
         await self._pool.aclose()
@@ -136,14 +183,20 @@ class _SessionFactory:
     """Starts one isolated session: its own cgroups, seccomp fd and bwrap process."""
 
     def __init__(
-        self, driver: CgroupDriver, bwrap: str, python: str, program: bytes, tmpfs_bytes: int
+        self,
+        driver: CgroupDriver,
+        bwrap: str,
+        python: str,
+        program: bytes,
+        tmpfs_bytes: int,
+        harness: str,
     ) -> None:
         self._driver = driver
         self._bwrap = bwrap
         self._python = python
         self._program = program
         self._tmpfs_bytes = tmpfs_bytes
-        self._harness = harness_source()
+        self._harness = harness
 
     async def __call__(self) -> Session:
         try:

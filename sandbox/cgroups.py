@@ -31,7 +31,13 @@ def _write(path: Path, value: str) -> None:
 
 
 def _read_counter(path: Path, key: str) -> int:
-    for line in path.read_text().splitlines():
+    """One counter of a flat-keyed cgroup file (raw ``os`` calls: it is read after every run)."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        data = os.read(fd, 1 << 12)
+    finally:
+        os.close(fd)
+    for line in data.decode().splitlines():
         name, _, value = line.partition(" ")
         if name == key:
             return int(value)

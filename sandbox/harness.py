@@ -1,4 +1,4 @@
-"""The fork-server that runs *inside* the sandbox (stdlib only; executed as ``python3 -I -S -c``).
+"""The fork-server that runs *inside* the sandbox (stdlib only; run by ``python3 -I -S -c``).
 
 Why a fork-server: interpreter start and namespace set-up dominate a trivial run (SANDBOX.md §4).
 One zygote per sandbox session pre-imports the common modules, then forks a fresh child per run;
@@ -21,17 +21,22 @@ mode (no namespace) it only kills the run's own process group, never ``kill(-1)`
 
 from __future__ import annotations
 
+# NOTE: ``_signal``, the C half of ``signal`` (it has no stubs): the wrapper's enum conversions
+# cost every session's start, and every child's three handler resets dirtied dozens of pages.
+import _signal  # type: ignore[import-not-found]
+
+# NOTE: ``_socket``, not ``socket``: the wrapper module (selectors, enum conversions) was a tenth of
+# every session's start-up, and the channel needs only recvmsg/sendall.
+import _socket
 import builtins
 import contextlib
+import gc
 import json
 import os
 import resource
-import shutil
-import signal
-import socket
 import struct
 import sys
-import traceback
+from json.encoder import encode_basestring_ascii
 from typing import Any
 
 # NOTE: what competitive programs import most; heavy, rarely used modules (dataclasses pulls in
@@ -51,6 +56,9 @@ _MAX_DEPTH = 200
 _MAX_REPR = 1000
 _SANDBOX_TMP = "/tmp"  # noqa: S108 - the sandbox's own size-capped tmpfs, not the host's
 _SCRATCH_DIRS = (_SANDBOX_TMP, "/dev/shm")  # noqa: S108 - inside the sandbox
+_MAX_FDS = 8
+_EXCEPTHOOK = sys.__excepthook__  # taken before any candidate code could replace it
+_PREBUILT_STREAMS: tuple[Any, Any, Any] | None = None  # the zygote's, see _prebuild_std_streams
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
 
@@ -58,15 +66,18 @@ _PR_SET_DUMPABLE = 4
 class Channel:
     """Length-prefixed JSON frames over a stream socket, collecting any passed fds."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: _socket.socket) -> None:
         self.sock = sock
         self.buf = b""
         self.fds: list[int] = []
 
     def recv(self) -> dict[str, Any] | None:
         while len(self.buf) < 4 or len(self.buf) < 4 + struct.unpack(">I", self.buf[:4])[0]:
-            data, fds, _, _ = socket.recv_fds(self.sock, 1 << 16, 8)
-            self.fds.extend(fds)
+            data, ancillary, _, _ = self.sock.recvmsg(1 << 16, _socket.CMSG_LEN(_MAX_FDS * 4))
+            for level, kind, payload in ancillary:
+                if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
+                    count = len(payload) // 4
+                    self.fds.extend(struct.unpack(f"{count}i", payload[: count * 4]))
             if not data:
                 return None
             self.buf += data
@@ -136,10 +147,21 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}"[:_MAX_REPR]
 
 
-def _write_record(record: dict[str, Any]) -> None:
-    data = (json.dumps(record) + "\n").encode()
+def _json_value(value: object) -> str:
+    if value is True or value is False:
+        return "true" if value else "false"
+    if type(value) is str:
+        return encode_basestring_ascii(value)
+    return json.dumps(value)
+
+
+def _write_record(record: dict[str, Any], fd: int = _RESULT_FD) -> None:
+    # NOTE: the text json.dumps would write, built by hand from the C string encoder: the json
+    # package's Python layer dirtied (copy-on-write) some 90 of the zygote's pages in every child.
+    fields = ", ".join(f"{encode_basestring_ascii(k)}: {_json_value(v)}" for k, v in record.items())
+    data = ("{" + fields + "}\n").encode()
     while data:
-        data = data[os.write(_RESULT_FD, data) :]
+        data = data[os.write(fd, data) :]
 
 
 def _flush_std() -> None:
@@ -173,19 +195,53 @@ def _resolve(namespace: dict[str, Any], entry: str) -> Any:
     return namespace[entry]
 
 
+def prepare(message: dict[str, Any]) -> dict[str, Any]:
+    """Compile the program (and the function-mode prelude) once, in the zygote, for every run.
+
+    Compiling runs none of the candidate's code, and every compile error (syntax, nesting depth,
+    the parser's own stack guard) is an exception that each run re-raises, so verdicts are those
+    of a child that compiled for itself; but the compiler's allocations would otherwise dirty
+    (copy-on-write) a few hundred of the zygote's pages in every child, most of a trivial run.
+    """
+    prepared = dict(message)
+    prepared["prelude"] = compile(_PRELUDE, "<prelude>", "exec")
+    try:
+        prepared["code"] = compile(message["program"], "<candidate>", "exec")
+    except Exception as exc:  # the candidate's error, reported by each run
+        prepared["code_error"] = exc
+    return prepared
+
+
+def _code(load: dict[str, Any]) -> Any:
+    if "code_error" in load:
+        raise load["code_error"]
+    if "code" in load:
+        return load["code"]
+    return compile(load["program"], "<candidate>", "exec")
+
+
+def _print_exception(exc: BaseException) -> None:
+    """The traceback on the run's stderr, as an uncaught exception would print it.
+
+    NOTE: the interpreter's own C hook, not the traceback module: that import (linecache,
+    tokenize, textwrap) was a tenth of every session's start, for the same text.
+    """
+    _EXCEPTHOOK(type(exc), exc, exc.__traceback__)
+
+
 def run_candidate(load: dict[str, Any], nonce: str) -> None:
     """Child side: run the program (stdin mode) or call the entry point (function mode)."""
     mode = load["mode"]
     sys.argv[:] = ["solution.py"]
     try:
-        code = compile(load["program"], "<candidate>", "exec")
+        code = _code(load)
         namespace: dict[str, Any] = {"__builtins__": builtins}
         if mode == "function":
             args = json.loads(_read_stdin())
             null = os.open("/dev/null", os.O_RDONLY)
             os.dup2(null, 0)
             os.close(null)
-            exec(_PRELUDE, namespace)
+            exec(load.get("prelude") or _PRELUDE, namespace)
             namespace["__name__"] = "__candidate__"
             exec(code, namespace)
             value = _resolve(namespace, load["entry"])(*args)
@@ -196,14 +252,16 @@ def run_candidate(load: dict[str, Any], nonce: str) -> None:
         if mode == "function" or exc.code not in (None, 0):
             _finish(nonce, {"ok": False, "error": f"SystemExit: {exc.code!r}"[:_MAX_REPR]}, 1)
     except BaseException as exc:
-        traceback.print_exc()
+        _print_exception(exc)
         _finish(nonce, {"ok": False, "error": _describe(exc)}, 1)
     _finish(nonce, {"ok": True}, 0)
 
 
 def _limit(which: int, value: int, hard: int | None = None) -> None:
-    with contextlib.suppress(ValueError, OSError):
+    try:  # noqa: SIM105 - contextlib.suppress is an object per call, in every child
         resource.setrlimit(which, (value, value if hard is None else hard))
+    except (ValueError, OSError):
+        pass
 
 
 def _enter_child(fds: list[int], limits: dict[str, Any], workdir: str, contained: bool) -> None:
@@ -213,14 +271,17 @@ def _enter_child(fds: list[int], limits: dict[str, Any], workdir: str, contained
     os.closerange(_RESULT_FD + 1, 1 << 16)
     if not contained:  # local mode: no PID namespace, so die with the zygote and own a group
         os.setsid()
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    for sig in (signal.SIGINT, signal.SIGPIPE, signal.SIGXFSZ):
-        signal.signal(sig, signal.SIG_DFL)
+        _prctl(_PR_SET_PDEATHSIG, _signal.SIGKILL)
+    for sig in (_signal.SIGINT, _signal.SIGPIPE, _signal.SIGXFSZ):
+        _signal.signal(sig, _signal.SIG_DFL)
     _fresh_std_streams()
     os.chdir(workdir)
-    try:
-        with open("/proc/self/oom_score_adj", "w") as adj:
-            adj.write("1000")
+    try:  # raw os calls: a text file object here cost more than the rest of the set-up
+        adj = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+        try:
+            os.write(adj, b"1000")
+        finally:
+            os.close(adj)
     except OSError:
         pass
     cpu = max(1, int(limits["cpu_s"] + 0.999))
@@ -234,37 +295,76 @@ def _enter_child(fds: list[int], limits: dict[str, Any], workdir: str, contained
 
 def _fresh_std_streams() -> None:
     """Text streams on the run's fds 0-2, as a freshly started interpreter would have them."""
-    sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115
-    sys.stdout = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
-    sys.stderr = open(  # noqa: SIM115
-        2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1
+    sys.stdin, sys.stdout, sys.stderr = _PREBUILT_STREAMS or _open_std_streams()
+
+
+def _open_std_streams() -> tuple[Any, Any, Any]:
+    return (
+        open(0, encoding="utf-8", closefd=False),
+        open(1, "w", encoding="utf-8", closefd=False),
+        open(2, "w", encoding="utf-8", errors="backslashreplace", closefd=False, buffering=1),
     )
+
+
+def _prebuild_std_streams() -> tuple[Any, Any, Any]:
+    """The runs' text streams, built once in the zygote while fds 0-2 are a pipe.
+
+    Every property a stream caches when built (not seekable, not a tty, the pipe's block size)
+    is then that of a run's own pipes, and each child gets the objects unused, by fork, once its
+    pipes are on fds 0-2; building them in every child dirtied a hundred of the zygote's pages.
+    The zygote's own fds 0-2 are restored before anything else happens.
+    """
+    saved = [os.dup(fd) for fd in range(3)]
+    read_end, write_end = os.pipe()
+    try:
+        for fd, end in enumerate((read_end, write_end, write_end)):
+            os.dup2(end, fd)
+        return _open_std_streams()
+    finally:
+        for fd, copy in enumerate(saved):
+            os.dup2(copy, fd)
+            os.close(copy)
+        os.close(read_end)
+        os.close(write_end)
 
 
 def _wipe(dirs: tuple[str, ...]) -> bool:
     """Empty every writable scratch place so that no state survives into the next run."""
     clean = True
     for base in dirs:
-        for name in os.listdir(base) if os.path.isdir(base) else ():
-            path = os.path.join(base, name)
+        try:
+            entries = list(os.scandir(base))
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        for entry in entries:
             try:
-                if os.path.isdir(path) and not os.path.islink(path):
-                    shutil.rmtree(path, onerror=_force_remove)
-                else:
-                    os.unlink(path)
+                if not entry.is_dir(follow_symlinks=False):
+                    os.unlink(entry.path)
+                    continue
+                try:  # the common case: the run's own work directory, left empty
+                    os.rmdir(entry.path)
+                except OSError:
+                    _remove_tree(entry.path)
             except OSError:
                 clean = False
     return clean
 
 
-def _force_remove(func: Any, path: str, _exc: Any) -> None:
-    """A candidate may ``chmod 000`` its directories; the owner can always undo that."""
-    os.chmod(os.path.dirname(path), 0o700)
-    if os.path.isdir(path) and not os.path.islink(path):
-        os.chmod(path, 0o700)
-        shutil.rmtree(path)
-    else:
-        func(path)
+def _remove_tree(path: str) -> None:
+    # NOTE: imported here, once per session that needs it: shutil (with bz2, lzma, fnmatch) was
+    # a noticeable part of every session's start, for runs that mostly leave nothing behind.
+    import shutil
+
+    def force(func: Any, failed: str, _exc: Any) -> None:
+        """A candidate may ``chmod 000`` its directories; the owner can always undo that."""
+        os.chmod(os.path.dirname(failed), 0o700)
+        if os.path.isdir(failed) and not os.path.islink(failed):
+            os.chmod(failed, 0o700)
+            shutil.rmtree(failed)
+        else:
+            func(failed)
+
+    shutil.rmtree(path, onerror=force)
 
 
 def serve_run(
@@ -291,20 +391,34 @@ def serve_run(
 def _kill_leftovers(pid: int, contained: bool) -> None:
     if contained:
         with contextlib.suppress(ProcessLookupError):  # nothing else left in the namespace
-            os.kill(-1, signal.SIGKILL)
+            os.kill(-1, _signal.SIGKILL)
         while True:
             try:
                 os.waitpid(-1, 0)
             except ChildProcessError:
                 return
     with contextlib.suppress(OSError):
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(pid, _signal.SIGKILL)
 
 
-def _prctl(option: int, value: int) -> None:
-    import ctypes
+def _prctl(option: int, value: int) -> int:
+    """prctl(2); its result (0, or -1 on failure, or the value a ``PR_GET_*`` asks for).
 
-    ctypes.CDLL(None).prctl(option, value, 0, 0, 0)
+    NOTE: through ``_ctypes``, not ``ctypes``: the package's Python layer was a twentieth of
+    every session's start, for one call.
+    """
+    import _ctypes
+
+    class _Int(_ctypes._SimpleCData):  # type: ignore[type-arg]  # not subscriptable at run time
+        _type_ = "i"
+
+    class _Function(_ctypes.CFuncPtr):
+        _flags_ = _ctypes.FUNCFLAG_CDECL
+        _restype_ = _Int
+
+    program = _ctypes.dlopen(None)  # type: ignore[arg-type]  # NOTE: NULL: the running program
+    function = _Function(_ctypes.dlsym(program, "prctl"))
+    return int(function(option, value, 0, 0, 0))
 
 
 def main() -> None:
@@ -315,18 +429,23 @@ def main() -> None:
     scratch = _SANDBOX_TMP if contained else os.getcwd()
     # NOTE: not dumpable (inherited by every child): no /proc/<pid>/mem or pidfd_getfd between
     # sandbox processes, so a candidate cannot reach into the zygote or its control socket.
-    _prctl(_PR_SET_DUMPABLE, 0)
+    if _prctl(_PR_SET_DUMPABLE, 0) != 0:
+        raise SystemExit("harness: cannot make the zygote non-dumpable")
     # NOTE: as PID 1 only signals with a handler reach us from inside; Python's SIGINT handler
     # would let a candidate crash the zygote and turn its own run into a SANDBOX_ERROR.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     for name in _PRELOAD:
         __import__(name)
-    channel = Channel(socket.socket(fileno=int(sys.argv[1])))
+    global _PREBUILT_STREAMS  # NOTE: set once, before the first fork
+    _PREBUILT_STREAMS = _prebuild_std_streams()
+    gc.freeze()
+    channel = Channel(_socket.socket(fileno=int(sys.argv[1])))
     load: dict[str, Any] = {}
     channel.send({"hello": True})
     while (message := channel.recv()) is not None:
         if message["type"] == "load":
-            load = message
+            load = prepare(message)
+            gc.freeze()  # NOTE: children's collections then never touch (copy) the zygote's pages
             continue
         fds = channel.take_fds()
         if len(fds) != 4:

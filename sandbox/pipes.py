@@ -11,40 +11,64 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Callable
 
 
 class CappedReader:
-    """Drain ``fd`` into memory; past ``cap`` bytes, stop keeping data and flag ``overflowed``."""
+    """Drain ``fd`` into memory; past ``cap`` bytes, stop keeping data and flag ``overflowed``.
 
-    def __init__(self, fd: int, cap: int, loop: asyncio.AbstractEventLoop) -> None:
+    ``on_overflow`` is called once when the cap is hit, so the supervisor can end the run at once
+    (a plain callback, not an event to wait on: one run costs no extra task per pipe).
+    """
+
+    def __init__(
+        self,
+        fd: int,
+        cap: int,
+        loop: asyncio.AbstractEventLoop,
+        on_overflow: Callable[[], None] = lambda: None,
+    ) -> None:
         self._fd = fd
         self._cap = cap
         self._loop = loop
+        self._on_overflow = on_overflow
         self._chunks: list[bytes] = []
         self._size = 0
-        self.overflowed = asyncio.Event()
+        self.overflowed = False
         self.eof: asyncio.Future[None] = loop.create_future()
         os.set_blocking(fd, False)
         loop.add_reader(fd, self._on_readable)
 
     def _on_readable(self) -> None:
+        self._read_once()
+
+    def _read_once(self) -> bool:
+        """One non-blocking read; False once nothing more will come now (empty, EOF or cap)."""
         try:
             data = os.read(self._fd, 1 << 16)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             data = b""
         if not data:
             self.close()
-            return
+            return False
         if self._size + len(data) > self._cap:
             self._chunks.append(data[: self._cap - self._size])
             self._size = self._cap
-            self.overflowed.set()
+            self.overflowed = True
             self.close()
-            return
+            self._on_overflow()
+            return False
         self._chunks.append(data)
         self._size += len(data)
+        return True
+
+    def read_available(self) -> None:
+        """Read whatever is buffered now, without waiting (after the run's writers are gone this
+        reaches EOF in the same step, sparing a loop iteration per pipe)."""
+        while self._fd >= 0 and self._read_once():
+            pass
 
     @property
     def data(self) -> bytes:

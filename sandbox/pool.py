@@ -4,7 +4,9 @@ One semaphore bounds how many requests execute at once (sized to the machine), s
 instead of forking hundreds of sandboxes and starving the event loop; every wait is I/O on the
 loop. A few sessions are started ahead of time so a request rarely waits for bwrap and the
 interpreter. A session serves one request only (never shared across requests, SANDBOX.md §4) and
-is replaced as soon as it is taken. Cancelling a request kills its session on the way out.
+is replaced as soon as it is taken. A request's last session is killed the moment the request is
+done with it (or cancelled); reaping it and removing its cgroup happen in the background, off the
+request's latency, and ``aclose`` waits for them; until reaped it holds one of the warm places.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 
 from sandbox.base import ExecutionRequest, ExecutionResult, RunResult, Status
 from sandbox.errors import SandboxCrashedError, SandboxError, SandboxUnavailableError
@@ -35,12 +37,39 @@ class SessionPool:
         self._warm: deque[asyncio.Future[Session]] = deque()
         self._active: set[Session] = set()
         self._background: set[asyncio.Future[None]] = set()
+        self._dying = 0  # killed sessions not yet reaped: they count against the warm target
         self._closed = False
 
     def prewarm(self) -> None:
-        """Start sessions up to the warm target (needs a running loop)."""
-        while not self._closed and len(self._warm) < self._warm_target:
+        """Start sessions up to the warm target (needs a running loop).
+
+        Sessions still being torn down take warm places until they are gone, so a burst never
+        has more sessions alive than running plus warm ones (SANDBOX.md §6, P1); their refill
+        starts as each one is reaped.
+        """
+        while not self._closed and len(self._warm) + self._dying < self._warm_target:
             self._warm.append(asyncio.ensure_future(self._factory()))
+
+    async def wait_warm(self) -> None:
+        """Wait until every warm place holds a started session (or one that failed to start).
+
+        For benchmarks and tests that measure what a request pays when the pool has had time to
+        refill; requests themselves never wait for this.
+        """
+        while not self._closed:
+            starting = [p for p in self._warm if not p.done()]
+            closing = list(self._background)  # a session being torn down refills once reaped
+            if starting:
+                await asyncio.gather(*map(asyncio.shield, starting), return_exceptions=True)
+            elif closing:
+                await asyncio.gather(*map(asyncio.shield, closing), return_exceptions=True)
+            else:
+                return
+
+    @property
+    def warm_ready(self) -> int:
+        """How many pre-started sessions are ready to take a request now."""
+        return sum(1 for p in self._warm if p.done() and not p.cancelled() and not p.exception())
 
     async def _acquire(self) -> Session:
         if self._closed:
@@ -70,9 +99,18 @@ class SessionPool:
         """Close a started session nobody will use (its requester was cancelled)."""
         if pending.cancelled() or pending.exception() is not None:
             return
-        closing = asyncio.ensure_future(pending.result().close())
-        self._background.add(closing)
-        closing.add_done_callback(self._background.discard)
+        self._spawn(pending.result().close())
+
+    def _spawn(self, job: Coroutine[object, object, None]) -> None:
+        """Run clean-up in the background; ``aclose`` waits for it, failures are logged."""
+        task = asyncio.ensure_future(job)
+        self._background.add(task)
+        task.add_done_callback(self._settled)
+
+    def _settled(self, task: asyncio.Future[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            _log.error("sandbox_session_close_failed", extra={"reason": str(task.exception())})
 
     async def _acquire_loaded(self, request: ExecutionRequest) -> Session:
         """A session holding the request's program; a warm one that died meanwhile is replaced."""
@@ -89,8 +127,27 @@ class SessionPool:
         raise AssertionError("unreachable")
 
     async def _release(self, session: Session) -> None:
+        """Close a session in the middle of a request (it failed or may not be reused)."""
         self._active.discard(session)
         await session.close()
+
+    def _retire(self, session: Session) -> None:
+        """End a request's last session: kill it now, reap it in the background.
+
+        The kill is immediate (process group and cgroup), so nothing of it runs on; only the
+        wait for the kernel to tear it down leaves the request's latency and its worker slot.
+        """
+        session.kill()
+        self._dying += 1
+        self._spawn(self._close_then_refill(session))
+
+    async def _close_then_refill(self, session: Session) -> None:
+        try:
+            await session.close()
+        finally:
+            self._active.discard(session)
+            self._dying -= 1
+            self.prewarm()
 
     async def run(self, request: ExecutionRequest) -> ExecutionResult:
         """Run every input of ``request`` in order, on as few sessions as the runs allow."""
@@ -116,7 +173,7 @@ class SessionPool:
                         session = None
             finally:
                 if session is not None:
-                    await self._release(session)
+                    self._retire(session)
         return ExecutionResult(tuple(results))
 
     async def aclose(self) -> None:

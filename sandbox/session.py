@@ -6,6 +6,11 @@ per input. Per-run pipes are created here and passed in by SCM_RIGHTS, so the su
 child's stdout/stderr/result directly, with caps, from the first byte. The wall deadline is the
 supervisor's: when it fires, or a cap is hit, the whole session is killed from outside (process
 group + cgroup) and the caller continues the request on a fresh session.
+
+The host-side work per run is kept small, since it bounds how runs scale with cores: one reader
+on the control socket for the session's life, one waiter per run that the report, a cap, the
+deadline timer or ``close()`` wakes (no task per event), outputs read to EOF in the same step once
+the report is in, and one cgroup counter read.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import signal
 import socket
 import struct
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -62,11 +68,16 @@ class Session:
         self._spec = spec
         self._process = process
         self._ctl = ctl
+        self._loop = asyncio.get_running_loop()
         self._buf = b""
+        self._frames: deque[dict[str, object]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._ctl_open = True  # False once the zygote closed the socket (or it failed)
         self._closed = False
-        self._stopping = asyncio.Event()  # close() was called: a run in flight must end now
-        self._idle = asyncio.Event()  # no run in flight (so the socket may be closed)
-        self._idle.set()
+        self._oom_seen = 0
+        # NOTE: one reader for the session's life, not one per frame: a run costs no task and
+        # no epoll registration for its exit report (SANDBOX.md §4, host-side cost per run).
+        self._loop.add_reader(ctl.fileno(), self._on_ctl)
 
     @classmethod
     async def start(cls, spec: LaunchSpec) -> Session:
@@ -97,17 +108,58 @@ class Session:
                 return data.decode(errors="replace").strip()[-500:] or "no error output"
         return "no error output"
 
-    async def _recv(self) -> dict[str, object]:
-        loop = asyncio.get_running_loop()
-        while len(self._buf) < 4 or len(self._buf) < 4 + struct.unpack(">I", self._buf[:4])[0]:
-            data = await loop.sock_recv(self._ctl, 1 << 16)
-            if not data:
-                raise SandboxCrashedError("sandbox session closed its control socket")
+    def _on_ctl(self) -> None:
+        """Control socket readable: collect complete frames, then wake whoever waits."""
+        try:
+            data = self._ctl.recv(1 << 16)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._stop_reading()
+        else:
             self._buf += data
-        size = struct.unpack(">I", self._buf[:4])[0]
-        frame, self._buf = self._buf[4 : 4 + size], self._buf[4 + size :]
-        message: dict[str, object] = json.loads(frame)
-        return message
+            try:
+                self._parse_frames()
+            except ValueError:  # not our protocol any more: treat the session as dead
+                self._stop_reading()
+        self._wake()
+
+    def _parse_frames(self) -> None:
+        while len(self._buf) >= 4:
+            size = struct.unpack(">I", self._buf[:4])[0]
+            if len(self._buf) < 4 + size:
+                return
+            frame, self._buf = self._buf[4 : 4 + size], self._buf[4 + size :]
+            message = json.loads(frame)
+            if not isinstance(message, dict):
+                raise ValueError("control frame is not an object")
+            self._frames.append(message)
+
+    def _stop_reading(self) -> None:
+        if self._ctl_open:
+            self._ctl_open = False
+            self._loop.remove_reader(self._ctl.fileno())
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def _wait(self) -> None:
+        """Sleep until a frame, the socket's end, an overflow, a deadline or ``close()``."""
+        self._waiter = self._loop.create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    async def _recv(self) -> dict[str, object]:
+        while not self._frames:
+            if not self._ctl_open or self._closed:
+                raise SandboxCrashedError("sandbox session closed its control socket")
+            await self._wait()
+        return self._frames.popleft()
 
     def _send(self, message: dict[str, object], fds: Sequence[int] = ()) -> None:
         data = json.dumps(message).encode()
@@ -131,6 +183,7 @@ class Session:
                     memory_bytes=(limits.memory_mb << 20) + self._spec.memory_headroom_bytes,
                     pids=limits.processes + 2,
                 )
+                self._oom_seen = self._spec.cgroup.oom_kills()
             except OSError as exc:
                 raise SandboxCrashedError(f"cannot set cgroup limits: {exc}") from exc
         self._send({"type": "load", "program": program, "mode": mode, "entry": entry_point})
@@ -138,21 +191,24 @@ class Session:
     async def run(self, stdin: bytes, limits: Limits) -> _Outcome:
         """Run the loaded program once; the session is reusable only after a clean exit."""
         cgroup = self._spec.cgroup
-        oom_before = cgroup.oom_kills() if cgroup is not None else 0
         nonce = secrets.token_hex(16)
         started = time.monotonic()
         readers, end = await self._supervise(stdin, limits, nonce)
         reusable = end.report is not None and end.report.get("clean") is True
         if not reusable:
             self.kill()
-        oom = cgroup is not None and cgroup.oom_kills() > oom_before
+        oom = False
+        if cgroup is not None:  # one counter read per run: the last one is remembered
+            kills = cgroup.oom_kills()
+            oom, self._oom_seen = kills > self._oom_seen, kills
         report = end.report or {}
         evidence = Evidence(
             wait_status=_int_or_none(report.get("status")),
             cpu_s=float(report.get("cpu_s", 0.0)),  # type: ignore[arg-type]
             cpu_limit_s=limits.cpu_time_s,
             oom_killed=oom,
-            overflowed=end.overflowed,
+            # NOTE: a cap can also be reached while draining after the report
+            overflowed=end.overflowed or any(r.overflowed for r in readers),
             timed_out=end.timed_out,
             session_died=end.died,
             stdout=readers[0].data,
@@ -167,7 +223,8 @@ class Session:
         self, stdin: bytes, limits: Limits, nonce: str
     ) -> tuple[list[CappedReader], _End]:
         """Pass fresh pipes to the zygote, feed stdin, drain outputs with caps until the end."""
-        loop = asyncio.get_running_loop()
+        if self._frames:  # a report nobody asked for: never let it stand for this run's
+            raise SandboxCrashedError("sandbox session sent an unexpected frame")
         pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(4)]
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
         ours = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0]]
@@ -179,8 +236,11 @@ class Session:
                 os.close(fd)
             theirs = []
             caps = (limits.stdout_bytes, limits.stderr_bytes, _RESULT_CAP)
-            readers = [CappedReader(fd, cap, loop) for fd, cap in zip(ours[1:], caps, strict=True)]
-            writer = PipeWriter(ours[0], stdin, loop)
+            readers = [
+                CappedReader(fd, cap, self._loop, self._wake)
+                for fd, cap in zip(ours[1:], caps, strict=True)
+            ]
+            writer = PipeWriter(ours[0], stdin, self._loop)
             ours = []
             end = await self._await_exit(readers, limits)
             if end.report is not None:
@@ -203,36 +263,45 @@ class Session:
         }
 
     async def _await_exit(self, readers: list[CappedReader], limits: Limits) -> _End:
-        """Wait for the zygote's exit report, an output cap, or the wall deadline."""
-        exit_task = asyncio.ensure_future(self._recv())
-        cap_tasks = [asyncio.ensure_future(r.overflowed.wait()) for r in readers]
-        stop_task = asyncio.ensure_future(self._stopping.wait())
-        self._idle.clear()
+        """Wait for the zygote's exit report, an output cap, the wall deadline or ``close()``.
+
+        Every source only wakes this one waiter (a frame, a reader's overflow callback, the
+        deadline timer, ``close()``); what happened is read from the state afterwards, in the
+        precedence of SANDBOX.md §3: a closed session, then a cap, then the report, then time.
+        """
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            self._wake()
+
+        timer = self._loop.call_later(limits.wall_time_s, expire)
         try:
-            done, _ = await asyncio.wait(
-                [exit_task, stop_task, *cap_tasks],
-                timeout=limits.wall_time_s,
-                return_when=asyncio.FIRST_COMPLETED,
-            )
+            while True:
+                if self._closed:
+                    return _End(died=True)
+                if any(r.overflowed for r in readers):
+                    return _End(overflowed=True)
+                if self._frames:
+                    return _End(report=self._frames.popleft())
+                if not self._ctl_open:
+                    return _End(died=True)
+                if expired:
+                    return _End(timed_out=True)
+                await self._wait()
         finally:
-            for task in (exit_task, stop_task, *cap_tasks):
-                task.cancel()
-            self._idle.set()
-        if stop_task in done:
-            return _End(died=True)
-        overflowed = any(r.overflowed.is_set() for r in readers)
-        failure = exit_task.exception() if exit_task in done else None
-        if exit_task in done and not overflowed:
-            if failure is not None:
-                return _End(died=True)
-            return _End(report=exit_task.result())
-        return _End(timed_out=not done, overflowed=overflowed)
+            timer.cancel()
 
     async def _drain(self, readers: list[CappedReader]) -> None:
         """After the exit report every writer is gone; collect what is still buffered."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(_DRAIN_GRACE_S):
-                await asyncio.gather(*(r.eof for r in readers))
+        for reader in readers:
+            reader.read_available()
+        pending = [r.eof for r in readers if not r.eof.done()]
+        if pending:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_DRAIN_GRACE_S):
+                    await asyncio.gather(*pending)
 
     def kill(self) -> None:
         """SIGKILL the whole session now, from outside: process group, then cgroup."""
@@ -247,17 +316,13 @@ class Session:
             return
         self._closed = True
         self.kill()
-        self._stopping.set()
+        self._stop_reading()
+        self._wake()  # a run in flight ends now, as a dead session
+        self._ctl.close()
         try:
-            # NOTE: closing the socket under a pending sock_recv would leave that read hanging.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(_DRAIN_GRACE_S):
-                    await self._idle.wait()
-            self._ctl.close()
             async with asyncio.timeout(_REAP_TIMEOUT_S):
                 await asyncio.shield(self._process.wait())
         finally:
-            self._ctl.close()
             await self._remove_cgroup()
             self._spec.on_close()
 

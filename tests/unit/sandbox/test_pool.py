@@ -1,0 +1,99 @@
+"""SessionPool with real (local-mode, unisolated) harness sessions: warm refill, no sharing.
+
+The pool logic does not depend on bubblewrap, so these run the real fork-server as a plain
+subprocess (as ``LocalSandbox`` does); tests/sandbox/test_pool_warm.py repeats the key checks with
+bubblewrap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from sandbox import ExecutionRequest, Limits, Status
+from sandbox.bubblewrap import harness_source
+from sandbox.launch import LaunchSpec
+from sandbox.pool import SessionPool
+from sandbox.session import Session
+
+_LIMITS = Limits(wall_time_s=5.0, cpu_time_s=5.0)
+_ZYGOTE = "import os\nprint(os.getppid())"  # local mode: a run's parent is its session's zygote
+
+
+@dataclass
+class _Factory:
+    """Starts local sessions and counts them."""
+
+    started: list[Session] = field(default_factory=list)
+    harness: str = field(default_factory=harness_source)
+
+    async def __call__(self) -> Session:
+        workdir = tempfile.mkdtemp(prefix="sstar-pool-test-")
+
+        def argv(ctl_fd: int) -> Sequence[str]:
+            return ["/usr/bin/python3", "-I", "-S", "-c", self.harness, str(ctl_fd), "local"]
+
+        spec = LaunchSpec(
+            argv=argv,
+            cwd=workdir,
+            local_rlimit_as=True,
+            on_close=lambda: shutil.rmtree(workdir, ignore_errors=True),
+        )
+        session = await Session.start(spec)
+        self.started.append(session)
+        return session
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[tuple[SessionPool, _Factory]]:
+    factory = _Factory()
+    pool = SessionPool(factory, workers=2, warm=2)
+    pool.prewarm()
+    try:
+        yield pool, factory
+    finally:
+        await pool.aclose()
+
+
+async def _zygotes(pool: SessionPool, inputs: int) -> list[int]:
+    result = await pool.run(ExecutionRequest(_ZYGOTE, ("",) * inputs, limits=_LIMITS))
+    assert all(run.status is Status.OK for run in result.runs), result.runs
+    return [int(run.stdout) for run in result.runs]
+
+
+async def test_the_pool_is_refilled_after_a_burst(pool: tuple[SessionPool, _Factory]) -> None:
+    sessions, factory = pool
+    await sessions.wait_warm()
+    assert sessions.warm_ready == 2
+    await asyncio.gather(*(_zygotes(sessions, 1) for _ in range(5)))
+    await sessions.wait_warm()
+    assert sessions.warm_ready == 2
+    # NOTE: one session per request plus the two kept warm: none started on a request's path
+    # beyond its own, none shared
+    assert len(factory.started) == 2 + 5
+
+
+async def test_requests_never_share_a_zygote(pool: tuple[SessionPool, _Factory]) -> None:
+    sessions, _ = pool
+    first, second = await asyncio.gather(_zygotes(sessions, 3), _zygotes(sessions, 3))
+    third = await _zygotes(sessions, 2)
+    assert len(set(first)) == len(set(second)) == len(set(third)) == 1  # reused within a request
+    assert len({first[0], second[0], third[0]}) == 3
+    assert os.getpid() not in {first[0], second[0], third[0]}
+
+
+async def test_a_finished_session_is_killed_not_kept(
+    pool: tuple[SessionPool, _Factory],
+) -> None:
+    sessions, factory = pool
+    (zygote,) = await _zygotes(sessions, 1)
+    (used,) = [s for s in factory.started if s._process.pid == zygote]
+    # the kill was sent synchronously; reaping may still be under way in the background
+    status = await asyncio.wait_for(used._process.wait(), 5.0)
+    assert status == -9
