@@ -11,6 +11,9 @@ said which requests are the same. Why the grace: when the last listener leaves (
 disconnect), the run is cancelled only after ``grace_s``, long enough for the SDK's first retry
 (about half a second later) to re-attach. A run keeps its progress events, so a request that
 joins late (or after the end) streams the whole story, not only what comes after it joined.
+
+Replicas sharing Redis use ``proxy.cluster.runs.ClusterCoordinator``, which extends this class
+through ``open`` (the service's entry point; it may wait for Redis) and ``_start``/``_attach``.
 """
 
 from __future__ import annotations
