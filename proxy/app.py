@@ -40,10 +40,11 @@ from proxy.api.serving import ChatService
 from proxy.api.sstar import SStarService
 from proxy.api.traces import trace_routes
 from proxy.cluster import ClusterCoordinator, RedisLink
+from proxy.cluster.traces import RedisTraceStore
 from proxy.logs import RequestContextMiddleware, configure_logging
 from proxy.metered import MeteredSandbox, TimedUpstream
 from proxy.metrics import Metrics, ModelHealth
-from proxy.runs import RunCoordinator, RunStore
+from proxy.runs import RunCoordinator, RunStore, TraceStore
 from proxy.scaling.engine import ScalingEngine
 from proxy.settings import Settings
 from proxy.upstream.base import Upstream
@@ -127,7 +128,7 @@ async def _sstar(
             if link is not None
             else RunCoordinator(max_active=settings.max_concurrent_runs)
         ),
-        store=RunStore(settings.run_store_size),
+        store=_trace_store(settings, link),
         keepalive_s=settings.keepalive_interval_s,
         identity_secret=settings.trace_secret_bytes(),
         trace_link_ttl_s=settings.trace_link_ttl_s,
@@ -139,6 +140,14 @@ async def _sstar(
         await service.aclose()
         if owned and sandbox is not None:
             await sandbox.aclose()
+
+
+def _trace_store(settings: Settings, link: RedisLink | None) -> TraceStore:
+    """This process's traces, or the replicas' shared ones (kept here too, for outages)."""
+    local = RunStore(settings.run_store_size)
+    if link is None:
+        return local
+    return RedisTraceStore(link, local, ttl_s=settings.trace_ttl_s)
 
 
 @asynccontextmanager

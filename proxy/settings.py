@@ -206,6 +206,9 @@ class Settings(BaseSettings):
     # password, so it is never logged. Every key starts with the prefix (one Redis, many proxies).
     redis_url: SecretStr | None = None
     redis_prefix: str = Field("sstar:", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9:_.-]+$")
+    # How long Redis keeps a finished run's trace (seconds; the replica that made it also keeps
+    # it in memory, among its last run_store_size). Redis holds at most run_store_size traces.
+    trace_ttl_s: float = Field(86400.0, gt=0, le=30 * 86400)
 
     # --- embedded local model ---------------------------------------------------------------
     local_model: LocalModelName = "qwen2.5-coder-0.5b"
@@ -342,6 +345,18 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"sandbox_token is required for workers beyond this machine ({remote[0]}): "
                 "they refuse to serve without one"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_replicas(self) -> Settings:
+        if self.redis_url_value() is not None and self.trace_secret is None:
+            # NOTE: never the URL in the message: it may hold a password.
+            raise ValueError(
+                "redis_url is set but trace_secret is not: replicas sharing Redis must agree on "
+                "who a client is (runs and traces are keyed by a hash of the client key with "
+                "SSTAR_TRACE_SECRET); set the same SSTAR_TRACE_SECRET on every replica "
+                "(16+ characters, e.g. `openssl rand -hex 32`)"
             )
         return self
 

@@ -27,7 +27,7 @@ class TraceSource(Protocol):
 
     def caller(self, presented_key: bytes | None) -> str: ...
 
-    def trace(self, run_id: str, *, owner: str | None) -> Mapping[str, object] | None: ...
+    async def trace(self, run_id: str, *, owner: str | None) -> Mapping[str, object] | None: ...
 
 
 def presented_key(request: Request) -> bytes | None:
@@ -52,13 +52,13 @@ def is_loopback(request: Request) -> bool:
     return address.is_loopback
 
 
-def readable_trace(
+async def readable_trace(
     request: Request, run_id: str, *, settings: Settings, source: TraceSource
 ) -> Mapping[str, object] | None:
     """The trace of ``run_id`` if this client may read it; ``None`` if unknown or not allowed."""
     if settings.client_keys():
         # NOTE: auth already checked the key is one of ours; the owner check is the store's.
-        return source.trace(run_id, owner=source.caller(presented_key(request)))
+        return await source.trace(run_id, owner=source.caller(presented_key(request)))
     if settings.public_traces or is_loopback(request):
-        return source.trace(run_id, owner=None)
+        return await source.trace(run_id, owner=None)
     return None

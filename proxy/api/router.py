@@ -8,6 +8,7 @@ pages (``traces.py``) check the key themselves, since a signed link may stand in
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import structlog
@@ -34,6 +35,7 @@ from proxy.api.protocol import (
     EmbeddingRequest,
     ResponsesRequest,
 )
+from proxy.cluster import RedisLink
 from proxy.errors import NotFoundError, ProxyError
 
 openai_routes = APIRouter(dependencies=[Depends(require_client_key)], responses=ERROR_RESPONSES)
@@ -120,7 +122,10 @@ async def health() -> dict[str, str]:
 @ops_routes.get("/readyz", include_in_schema=False)
 async def ready(request: Request, passthrough: PassthroughDep, sstar: SStarDep) -> Response:
     """Readiness: the upstream answers and the sandbox proved its isolation (SANDBOX.md rule 1);
-    a draining server (SIGTERM received) is not ready, so a load balancer sends no more."""
+    a draining server (SIGTERM received) is not ready, so a load balancer sends no more.
+
+    With ``SSTAR_REDIS_URL`` the body says whether Redis answers (``"redis": "up"|"down"``), but
+    a replica without Redis stays ready: it serves on its own state (``proxy.cluster``)."""
     drain = getattr(request.app.state, "drain", None)
     if drain is not None and drain.draining:
         error = ProxyError("The server is shutting down.", code="shutting_down")
@@ -132,6 +137,22 @@ async def ready(request: Request, passthrough: PassthroughDep, sstar: SStarDep) 
     elif not await passthrough.ready():
         error = ProxyError("The upstream is not reachable.", code="upstream_unavailable")
     else:
-        return JSONResponse({"status": "ready"})
+        body = {"status": "ready"}
+        link = getattr(request.app.state, "redis", None)
+        if link is not None:
+            body["redis"] = await _redis_state(link)
+        return JSONResponse(body)
     error.status_code = 503
     return error_response(error)
+
+
+REDIS_PROBE_S = 1.0
+"""How long ``/ready`` waits for Redis: a Redis that hangs must not make the probe time out."""
+
+
+async def _redis_state(link: RedisLink) -> str:
+    try:
+        async with asyncio.timeout(REDIS_PROBE_S):
+            return "up" if await link.ping() else "down"
+    except TimeoutError:
+        return "down"

@@ -54,9 +54,9 @@ from proxy.runs import (
     Reuse,
     RunCoordinator,
     RunFactory,
-    RunStore,
     Subscription,
     TraceLinks,
+    TraceStore,
     caller_identity,
     run_key,
 )
@@ -93,7 +93,7 @@ class SStarService:
         engine: ScalingEngine | None,
         unavailable_reason: str | None,
         coordinator: RunCoordinator,
-        store: RunStore,
+        store: TraceStore,
         keepalive_s: float,
         identity_secret: bytes | None = None,
         trace_link_ttl_s: float = 3600.0,
@@ -221,9 +221,9 @@ class SStarService:
         """The caller identity of a client key: shares runs, owns traces (``proxy.runs``)."""
         return caller_identity(presented_key, self._secret)
 
-    def trace(self, run_id: str, *, owner: str | None) -> Mapping[str, object] | None:
+    async def trace(self, run_id: str, *, owner: str | None) -> Mapping[str, object] | None:
         """``owner``'s trace of ``run_id`` (``None``: any owner; see ``RunStore.get``)."""
-        return self.store.get(run_id, owner=owner)
+        return await self.store.get(run_id, owner=owner)
 
     def _starter(
         self,
@@ -256,7 +256,7 @@ class SStarService:
             trace = render_trace(
                 result, task=task, params=params, run_id=run_id, picks=recorder.picks
             )
-            self.store.put(run_id, trace, owner=owner)
+            await self.store.put(run_id, trace, owner=owner)
             log.info(
                 "scaling_done",
                 run_id=run_id,

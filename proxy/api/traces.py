@@ -68,12 +68,12 @@ async def run_trace(
     link = link_in(request)
     if link is not None:
         _check(sstar, Grant.RUN, run_id, link, now=now)
-        trace = sstar.trace(run_id, owner=None)
+        trace = await sstar.trace(run_id, owner=None)
         if trace is None:  # NOTE: the link proves the run was answered to this reader
             raise _unknown_run(run_id, linked=True)
     else:
         await require_client_key(request)
-        trace = readable_trace(request, run_id, settings=settings, source=sstar)
+        trace = await readable_trace(request, run_id, settings=settings, source=sstar)
     if trace is None:
         raise _unknown_run(run_id)
     if not wants_html(request.headers.get("accept")):
@@ -97,12 +97,13 @@ async def recent_runs(request: Request, sstar: SStarDep, settings: SettingsDep) 
         if not anchor:
             raise InvalidRequestError("A runs link names its run (`run`).", param="run")
         _check(sstar, Grant.RUNS, anchor, link, now=now)
-        owner = sstar.store.owner(anchor)
+        owner = await sstar.store.owner(anchor)
         if owner is None:
             raise _unknown_run(anchor)
     else:
         owner = await _listing_owner(request, settings, sstar)
     expires = link.expires if link is not None else None
+    stored_runs = await sstar.store.recent(owner=owner)
     summaries = [
         run_summary(
             stored.run_id,
@@ -110,7 +111,7 @@ async def recent_runs(request: Request, sstar: SStarDep, settings: SettingsDep) 
             stored_at=stored.stored_at,
             url=_run_url(request, sstar, stored.run_id, now=now, expires=expires),
         )
-        for stored in sstar.store.recent(owner=owner)
+        for stored in stored_runs
     ]
     if not wants_html(request.headers.get("accept")):
         body = {"object": "list", "data": [s.as_json() for s in summaries]}

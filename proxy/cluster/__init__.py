@@ -5,9 +5,12 @@ Unset, nothing here runs: one process keeps its runs, traces and capacity in mem
 connection and the one rule every shared operation follows: Redis is an accelerator of
 agreement, never a dependency of an answer. An operation that fails (or is skipped while Redis is
 known down) returns its fallback, and the caller carries on with this replica's own state, with
-a warning in the log and ``sstar_redis_up`` at 0 until Redis answers again. ``runs.py`` shares
-runs in flight (a lease per run key, a stream per run, takeover, the global capacity limit);
-``codec.py`` carries a run's progress and result between replicas as JSON.
+a warning in the log and ``sstar_redis_up`` at 0 until Redis answers again.
+
+``traces.py``: finished traces, readable on every replica by their owner (``RedisTraceStore``).
+``runs.py``: runs in flight shared across replicas (a lease per run key, a stream per run,
+takeover, the global capacity limit); ``codec.py`` carries a run's progress and result between
+replicas as JSON.
 """
 
 from proxy.cluster.link import RedisLink

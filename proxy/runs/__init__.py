@@ -17,7 +17,7 @@ from proxy.runs.sharing import (
     SharedRun,
     Subscription,
 )
-from proxy.runs.store import RunStore, StoredRun
+from proxy.runs.store import RunStore, StoredRun, TraceStore
 
 __all__ = [
     "Grant",
@@ -32,6 +32,7 @@ __all__ = [
     "StoredRun",
     "Subscription",
     "TraceLinks",
+    "TraceStore",
     "caller_identity",
     "run_key",
 ]

@@ -6,6 +6,10 @@ names the owner it reads as and gets ``None`` unless that owner matches (compare
 time), exactly as for an unknown id, so a stranger cannot even tell that a run exists. Who may
 read as whom is decided at the HTTP edge (``proxy.api.access``). Capacity 0 keeps nothing.
 ``recent`` lists an owner's runs, newest first, with when each was stored (the runs page).
+
+``TraceStore`` is what the API needs from a store: ``RunStore`` (this process's memory) and
+``proxy.cluster.RedisTraceStore`` (shared by the replicas, ``SSTAR_REDIS_URL``) both are one.
+Its methods are coroutines because the shared store asks Redis; the in-memory one never waits.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +38,28 @@ class StoredRun:
     stored_at: float
 
 
+class TraceStore(Protocol):
+    """Finished traces by run id, each readable by its owner only (see ``RunStore``)."""
+
+    @property
+    def capacity(self) -> int: ...
+
+    async def put(
+        self,
+        run_id: str,
+        trace: Mapping[str, object],
+        *,
+        owner: str,
+        stored_at: float | None = None,
+    ) -> None: ...
+
+    async def get(self, run_id: str, *, owner: str | None) -> Mapping[str, object] | None: ...
+
+    async def owner(self, run_id: str) -> str | None: ...
+
+    async def recent(self, *, owner: str | None) -> tuple[StoredRun, ...]: ...
+
+
 class RunStore:
     """The traces of the most recent runs, by run id; the oldest is evicted past ``capacity``."""
 
@@ -44,7 +71,7 @@ class RunStore:
     def capacity(self) -> int:
         return self._capacity
 
-    def put(
+    async def put(
         self,
         run_id: str,
         trace: Mapping[str, object],
@@ -61,7 +88,7 @@ class RunStore:
         while len(self._traces) > self._capacity:
             self._traces.popitem(last=False)
 
-    def get(self, run_id: str, *, owner: str | None) -> Mapping[str, object] | None:
+    async def get(self, run_id: str, *, owner: str | None) -> Mapping[str, object] | None:
         """The trace of ``run_id`` if it is ``owner``'s; ``None`` if unknown or someone else's.
 
         ``owner=None`` reads any trace: only for a reader the edge allowed to read every trace
@@ -74,12 +101,12 @@ class RunStore:
             return None
         return stored.trace
 
-    def owner(self, run_id: str) -> str | None:
+    async def owner(self, run_id: str) -> str | None:
         """Who made ``run_id`` (``None`` if unknown): for a link that lists that owner's runs."""
         stored = self._traces.get(run_id)
         return stored.owner if stored is not None else None
 
-    def recent(self, *, owner: str | None) -> tuple[StoredRun, ...]:
+    async def recent(self, *, owner: str | None) -> tuple[StoredRun, ...]:
         """``owner``'s stored runs, newest first (``owner=None``: everyone's, as for ``get``)."""
         return tuple(
             StoredRun(run_id, stored.trace, stored.stored_at)

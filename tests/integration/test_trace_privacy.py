@@ -183,5 +183,5 @@ async def test_a_store_of_size_zero_keeps_no_trace(open_app):
     async with open_app(run_store_size=0) as app, client(app, LOOPBACK) as local:
         run_id = (await run_sstar(local)).headers["x-sstar-run-id"]
         trace = await local.get(f"/v1/sstar/runs/{run_id}")
-        assert app.state.sstar.store.get(run_id, owner=None) is None
+        assert await app.state.sstar.store.get(run_id, owner=None) is None
     assert trace.status_code == 404
