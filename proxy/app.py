@@ -39,7 +39,7 @@ from proxy.api.router import UPSTREAM_PATHS, openai_routes, ops_routes
 from proxy.api.serving import ChatService
 from proxy.api.sstar import SStarService
 from proxy.api.traces import trace_routes
-from proxy.cluster import RedisLink
+from proxy.cluster import ClusterCoordinator, RedisLink
 from proxy.cluster.traces import RedisTraceStore
 from proxy.logs import RequestContextMiddleware, configure_logging
 from proxy.metered import MeteredSandbox, TimedUpstream
@@ -123,7 +123,11 @@ async def _sstar(
         ),
         unavailable_reason=reason,
         availability=sandbox.unavailable_reason if isinstance(sandbox, RemoteSandbox) else None,
-        coordinator=RunCoordinator(max_active=settings.max_concurrent_runs),
+        coordinator=(
+            ClusterCoordinator(link, max_active=settings.max_concurrent_runs)
+            if link is not None
+            else RunCoordinator(max_active=settings.max_concurrent_runs)
+        ),
         store=_trace_store(settings, link),
         keepalive_s=settings.keepalive_interval_s,
         identity_secret=settings.trace_secret_bytes(),

@@ -142,7 +142,7 @@ class ResponsesService:
             deadline_cap_s=self.settings.request_timeout_s,
         )
         try:
-            run = self.sstar.open_run(
+            run = await self.sstar.open_run(
                 task=task, params=params, body=chat, request=request, reason=decision.reason
             )
             identity = ResponseIdentity.new(body.data)

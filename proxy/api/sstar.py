@@ -127,7 +127,7 @@ class SStarService:
     async def aclose(self) -> None:
         await self._coordinator.aclose()
 
-    def open_run(
+    async def open_run(
         self,
         *,
         task: CodeTask,
@@ -146,10 +146,11 @@ class SStarService:
             raise RuntimeError("S* run opened while the sandbox is unavailable")
         run_id = "run_" + secrets.token_hex(16)
         caller = self.caller(presented_key(request))
-        subscription = self._coordinator.subscribe(
+        subscription = await self._coordinator.open(
             run_key(body, params, caller),
             run_id,
-            self._starter(engine, task, params, run_id, caller),
+            # NOTE: a replica taking over another's run runs it under the id the client was told.
+            lambda as_run: self._starter(engine, task, params, as_run, caller),
             resend_of(request),
         )
         structlog.contextvars.bind_contextvars(mode="sstar", run_id=subscription.run_id)
@@ -190,7 +191,9 @@ class SStarService:
         progress: bool,
     ) -> Response:
         """Answer with S*; raises ``ScalingFailedError`` if nothing was sent and the run failed."""
-        run = self.open_run(task=task, params=params, body=body, request=request, reason=reason)
+        run = await self.open_run(
+            task=task, params=params, body=body, request=request, reason=reason
+        )
         identity = CompletionIdentity(
             # NOTE: its own random part: a completion id must not reveal the run (its trace).
             id="chatcmpl-" + secrets.token_hex(16),

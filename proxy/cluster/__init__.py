@@ -8,8 +8,12 @@ known down) returns its fallback, and the caller carries on with this replica's 
 a warning in the log and ``sstar_redis_up`` at 0 until Redis answers again.
 
 ``traces.py``: finished traces, readable on every replica by their owner (``RedisTraceStore``).
+``runs.py``: runs in flight shared across replicas (a lease per run key, a stream per run,
+takeover, the global capacity limit); ``codec.py`` carries a run's progress and result between
+replicas as JSON.
 """
 
 from proxy.cluster.link import RedisLink
+from proxy.cluster.runs import ClusterCoordinator
 
-__all__ = ["RedisLink"]
+__all__ = ["ClusterCoordinator", "RedisLink"]

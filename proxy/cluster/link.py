@@ -89,7 +89,7 @@ class RedisLink:
         try:
             result = await action(self.client)
         except (RedisError, OSError) as exc:
-            self._failed(operation, exc)
+            self.failed(operation, exc)
             return fallback
         if self._down_since is not None:
             self._down_since = None
@@ -104,7 +104,8 @@ class RedisLink:
     async def aclose(self) -> None:
         await self.client.aclose()
 
-    def _failed(self, operation: str, exc: BaseException) -> None:
+    def failed(self, operation: str, exc: BaseException) -> None:
+        """Record a failure of an operation ``attempt`` cannot wrap (a blocking read loop)."""
         self._metrics.redis_failed(operation)
         if self._down_since is None:
             self._metrics.redis_changed(up=False)

@@ -9,7 +9,14 @@ client key.
 
 from proxy.runs.keys import caller_identity, run_key
 from proxy.runs.links import Grant, LinkVerdict, SignedLink, TraceLinks
-from proxy.runs.sharing import Reuse, RunCoordinator, RunFactory, SharedRun, Subscription
+from proxy.runs.sharing import (
+    Reuse,
+    RunCoordinator,
+    RunFactory,
+    RunStarter,
+    SharedRun,
+    Subscription,
+)
 from proxy.runs.store import RunStore, StoredRun, TraceStore
 
 __all__ = [
@@ -18,6 +25,7 @@ __all__ = [
     "Reuse",
     "RunCoordinator",
     "RunFactory",
+    "RunStarter",
     "RunStore",
     "SharedRun",
     "SignedLink",

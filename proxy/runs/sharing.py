@@ -11,6 +11,9 @@ said which requests are the same. Why the grace: when the last listener leaves (
 disconnect), the run is cancelled only after ``grace_s``, long enough for the SDK's first retry
 (about half a second later) to re-attach. A run keeps its progress events, so a request that
 joins late (or after the end) streams the whole story, not only what comes after it joined.
+
+Replicas sharing Redis use ``proxy.cluster.runs.ClusterCoordinator``, which extends this class
+through ``open`` (the service's entry point; it may wait for Redis) and ``_start``/``_attach``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ class Reuse:
 RunFactory = Callable[[Callable[[ProgressEvent], None]], Coroutine[Any, Any, ScalingResult]]
 """Starts a run's work, given the callback that publishes its progress to every listener."""
 
+RunStarter = Callable[[str], RunFactory]
+"""The run factory for a run id: a replica that takes over another's run keeps the run id the
+client was already told (``proxy.cluster.runs``)."""
+
 
 @dataclass(eq=False)
 class SharedRun:
@@ -56,6 +63,8 @@ class SharedRun:
     subscribers: int = 0
     finished_at: float | None = None
     cancel_handle: asyncio.TimerHandle | None = None
+    follows: bool = False
+    """The work runs on another replica: this run only relays it (``proxy.cluster.runs``)."""
 
     def publish(self, event: ProgressEvent) -> None:
         self.events.append(event)
@@ -113,7 +122,14 @@ class RunCoordinator:
 
     @property
     def active(self) -> int:
-        return sum(1 for run in self._runs.values() if not run.task.done())
+        """Runs this process is executing (a run relayed from another replica is not one)."""
+        return sum(1 for run in self._runs.values() if not run.task.done() and not run.follows)
+
+    async def open(
+        self, key: str, run_id: str, starter: RunStarter, reuse: Reuse | None = None
+    ) -> Subscription:
+        """``subscribe`` for the service: replicas sharing Redis override it (it may wait)."""
+        return self.subscribe(key, run_id, starter(run_id), reuse)
 
     def subscribe(
         self, key: str, run_id: str, start: RunFactory, reuse: Reuse | None = None
@@ -125,24 +141,34 @@ class RunCoordinator:
         """
         reuse = reuse or Reuse()
         self._forget_stale()
-        if reuse.idempotency_key is not None:
-            # NOTE: hashed, so that a long client header does not become a long-lived key.
-            key += ":" + hashlib.sha256(reuse.idempotency_key.encode()).hexdigest()
-        existing = self._runs.get(key)
-        if existing is not None and _joinable(existing, reuse):
+        key = keyed(key, reuse)
+        existing = self._joinable(key, reuse)
+        if existing is not None:
             return self._attach(existing, joined=True)
         if self.active >= self._max_active:
-            raise CapacityError(
-                "Too many S* runs in progress; retry shortly.",
-                retry_after_s=max(1.0, self._grace_s),
-            )
+            raise self._capacity_error()
+        return self._attach(self._start(key, run_id, start), joined=False)
+
+    def _joinable(self, key: str, reuse: Reuse) -> SharedRun | None:
+        existing = self._runs.get(key)
+        return existing if existing is not None and _joinable(existing, reuse) else None
+
+    def _capacity_error(self) -> CapacityError:
+        return CapacityError(
+            "Too many S* runs in progress; retry shortly.", retry_after_s=max(1.0, self._grace_s)
+        )
+
+    def _start(
+        self, key: str, run_id: str, start: RunFactory, *, follows: bool = False
+    ) -> SharedRun:
+        """Start ``start`` as the run for ``key`` (replacing a run kept there before)."""
         holder: list[SharedRun] = []
         task = asyncio.create_task(start(lambda event: holder[0].publish(event)))
-        run = SharedRun(key=key, run_id=run_id, task=task)
+        run = SharedRun(key=key, run_id=run_id, task=task, follows=follows)
         holder.append(run)
         task.add_done_callback(lambda _t: self._finished(run))
         self._runs[key] = run
-        return self._attach(run, joined=False)
+        return run
 
     async def aclose(self) -> None:
         """Cancel every run (server shutdown)."""
@@ -191,6 +217,14 @@ class RunCoordinator:
         ]
         for key in stale:
             del self._runs[key]
+
+
+def keyed(key: str, reuse: Reuse) -> str:
+    """The sharing key of a request: a request with an ``Idempotency-Key`` shares only with it."""
+    if reuse.idempotency_key is None:
+        return key
+    # NOTE: hashed, so that a long client header does not become a long-lived key.
+    return key + ":" + hashlib.sha256(reuse.idempotency_key.encode()).hexdigest()
 
 
 def _joinable(run: SharedRun, reuse: Reuse) -> bool:
