@@ -196,6 +196,7 @@ async def _services(
                 relay=relay,
                 litellm=LiteLLMResponses(settings, clients=clients),
                 sstar=sstar,
+                metrics=metrics,
             )
             yield
     finally:

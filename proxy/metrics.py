@@ -9,7 +9,8 @@ Who records what (each at the one place that knows it):
 
 - the metrics middleware (``proxy.api.metering``): requests by route template, method and
   status; latency to the response's end; the proxy's overhead to its start (``proxy.overhead``);
-- ``ChatService``: the detector's verdict per chat request, and every fallback;
+- ``ChatService`` and ``ResponsesService``: the detector's verdict per request, and every
+  fallback;
 - ``SStarService``: runs by outcome, their duration and stages, samples, candidates, tokens by
   stage; runs in flight are read from the run coordinator at scrape time;
 - ``proxy.metered.MeteredSandbox``: every sandboxed execution by status and duration;
@@ -157,7 +158,7 @@ class Metrics:
     def _chat(self, registry: CollectorRegistry) -> None:
         self.decisions = Counter(
             "sstar_chat_decisions",
-            "Chat requests by the detector's rule id and whether S* was chosen.",
+            "Chat and Responses requests by the detector's rule id and whether S* was chosen.",
             ["rule", "applied"],
             registry=registry,
         )

@@ -50,6 +50,7 @@ from proxy.errors import (
     ScalingFailedError,
     UpstreamError,
 )
+from proxy.metrics import Metrics
 from proxy.scaling.breaker import REFUSALS
 from proxy.settings import Settings
 from proxy.tasking import build_params, build_task
@@ -87,12 +88,14 @@ class ResponsesService:
         relay: Relay,
         litellm: LiteLLMResponses,
         sstar: SStarService,
+        metrics: Metrics | None = None,
     ) -> None:
         self.settings = settings
         self._router = router
         self._relay = relay
         self._litellm = litellm
         self.sstar = sstar
+        self._metrics = metrics or Metrics()
 
     async def respond(self, body: JsonBody[ResponsesRequest], request: Request) -> Response:
         """Detect on the chat view, then S* or pass-through."""
@@ -114,6 +117,7 @@ class ResponsesService:
             model=body.parsed.model, stream=bool(body.parsed.stream), rule=decision.rule
         )
         log.info("detector_decided", rule=decision.rule, apply=decision.apply, api="responses")
+        self._metrics.decided(decision.rule, applied=decision.apply)
         if decision.rule == "force_conflict":
             param = "top_logprobs" if decision.param == "logprobs" else decision.param
             raise InvalidRequestError(decision.reason, param=param)
@@ -122,7 +126,12 @@ class ResponsesService:
         if self.sstar.unavailable_reason is not None:
             reason = f"sandbox unavailable: {self.sstar.unavailable_reason}"
             return await self._cannot_scale(
-                body, request, controls, reason, SandboxUnavailableError(reason)
+                body,
+                request,
+                controls,
+                "sandbox_unavailable",
+                reason,
+                SandboxUnavailableError(reason),
             )
         return await self._scale(body, request, controls, decision, view.body)
 
@@ -156,13 +165,16 @@ class ResponsesService:
                 return EventStreamResponse(stream, headers=run.headers)
             result = await self.sstar.result(run, request)
         except CapacityError as exc:
-            return await self._cannot_scale(body, request, controls, "S* at capacity", exc)
+            return await self._cannot_scale(
+                body, request, controls, "capacity", "S* at capacity", exc
+            )
         except ScalingFailedError as exc:
             if isinstance(exc.cause, UpstreamError) and exc.cause.status_code in REFUSALS:
                 log.warning("scaling_refused_upstream", status=exc.status_code)
+                self._metrics.fell_back("upstream_refused", action="error")
                 raise
             reason = f"S* run failed: {exc.message}"
-            return await self._cannot_scale(body, request, controls, reason, exc)
+            return await self._cannot_scale(body, request, controls, "run_failed", reason, exc)
         return SafeJSONResponse(
             completed_body(result, identity), headers={**run.headers, **summary_headers(result)}
         )
@@ -172,14 +184,19 @@ class ResponsesService:
         body: JsonBody[ResponsesRequest],
         request: Request,
         controls: Controls,
+        why: str,
         reason: str,
         error: ProxyError,
     ) -> Response:
-        """Fall back to pass-through, unless S* was forced or the server says fail instead."""
+        """Fall back to pass-through, unless S* was forced or the server says fail instead.
+
+        ``why`` is the fallback's metric label (``sstar_fallbacks_total``), as for chat."""
         if controls.mode == "force" or self.settings.on_scaling_failure == "error":
             log.warning("scaling_refused", reason=reason)
+            self._metrics.fell_back(why, action="error")
             raise error
         log.warning("scaling_fell_back", reason=reason)
+        self._metrics.fell_back(why, action="passthrough")
         return await self._pass(body, request, f"{reason}; answered by pass-through")
 
     async def _pass(

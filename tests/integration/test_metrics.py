@@ -242,6 +242,19 @@ async def test_a_forced_run_that_fails_is_a_refused_fallback(serve, fake_upstrea
     assert value(samples, "sstar_chat_decisions_total", rule="coding_task", applied="true") == 1
 
 
+@pytest.mark.bwrap
+async def test_a_responses_request_counts_its_verdict_and_its_fallback(serve, fake_upstream):
+    fake_upstream.responder = sstar_upstream(sample_status=500)
+    async with serve(upstream_responses="translate") as http:
+        body = {"model": "fake-model", "input": TASK, "user": uuid.uuid4().hex}
+        answer = await http.post("/v1/responses", json=body)
+        samples = await scrape(http)
+    assert answer.status_code == 200, answer.text  # passed through, and the reason says so
+    assert answer.headers["x-sstar-applied"] == "false"
+    assert value(samples, "sstar_chat_decisions_total", rule="coding_task", applied="true") == 1
+    assert value(samples, "sstar_fallbacks_total", reason="run_failed", action="passthrough") == 1
+
+
 async def test_metrics_need_the_client_key_unless_public(serve):
     async with serve(api_keys="k1", sstar_mode="off") as http:
         refused = await http.get("/metrics")
