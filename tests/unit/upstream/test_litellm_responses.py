@@ -9,7 +9,7 @@ import pytest
 
 from proxy.errors import UpstreamRateLimitError, UpstreamStatusError
 from proxy.settings import Settings
-from proxy.upstream.litellm_client import OpenAIClientPool
+from proxy.upstream.litellm_client import OpenAIClientPool, close_clients
 from proxy.upstream.litellm_responses import LiteLLMResponses
 from proxy.upstream.routing import LiteLLMRoute, RelayRoute
 from tests.fake_upstream import FakeUpstream, Reply
@@ -21,6 +21,9 @@ async def adapter(fake_upstream: FakeUpstream) -> AsyncIterator[LiteLLMResponses
     clients = OpenAIClientPool(timeout_s=30)
     yield LiteLLMResponses(settings, clients=clients)
     await clients.aclose()
+    # NOTE: litellm's own handlers cache HTTP clients bound to this test's loop: close them here,
+    # as the app's shutdown does, or a later test's flush leaves their sockets to the GC.
+    await close_clients()
 
 
 def _relay(fake: FakeUpstream) -> RelayRoute:
