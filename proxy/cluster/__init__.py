@@ -9,8 +9,8 @@ a warning in the log and ``sstar_redis_up`` at 0 until Redis answers again.
 
 ``traces.py``: finished traces, readable on every replica by their owner (``RedisTraceStore``).
 ``runs.py``: runs in flight shared across replicas (a lease per run key, a stream per run,
-takeover, the global capacity limit); ``codec.py`` carries a run's progress and result between
-replicas as JSON.
+takeover, the global capacity limit), each race decided by one atomic script of ``scripts.py``;
+``codec.py`` carries a run's progress and result between replicas as JSON.
 """
 
 from proxy.cluster.link import RedisLink
