@@ -32,6 +32,7 @@ from starlette.responses import Response
 from proxy.api.answer import summary_headers
 from proxy.api.controls import Controls, resolve_controls
 from proxy.api.disconnect import cancel_on_disconnect
+from proxy.api.fallback import Why, pass_through_reason, raise_if_refused_upstream
 from proxy.api.handlers import SafeJSONResponse
 from proxy.api.headers import header_value
 from proxy.api.passthrough import outbound_body
@@ -48,10 +49,8 @@ from proxy.errors import (
     ProxyError,
     SandboxUnavailableError,
     ScalingFailedError,
-    UpstreamError,
 )
 from proxy.metrics import Metrics
-from proxy.scaling.breaker import REFUSALS
 from proxy.settings import Settings
 from proxy.tasking import build_params, build_task
 from proxy.upstream.litellm_responses import LiteLLMResponses
@@ -130,7 +129,6 @@ class ResponsesService:
                 request,
                 controls,
                 "sandbox_unavailable",
-                reason,
                 SandboxUnavailableError(reason),
             )
         return await self._scale(body, request, controls, decision, view.body)
@@ -165,16 +163,10 @@ class ResponsesService:
                 return EventStreamResponse(stream, headers=run.headers)
             result = await self.sstar.result(run, request)
         except CapacityError as exc:
-            return await self._cannot_scale(
-                body, request, controls, "capacity", "S* at capacity", exc
-            )
+            return await self._cannot_scale(body, request, controls, "capacity", exc)
         except ScalingFailedError as exc:
-            if isinstance(exc.cause, UpstreamError) and exc.cause.status_code in REFUSALS:
-                log.warning("scaling_refused_upstream", status=exc.status_code)
-                self._metrics.fell_back("upstream_refused", action="error")
-                raise
-            reason = f"S* run failed: {exc.message}"
-            return await self._cannot_scale(body, request, controls, "run_failed", reason, exc)
+            raise_if_refused_upstream(exc, self._metrics)
+            return await self._cannot_scale(body, request, controls, "run_failed", exc)
         return SafeJSONResponse(
             completed_body(result, identity), headers={**run.headers, **summary_headers(result)}
         )
@@ -184,20 +176,14 @@ class ResponsesService:
         body: JsonBody[ResponsesRequest],
         request: Request,
         controls: Controls,
-        why: str,
-        reason: str,
+        why: Why,
         error: ProxyError,
     ) -> Response:
-        """Fall back to pass-through, unless S* was forced or the server says fail instead.
-
-        ``why`` is the fallback's metric label (``sstar_fallbacks_total``), as for chat."""
-        if controls.mode == "force" or self.settings.on_scaling_failure == "error":
-            log.warning("scaling_refused", reason=reason)
-            self._metrics.fell_back(why, action="error")
-            raise error
-        log.warning("scaling_fell_back", reason=reason)
-        self._metrics.fell_back(why, action="passthrough")
-        return await self._pass(body, request, f"{reason}; answered by pass-through")
+        """Pass through with the reason, or raise (``proxy.api.fallback``), as for chat."""
+        reason = pass_through_reason(
+            why, error, controls=controls, settings=self.settings, metrics=self._metrics
+        )
+        return await self._pass(body, request, reason)
 
     async def _pass(
         self, body: JsonBody[ResponsesRequest], request: Request, reason: str

@@ -8,6 +8,7 @@ cannot run (sandbox unavailable, proxy at capacity, the run failed before anythi
 request is passed through and the reason says so, unless the request forced S*: then the client
 gets the error instead of a silently different answer. A run the upstream refused (429, 401,
 403) is never passed through: the same upstream would refuse that too, so its error is relayed.
+That rule is ``fallback.py``'s, shared with the Responses API.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from proxy.api.controls import Controls, resolve_controls
+from proxy.api.fallback import Why, pass_through_reason, raise_if_refused_upstream
 from proxy.api.headers import header_value
 from proxy.api.passthrough import Passthrough
 from proxy.api.protocol import EXTENSION_FIELD, ChatCompletionRequest, JsonBody
@@ -28,21 +30,12 @@ from proxy.errors import (
     ProxyError,
     SandboxUnavailableError,
     ScalingFailedError,
-    UpstreamError,
 )
 from proxy.metrics import Metrics
-from proxy.scaling.breaker import REFUSALS
 from proxy.settings import Settings
 from proxy.tasking import build_params, build_task
 
 log = structlog.get_logger(__name__)
-
-_FALLBACK_REASONS = {
-    "sandbox_unavailable": "{error}",
-    "capacity": "S* at capacity",
-    "run_failed": "S* run failed: {error}",
-}
-"""The ``x-sstar-reason`` of each fallback (before "; answered by pass-through")."""
 
 
 class ChatService:
@@ -113,12 +106,7 @@ class ChatService:
         except CapacityError as exc:
             return await self._cannot_scale(body, request, controls, "capacity", exc)
         except ScalingFailedError as exc:
-            if isinstance(exc.cause, UpstreamError) and exc.cause.status_code in REFUSALS:
-                # NOTE: the upstream refused the run (429/401/403); a pass-through would only be
-                # refused again, so its answer (status, Retry-After) is the client's.
-                log.warning("scaling_refused_upstream", status=exc.status_code)
-                self._metrics.fell_back("upstream_refused", action="error")
-                raise
+            raise_if_refused_upstream(exc, self._metrics)
             return await self._cannot_scale(body, request, controls, "run_failed", exc)
 
     async def _cannot_scale(
@@ -126,20 +114,14 @@ class ChatService:
         body: JsonBody[ChatCompletionRequest],
         request: Request,
         controls: Controls,
-        why: str,
+        why: Why,
         error: ProxyError,
     ) -> Response:
-        """Fall back to pass-through, unless S* was forced or the server says fail instead.
-
-        ``why`` is the fallback's metric label (``sstar_fallbacks_total``)."""
-        reason = _FALLBACK_REASONS[why].format(error=error.message)
-        if controls.mode == "force" or self.settings.on_scaling_failure == "error":
-            log.warning("scaling_refused", reason=reason)
-            self._metrics.fell_back(why, action="error")
-            raise error
-        log.warning("scaling_fell_back", reason=reason)
-        self._metrics.fell_back(why, action="passthrough")
-        return await self._pass(body, request, f"{reason}; answered by pass-through")
+        """Pass through with the reason, or raise (``proxy.api.fallback``)."""
+        reason = pass_through_reason(
+            why, error, controls=controls, settings=self.settings, metrics=self._metrics
+        )
+        return await self._pass(body, request, reason)
 
     async def _pass(
         self, body: JsonBody[ChatCompletionRequest], request: Request, reason: str
