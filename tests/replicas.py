@@ -1,14 +1,12 @@
 """``python -m proxy serve`` as an operator runs it: a real proxy process on a loopback port.
 
 For tests of what only a whole process shows (signals, memory, several replicas sharing Redis).
-The environment is passed through (``PYTHONPATH`` reaches the child) without the developer's
-``SSTAR_*`` variables; the test names every setting it needs. The log goes to a file.
+The environment is ``tests.children``'s; the log goes to a file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import subprocess
 import sys
@@ -16,6 +14,8 @@ import time
 from pathlib import Path
 
 import httpx
+
+from tests.children import LoopbackChild, child_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,33 +27,18 @@ def free_port() -> int:
         return port
 
 
-class ProxyProcess:
+class ProxyProcess(LoopbackChild):
     """``ProxyProcess(log_path, SSTAR_X="1").start()`` ... ``.stop()``; ``url`` is its base URL."""
 
     def __init__(self, log: Path, **env: str) -> None:
+        super().__init__()
         self.log = log
         self.env = env
-        self.port = 0
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def process(self) -> subprocess.Popen[bytes]:
-        assert self._process is not None, "not started"
-        return self._process
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def start(self, *, timeout: float = 60.0) -> ProxyProcess:
         """Start the process and wait until ``/health`` answers."""
         self.port = free_port()
-        environ = {k: v for k, v in os.environ.items() if not k.startswith("SSTAR_")}
-        environ |= {"LITELLM_LOCAL_MODEL_COST_MAP": "True", **self.env}
+        environ = child_environment(LITELLM_LOCAL_MODEL_COST_MAP="True", **self.env)
         with self.log.open("ab") as stderr:
             self._process = subprocess.Popen(
                 [sys.executable, "-m", "proxy", "serve", "--port", str(self.port)],

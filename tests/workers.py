@@ -9,7 +9,6 @@ any, goes in ``SSTAR_SANDBOX_TOKEN`` as in production.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,40 +18,26 @@ from typing import Any
 
 import httpx
 
+from tests.children import LoopbackChild, child_environment
+
 TOKEN = "test-sandbox-token-0123456789abcdef"  # noqa: S105 - a test secret
 
 
-class WorkerProcess:
+class WorkerProcess(LoopbackChild):
     """``WorkerProcess(tmp_path, "--workers", "2").start()`` ... ``.stop()``."""
 
     def __init__(self, directory: Path, *args: str, token: str | None = TOKEN) -> None:
+        super().__init__()
         self.log_path = directory / f"worker-{time.monotonic_ns()}.log"
         self._args = args
         self.token = token
-        self.port = 0
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def process(self) -> subprocess.Popen[bytes]:
-        assert self._process is not None, "not started"
-        return self._process
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def headers(self, token: str | None = None) -> dict[str, str]:
         value = token or self.token
         return {"authorization": f"Bearer {value}"} if value else {}
 
     def start(self, *, ready: bool = True, timeout: float = 60.0) -> WorkerProcess:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SSTAR_")}
-        if self.token:
-            env["SSTAR_SANDBOX_TOKEN"] = self.token
+        env = child_environment(**({"SSTAR_SANDBOX_TOKEN": self.token} if self.token else {}))
         argv = [sys.executable, "-m", "sandbox", "serve", "--port", "0", *self._args]
         with self.log_path.open("wb") as log:
             self._process = subprocess.Popen(argv, stderr=log, stdout=log, env=env)
