@@ -37,6 +37,7 @@ from tests.fake_upstream import FakeUpstream, Reply, last_user_text
 from tests.raw_upstream import Fault, ResettingUpstream, refused_base_url
 from tests.servers import ServerThread
 from tests.sse import sse_payloads
+from tests.sum_task import PROGRAM, TASK
 
 pytestmark = pytest.mark.bwrap
 
@@ -47,21 +48,6 @@ SLACK_S = 1.5
 """Scheduling slack on a busy 2-core machine; the faults this suite guards against (attempts
 times the timeout, S* ignoring it) overshoot by whole timeouts."""
 
-TASK = """Print the sum of the integers on the single input line.
-
-Input
-One line with integers separated by spaces.
-
-Output
-Print their sum.
-
-Sample Input 1
-1 2 3
-
-Sample Output 1
-6
-"""
-PROGRAM = "```python\nprint(sum(map(int, input().split())))\n```"
 CRLF_MESSAGE = "boom\r\nx-injected: yes"
 
 FAKE_FAULTS: dict[str, Reply] = {

@@ -20,6 +20,7 @@ from proxy.app import create_app
 from proxy.settings import Settings
 from proxy.upstream.relay import MAX_FORWARDED_HEADERS, MAX_FORWARDED_VALUE
 from tests.fake_upstream import FakeUpstream, Reply, last_user_text
+from tests.sum_task import TASK
 
 CHAT = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
 ALLOWED = {
@@ -122,21 +123,6 @@ async def test_values_that_cannot_be_sent_on_are_dropped_not_a_5xx(http, fake_up
 
 
 # --- S*: its sub-calls go through litellm with no client header at all --------------------------
-
-TASK = """Print the sum of the integers on the single input line.
-
-Input
-One line with integers separated by spaces.
-
-Output
-Print their sum.
-
-Sample Input 1
-1 2 3
-
-Sample Output 1
-6
-"""
 
 
 @pytest.mark.bwrap

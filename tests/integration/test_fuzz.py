@@ -36,23 +36,7 @@ from proxy.api.controls import HEADER_FIELDS, header_name
 from proxy.app import create_app
 from proxy.settings import Settings
 from tests.fake_upstream import FakeUpstream, Reply, last_user_text
-
-TASK = """Print the sum of the integers on the single input line.
-
-Input
-One line with integers separated by spaces.
-
-Output
-Print their sum.
-
-Sample Input 1
-1 2 3
-
-Sample Output 1
-6
-"""
-PROGRAM = "```python\nprint(sum(map(int, input().split())))\n```"
-SAMPLING = "Write a complete Python 3 program"  # in S*'s sampling prompt only
+from tests.sum_task import PROGRAM, SAMPLING, TASK
 
 # Valid values per field (JSON text), so that many requests are answered for real (pass-through
 # or S*), not only refused; the fuzz mixes them with wrong types and hostile fragments.

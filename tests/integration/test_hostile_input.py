@@ -20,6 +20,7 @@ from proxy.app import create_app
 from proxy.settings import Settings
 from tests.fake_upstream import FakeUpstream, Reply, last_user_text
 from tests.servers import ServerThread
+from tests.sum_task import TASK
 
 CHAT = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -121,21 +122,6 @@ async def test_well_typed_fields_still_pass_through(client, fake_upstream):
 
 
 # --- an upstream error with CR/LF becomes a safe header over a real server ------------------
-
-TASK = """Print the sum of the integers on the single input line.
-
-Input
-One line with integers separated by spaces.
-
-Output
-Print their sum.
-
-Sample Input 1
-1 2 3
-
-Sample Output 1
-6
-"""
 
 
 @pytest.fixture

@@ -22,23 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from proxy.app import create_app
 from proxy.settings import Settings
 from tests.fake_upstream import FakeUpstream, Reply, last_user_text
+from tests.sum_task import PROGRAM, SAMPLING, TASK
 
-TASK = """Print the sum of the integers on the single input line.
-
-Input
-One line with integers separated by spaces.
-
-Output
-Print their sum.
-
-Sample Input 1
-1 2 3
-
-Sample Output 1
-6
-"""
-PROGRAM = "```python\nprint(sum(map(int, input().split())))\n```"
-SAMPLING = "Write a complete Python 3 program"  # in S*'s sampling prompt only
 UPSTREAM_DELAY_S = 0.4
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

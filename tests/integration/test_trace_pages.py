@@ -24,7 +24,8 @@ from proxy.app import create_app
 from proxy.runs import Grant
 from proxy.settings import Settings
 from tests.fake_upstream import FakeUpstream
-from tests.integration.test_trace_privacy import LOOPBACK, REMOTE, TASK, client, respond, run_sstar
+from tests.integration.test_trace_privacy import LOOPBACK, REMOTE, client, respond, run_sstar
+from tests.sum_task import TASK
 
 pytestmark = pytest.mark.bwrap
 

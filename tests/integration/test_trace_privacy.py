@@ -21,25 +21,10 @@ from fastapi import FastAPI
 from proxy.app import create_app
 from proxy.settings import Settings
 from tests.fake_upstream import FakeUpstream, Reply, last_user_text
+from tests.sum_task import PROGRAM, SAMPLING, TASK
 
 pytestmark = pytest.mark.bwrap
 
-TASK = """Print the sum of the integers on the single input line.
-
-Input
-One line with integers separated by spaces.
-
-Output
-Print their sum.
-
-Sample Input 1
-1 2 3
-
-Sample Output 1
-6
-"""
-PROGRAM = "```python\nprint(sum(map(int, input().split())))\n```"
-SAMPLING = "Write a complete Python 3 program"  # in S*'s sampling prompt only
 LOOPBACK = ("127.0.0.1", 40000)
 REMOTE = ("203.0.113.7", 1234)
 

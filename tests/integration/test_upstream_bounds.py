@@ -27,6 +27,7 @@ from sandbox import LocalSandbox
 from tests.fake_upstream import FakeUpstream, Reply
 from tests.servers import ServerThread
 from tests.sse import sse_payloads
+from tests.sum_task import TASK as SUM_TASK
 
 CHAT = {"model": "fake-model", "messages": [{"role": "user", "content": "hi"}]}
 SLACK_S = 1.5
@@ -158,22 +159,6 @@ async def test_a_run_that_will_not_end_is_cut_at_its_deadline_plus_the_grace(
     assert response.json()["error"]["message"] == "S* run did not end within its deadline (0.5 s)"
     assert response.headers["x-should-retry"] == "false"
     assert deadline + ANSWER_GRACE_S <= elapsed < deadline + ANSWER_GRACE_S + SLACK_S
-
-
-SUM_TASK = """Print the sum of the integers on the single input line.
-
-Input
-One line with integers separated by spaces.
-
-Output
-Print their sum.
-
-Sample Input 1
-1 2 3
-
-Sample Output 1
-6
-"""
 
 
 @pytest.mark.bwrap
