@@ -12,10 +12,15 @@ import math
 import socket
 import threading
 import time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from proxy.app import create_app
 from proxy.server.config import ServerLimits
 from proxy.server.server import build_server
+from proxy.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.fake_upstream import FakeUpstream
 
 
 class ServerThread:
@@ -68,3 +73,20 @@ class ServerThread:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
+
+
+def serve_proxy(fake: FakeUpstream, **overrides: object) -> ServerThread:
+    """The proxy as a real HTTP server on ``fake``, with settings for SDK tests: few samples, one
+    debug round, quick keepalives, no retries (``overrides`` change any of them)."""
+    values: dict[str, object] = {
+        "upstream_api_base": fake.base_url,
+        "upstream_retries": 0,
+        "log_format": "console",
+        "log_level": "warning",
+        "num_samples": 3,
+        "debug_rounds": 1,
+        "deadline_s": 60,
+        "keepalive_interval_s": 0.2,
+    }
+    values.update(overrides)
+    return ServerThread(create_app(Settings(**values))).start()  # type: ignore[arg-type]

@@ -20,8 +20,6 @@ import openai
 import pytest
 from openai import OpenAI
 
-from proxy.app import create_app
-from proxy.settings import Settings
 from tests.e2e.test_sstar_sdk import (
     CORRECT,
     OFF_BY_ONE,
@@ -32,7 +30,7 @@ from tests.e2e.test_sstar_sdk import (
     purpose_of,
 )
 from tests.fake_upstream import FakeUpstream, Reply, last_user_text
-from tests.servers import ServerThread
+from tests.servers import serve_proxy
 
 RAW_RESPONSE = (
     b'{ "id":"resp_upstream1",  "object":"response", "created_at":1700000000,'
@@ -57,31 +55,16 @@ TOOL_CALL = {
 }
 
 
-def serve(fake: FakeUpstream, **overrides: object) -> ServerThread:
-    values: dict[str, object] = {
-        "upstream_api_base": fake.base_url,
-        "upstream_retries": 0,
-        "log_format": "console",
-        "log_level": "warning",
-        "num_samples": 3,
-        "debug_rounds": 1,
-        "deadline_s": 60,
-        "keepalive_interval_s": 0.2,
-    }
-    values.update(overrides)
-    return ServerThread(create_app(Settings(**values))).start()  # type: ignore[arg-type]
-
-
 @pytest.fixture(scope="module")
 def relay_url(fake_upstream_server: FakeUpstream) -> Iterator[str]:
-    server = serve(fake_upstream_server)
+    server = serve_proxy(fake_upstream_server)
     yield f"{server.url}/v1"
     server.stop()
 
 
 @pytest.fixture(scope="module")
 def translate_url(fake_upstream_server: FakeUpstream) -> Iterator[str]:
-    server = serve(
+    server = serve_proxy(
         fake_upstream_server,
         upstream_responses="translate",
         sstar_mode="off",
@@ -434,7 +417,7 @@ def broken_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unavailable_sandbox_falls_back_or_fails_closed(broken_sandbox, fake_upstream):
     fake_upstream.responder = lambda path, body: Reply(text="plain answer")
-    server = serve(fake_upstream)
+    server = serve_proxy(fake_upstream)
     try:
         with OpenAI(base_url=f"{server.url}/v1", api_key="x", max_retries=0) as client:
             raw = client.responses.with_raw_response.create(

@@ -22,10 +22,8 @@ import openai
 import pytest
 from openai import OpenAI
 
-from proxy.app import create_app
-from proxy.settings import Settings
 from tests.fake_upstream import FakeUpstream, Reply, last_user_text
-from tests.servers import ServerThread
+from tests.servers import serve_proxy
 
 pytestmark = pytest.mark.bwrap
 
@@ -133,24 +131,9 @@ class Script:
         return Reply(texts=[fenced(CORRECT)] * n, usage=USAGE)
 
 
-def serve(fake: FakeUpstream, **overrides: object) -> ServerThread:
-    values: dict[str, object] = {
-        "upstream_api_base": fake.base_url,
-        "upstream_retries": 0,
-        "log_format": "console",
-        "log_level": "warning",
-        "num_samples": 3,
-        "debug_rounds": 1,
-        "deadline_s": 60,
-        "keepalive_interval_s": 0.2,
-    }
-    values.update(overrides)
-    return ServerThread(create_app(Settings(**values))).start()  # type: ignore[arg-type]
-
-
 @pytest.fixture(scope="module")
 def proxy_url(fake_upstream_server: FakeUpstream) -> Iterator[str]:
-    server = serve(fake_upstream_server)
+    server = serve_proxy(fake_upstream_server)
     yield f"{server.url}/v1"
     server.stop()
 
@@ -429,7 +412,7 @@ def broken_sandbox(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_unavailable_sandbox_falls_back_or_fails_closed(broken_sandbox, fake_upstream):
     fake_upstream.responder = lambda path, body: Reply(text="plain answer")
-    server = serve(fake_upstream)
+    server = serve_proxy(fake_upstream)
     try:
         base = f"{server.url}/v1"
         body = {
