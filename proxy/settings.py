@@ -105,7 +105,12 @@ class Settings(BaseSettings):
     """Every knob of the proxy; see the module docstring for where values come from."""
 
     model_config = SettingsConfigDict(
-        env_prefix="SSTAR_", extra="forbid", validate_default=True, yaml_file=None
+        env_prefix="SSTAR_",
+        extra="forbid",
+        validate_default=True,
+        yaml_file=None,
+        # NOTE: settings carry secrets (keys, the Redis URL): errors name the field, not the value.
+        hide_input_in_errors=True,
     )
 
     # --- upstream ---------------------------------------------------------------------------

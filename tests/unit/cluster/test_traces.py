@@ -174,3 +174,23 @@ def test_the_trace_ttl_is_positive_and_bounded(monkeypatch, ttl):
     monkeypatch.setenv("SSTAR_TRACE_TTL_S", ttl)
     with pytest.raises(ValidationError, match="trace_ttl_s"):
         Settings()
+
+
+def test_a_redis_url_of_another_scheme_is_refused_without_echoing_it(monkeypatch, capsys):
+    monkeypatch.setenv("SSTAR_TRACE_SECRET", "0123456789abcdef")
+    monkeypatch.setenv("SSTAR_REDIS_URL", "http://:hunter2-password@redis.example:6379")
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert "redis://" in err
+    assert "hunter2" not in err
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert "hunter2" not in str(caught.value)
+    monkeypatch.setenv("SSTAR_REDIS_URL", "unix:///run/redis.sock")
+    assert Settings().redis_url_value() == "unix:///run/redis.sock"
+
+
+@pytest.mark.parametrize("prefix", ["", "a b:", "x" * 65])
+def test_the_key_prefix_is_short_and_plain(prefix):
+    with pytest.raises(ValidationError, match="redis_prefix"):
+        Settings(redis_prefix=prefix)
