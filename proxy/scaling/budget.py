@@ -51,12 +51,20 @@ class Snapshot:
 class RunBudget:
     """Caps, counters and degradation notes of one S* run. Create it inside the running loop.
 
-    ``speed`` (shared by the engine's runs) learns from every call's duration and size.
+    ``speed`` (shared by the engine's runs) learns from every call's duration and size, and
+    from every program written in full what it added to the task's ``starter_tokens``.
     """
 
-    def __init__(self, params: ScalingParams, *, speed: SpeedTracker | None = None) -> None:
+    def __init__(
+        self,
+        params: ScalingParams,
+        *,
+        speed: SpeedTracker | None = None,
+        starter_tokens: float = 0.0,
+    ) -> None:
         self._loop = asyncio.get_running_loop()
         self.speed = speed
+        self.starter_tokens = starter_tokens
         self.started = self._loop.time()
         self.deadline = self.started + params.deadline_s
         self.max_total_tokens = params.max_total_tokens
@@ -155,6 +163,7 @@ class RunBudget:
                 seconds=self.now() - started,
                 choices=max(1, len(response.choices)),
                 sample=request.purpose in ("sample", "debug"),
+                starter_tokens=self.starter_tokens,
             )
         self.usage = self.usage + response.usage
         spent = self.usage_by_purpose.get(request.purpose, Usage())

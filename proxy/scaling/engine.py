@@ -42,7 +42,14 @@ from proxy.scaling.context import RunContext
 from proxy.scaling.debugging import DebugPlan, debug_candidates, test_candidates
 from proxy.scaling.execution import Executor
 from proxy.scaling.observer import IgnorePicks, SelectionObserver
-from proxy.scaling.planning import Plan, debug_round_s, plan_run, reserve_s, selection_s
+from proxy.scaling.planning import (
+    Plan,
+    debug_round_s,
+    plan_run,
+    reserve_s,
+    selection_s,
+    starter_tokens,
+)
 from proxy.scaling.programs import fence, replace_program, strip_reasoning
 from proxy.scaling.sampling import Batch, sample_candidates
 from proxy.scaling.selection import Selection, clear_answer, select_candidate
@@ -64,7 +71,8 @@ from sandbox import Sandbox
 log = structlog.get_logger(__name__)
 
 SAMPLING_SLACK = 1.5
-"""Separate sampling calls are waited for up to this multiple of the plan's estimate."""
+"""Separate sampling calls are waited for up to this multiple of the plan's estimate (see
+``_Run.wait``)."""
 PRIOR_SAMPLE_TOKENS = 300.0
 """A sample's length before any was measured (a short program in a fence, some prose)."""
 
@@ -102,7 +110,7 @@ class ScalingEngine:
 
         ``observer`` is told what each cheaper selection mode would have picked.
         """
-        budget = RunBudget(params, speed=self.speed)
+        budget = RunBudget(params, speed=self.speed, starter_tokens=starter_tokens(task))
         executor = Executor(self._sandbox, budget, task=task, params=params)
         ctx = RunContext(budget, self._upstream, executor, task, params, retry=self._retry)
         run = _Run(ctx, on_progress=on_progress, observer=observer or IgnorePicks())
@@ -143,8 +151,7 @@ class _Run:
         ctx = self.ctx
         plan = self.plan()
         async with self.stage("sample") as done:
-            wait = ctx.budget.now() + plan.sampling_s * SAMPLING_SLACK
-            candidates = await sample_candidates(ctx, Batch(plan.samples, 0, wait))
+            candidates = await sample_candidates(ctx, Batch(plan.samples, 0, self.wait(plan)))
             done(len(candidates) == plan.samples)
         self.note("candidates_sampled", n=len(candidates), with_code=_live(candidates))
         if not candidates:
@@ -258,13 +265,21 @@ class _Run:
                 break
             self._escalations += 1
             self.emit("sample", f"nothing passes the examples: {extra.samples} more samples")
-            wait = ctx.budget.now() + extra.sampling_s * SAMPLING_SLACK
-            batch = Batch(extra.samples, first_index=len(candidates), wait_until=wait)
+            batch = Batch(extra.samples, first_index=len(candidates), wait_until=self.wait(extra))
             more = await test_candidates(ctx, await sample_candidates(ctx, batch))
             more, done = await self.debug(more, extra)
             completed = completed and done
             candidates = (*candidates, *more)
         return candidates, completed
+
+    def wait(self, plan: Plan) -> float:
+        """How long a batch of samples is waited for: its estimate with some slack, but never
+        into the time the plan keeps for selection (a late sample is worth less than selecting
+        among the ones that came)."""
+        budget = self.ctx.budget
+        left = budget.remaining_s()
+        latest = max(plan.sampling_s, left - reserve_s(left) - plan.selection_s)
+        return budget.now() + min(plan.sampling_s * SAMPLING_SLACK, latest)
 
     def tournament_fits(self) -> bool:
         """Whether the tournament's estimate fits the time left."""

@@ -10,9 +10,12 @@ sampling and made again after it with the run's own measurements; each plan and 
 into the trace and ``x-sstar-summary``.
 
 Estimates, in tokens: a sample's prompt is the conversation (about 3.5 characters a token); a
-sample is the model's typical sample length; a debug prompt is the sample's prompt, the sample and
-the failing tests' feedback; selection is one distinguishing-input call and two judge calls per
-cluster pair (a tournament of ``TYPICAL_PAIRS``), plus sandbox waves.
+sample is the task's starter code (models restate it) and what the model's recent samples added to
+theirs; a debug prompt is the sample's prompt, the sample and the failing tests' feedback;
+selection is one distinguishing-input call and two judge calls per cluster pair (a tournament of
+``TYPICAL_PAIRS``), plus sandbox waves. N samples decoding together end with the longest, and the
+upstream speeds up for the rest as the shorter ones finish: sampling is estimated phase by phase
+over the expected lengths of the N samples (:func:`sampling_s`).
 """
 
 from __future__ import annotations
@@ -76,20 +79,37 @@ def prompt_tokens(task: CodeTask) -> float:
     return chars / CHARS_PER_TOKEN + 80
 
 
-def sample_tokens(speed: Speed, params: ScalingParams) -> float:
-    return min(float(params.max_tokens_per_call), speed.sample_tokens)
+def starter_tokens(task: CodeTask) -> float:
+    """The starter code's size in tokens: a program written for the task restates it."""
+    starter = task.signature.starter_code if task.signature is not None else None
+    return len(starter or "") / CHARS_PER_TOKEN
+
+
+def sample_tokens(task: CodeTask, speed: Speed, params: ScalingParams) -> float:
+    """A typical sample's length (or a revision's): the starter code and what samples add."""
+    return min(float(params.max_tokens_per_call), starter_tokens(task) + speed.sample_tokens)
 
 
 def sampling_s(task: CodeTask, params: ScalingParams, speed: Speed, samples: int) -> float:
     """N samples decoding together (one ``n=N`` call or N concurrent calls), plus the input
-    synthesis running alongside them."""
-    tokens = sample_tokens(speed, params)
-    return speed.call_s(prompt_tokens(task), tokens, concurrency=samples + 1)
+    synthesis running alongside them, until the longest is done.
+
+    Phase k runs from the (k-1)-th shortest sample's end to the k-th's, with the samples not yet
+    done (and the synthesis) in flight: a CPU server decodes each faster as they finish.
+    """
+    cap = float(params.max_tokens_per_call)
+    lengths = [min(cap, starter_tokens(task) + n) for n in speed.sample_quantiles(samples)]
+    total = speed.call_s(prompt_tokens(task), 0.0, concurrency=samples + 1)
+    done = 0.0
+    for k, length in enumerate(lengths):
+        total += speed.call_s(0.0, max(0.0, length - done), concurrency=samples - k + 1)
+        done = max(done, length)
+    return total
 
 
 def debug_round_s(task: CodeTask, params: ScalingParams, speed: Speed, concurrency: int) -> float:
     """One debug round of ``concurrency`` programs at once, and the sandbox wave after it."""
-    tokens = sample_tokens(speed, params)
+    tokens = sample_tokens(task, speed, params)
     prompt = prompt_tokens(task) + tokens + FEEDBACK_TOKENS
     return speed.call_s(prompt, tokens, concurrency=concurrency) + SANDBOX_WAVE_S
 
@@ -99,7 +119,7 @@ def selection_s(task: CodeTask, params: ScalingParams, speed: Speed, *, tourname
     waves = SANDBOX_WAVE_S * (1 if params.selection in ("majority", "adaptive") else 0)
     if not tournament:
         return waves
-    programs = 2 * sample_tokens(speed, params)
+    programs = 2 * sample_tokens(task, speed, params)
     distinguish = speed.call_s(prompt_tokens(task) + programs, SYNTHESIS_TOKENS, TYPICAL_PAIRS)
     verdict = 1 if params.judge == "scored" else JUDGE_REASONED_TOKENS
     judge = speed.call_s(

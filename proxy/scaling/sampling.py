@@ -42,15 +42,16 @@ MAKEUP_ROUNDS = 2
 @dataclass(frozen=True, slots=True)
 class Batch:
     """One round of sampling: how many samples, their first candidate index, and until when
-    (loop time) separate calls are waited for once one sample is in (``None``: the run's
-    deadline). The first batch of a run starts at index 0 and holds the greedy sample."""
+    (loop time) separate calls are waited for (``None``: the run's deadline). The run's first
+    batch starts at index 0 and holds the greedy sample; it is waited for beyond ``wait_until``
+    until one sample is in (without one the run has nothing), a later batch is not."""
 
     samples: int
     first_index: int = 0
     wait_until: float | None = None
 
     @property
-    def greedy(self) -> bool:
+    def first(self) -> bool:
         return self.first_index == 0
 
 
@@ -70,7 +71,7 @@ async def sample_candidates(ctx: RunContext, batch: Batch) -> tuple[Candidate, .
         extra=params.sampling_extra,
         purpose="sample",
     )
-    greedy = params.greedy_sample and batch.greedy
+    greedy = params.greedy_sample and batch.first
     stopped = False
     if params.one_sample_per_call:
         texts, shortfall, stopped = await _separately(
@@ -128,8 +129,8 @@ def _gathered(
 async def _separately(
     ctx: RunContext, base: UpstreamRequest, *, batch: Batch, greedy: bool, seeds: int
 ) -> tuple[list[str], int, bool]:
-    """N concurrent ``n=1`` calls; at ``batch.wait_until`` keep the finished ones if there are
-    any. Returns the samples, the successful answers' shortfall, and whether calls still
+    """N concurrent ``n=1`` calls; at ``batch.wait_until`` keep the finished ones (the first
+    batch waits on until one is in). Returns the samples, the successful answers' shortfall, and whether calls still
     running were stopped."""
     requests = [
         dataclasses.replace(base, n=1, seed=ctx.seed(seeds + i)) for i in range(batch.samples)
@@ -143,7 +144,7 @@ async def _separately(
             None if batch.wait_until is None else max(0.0, batch.wait_until - ctx.budget.now())
         )
         done, pending = await asyncio.wait(calls, timeout=timeout)
-        if pending and not any(call.result() for call in done):
+        if pending and batch.first and not any(call.result() for call in done):
             await asyncio.wait(pending)  # nothing to work with yet: wait on (run deadline)
         elif pending:
             stopped = True

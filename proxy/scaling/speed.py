@@ -8,13 +8,18 @@ takes ``c ** (1 - concurrency_gain)`` times as long as alone. A GPU server batch
 has about 0.6 (8 calls at once: 3.6 times one call's tokens per second, ``bench.local_model``).
 
 :class:`UpstreamProfile` holds the priors of each kind; :class:`SpeedTracker` (one per engine,
-shared by its runs) corrects ``decode_tps`` and the typical sample length per model from every
-finished call, so the second run on an upstream plans with what the first one measured.
+shared by its runs) corrects ``decode_tps`` and the sample lengths per model from every finished
+call, so the second run on an upstream plans with what the first one measured. Sample lengths are
+kept as a window of recent ones, not a mean: N samples decoding together take as long as the
+longest, so a plan needs the spread. They are counted beyond the task's starter code, which models
+restate in full (a HumanEval answer repeats the signature and docstring): a task with a long stub
+gets longer samples, whatever the tasks before it had.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 from typing import Literal
 
@@ -57,7 +62,9 @@ UNMEASURED = PROFILES["hosted"]
 no prior speed, concurrency free."""
 
 _SMOOTHING = 0.3
-"""Weight of the newest observation in the running estimates."""
+"""Weight of the newest observation in the running speed estimates."""
+SAMPLE_WINDOW = 24
+"""Sample lengths kept per model: about the last three runs' samples."""
 _MIN_CALL_S = 0.05
 """Calls faster than this (cached, failed early) say nothing about speed."""
 _MIN_TOKENS = 32
@@ -73,6 +80,8 @@ class Speed:
     ``by_concurrency`` the same, measured separately for each level of concurrency seen (a
     level is a power of two: 1, 2, up to 4, up to 8, ...), because the concurrency model is a
     model: what a two-core server does with 9 calls at once is best known from 9 calls at once.
+    ``sample_lengths`` are recent samples' tokens beyond the starter code, sorted (empty before
+    any was measured: then every sample is taken to be ``sample_tokens`` long, the prior).
     """
 
     decode_tps: float
@@ -80,6 +89,18 @@ class Speed:
     concurrency_gain: float
     sample_tokens: float
     by_concurrency: tuple[tuple[int, float], ...] = ()
+    sample_lengths: tuple[float, ...] = ()
+
+    def sample_quantiles(self, samples: int) -> tuple[float, ...]:
+        """The expected lengths of ``samples`` samples, shortest first (beyond the starter code).
+
+        The k-th shortest of n draws lies near the k/(n+1) quantile of the lengths seen, so the
+        longest of 8 is taken at the 89th percentile: a batch's wall time is set by its tail.
+        """
+        seen = self.sample_lengths
+        if not seen:
+            return (self.sample_tokens,) * samples
+        return tuple(_quantile(seen, k / (samples + 1)) for k in range(1, samples + 1))
 
     def call_s(self, prompt_tokens: float, completion_tokens: float, concurrency: int = 1) -> float:
         """Expected wall time of one call among ``concurrency`` calls in flight together."""
@@ -96,30 +117,40 @@ class Speed:
         return min(self.by_concurrency, key=lambda item: (abs(item[0] - level), item[0]))[1]
 
 
+def _quantile(ordered: tuple[float, ...], q: float) -> float:
+    """Linear interpolation between the order statistics of ``ordered`` (sorted, non-empty)."""
+    position = q * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
 def level_of(concurrency: int) -> int:
     """The level of a concurrency: 0 for 1, 1 for 2, 2 for 3-4, 3 for 5-8, ..."""
     return max(0, math.ceil(math.log2(max(1, concurrency))))
 
 
 class SpeedTracker:
-    """Running estimates per model: decode speed per level of concurrency, sample length."""
+    """Running estimates per model: decode speed per level of concurrency, sample lengths."""
 
     def __init__(self, profile: UpstreamProfile, *, sample_tokens: float) -> None:
         self.profile = profile
         self._default_sample_tokens = sample_tokens
         self._decode_tps: dict[str, dict[int, float]] = {}
-        self._sample_tokens: dict[str, float] = {}
+        self._sample_lengths: dict[str, deque[float]] = {}
         self._in_flight: dict[str, int] = {}
 
     def speed(self, model: str) -> Speed:
         """The current estimates for ``model`` (the profile's priors until a call is measured)."""
         measured = self._decode_tps.get(model, {})
+        lengths = tuple(sorted(self._sample_lengths.get(model, ())))
         return Speed(
             decode_tps=self.profile.decode_tps or math.inf,
             prefill_ratio=self.profile.prefill_ratio,
             concurrency_gain=self.profile.concurrency_gain,
-            sample_tokens=self._sample_tokens.get(model, self._default_sample_tokens),
+            sample_tokens=sum(lengths) / len(lengths) if lengths else self._default_sample_tokens,
             by_concurrency=tuple(sorted(measured.items())),
+            sample_lengths=lengths,
         )
 
     def started(self, model: str) -> int:
@@ -137,14 +168,18 @@ class SpeedTracker:
         seconds: float,
         choices: int = 1,
         sample: bool = False,
+        starter_tokens: float = 0.0,
     ) -> None:
-        """Learn from a finished call (``concurrency``: the calls in flight when it started)."""
+        """Learn from a finished call (``concurrency``: the calls in flight when it started).
+
+        A ``sample`` (a program written in full: a sample or a revision) teaches its length
+        beyond ``starter_tokens``, the task's starter code that it restated.
+        """
         self._in_flight[model] = max(0, self._in_flight.get(model, 1) - 1)
         if sample and completion_tokens > 0:
-            per_sample = completion_tokens / max(1, choices)
-            self._sample_tokens[model] = _smooth(
-                self._sample_tokens.get(model, self._default_sample_tokens), per_sample
-            )
+            own = max(0.0, completion_tokens / max(1, choices) - starter_tokens)
+            window = self._sample_lengths.setdefault(model, deque(maxlen=SAMPLE_WINDOW))
+            window.extend([own] * max(1, choices))
         if seconds < _MIN_CALL_S or completion_tokens < _MIN_TOKENS * max(1, choices):
             return
         profile = self.profile

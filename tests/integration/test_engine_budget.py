@@ -177,3 +177,38 @@ async def test_agreeing_on_the_public_tests_alone_is_not_an_early_stop(sandbox) 
     )
     assert result.early_stop is None  # programs that pass the examples agree on them anyway
     assert result.reasons[-1] == "nothing to choose"  # one distinct program: selection's answer
+
+
+async def test_an_escalation_that_brings_nothing_in_time_leaves_selection_its_time(
+    sandbox,
+) -> None:
+    """The first batch is waited for until a sample is in; a later batch only until its
+    planned time: the run already has candidates to select from."""
+    sample_calls = 0
+
+    def script(request: UpstreamRequest) -> list[str]:
+        if request.purpose == "sample":
+            return [fenced(BUGGY, f"# {request.seed}\n")]
+        if request.purpose == "debug":
+            return [fenced(BUGGY, "# no luck\n")]
+        return ['```json\n["1 1\\n", "7 0\\n"]\n```']
+
+    def delay(request: UpstreamRequest) -> float:
+        nonlocal sample_calls
+        if request.purpose != "sample":
+            return 0.0
+        sample_calls += 1
+        return 30.0 if sample_calls > 3 else 0.0  # the escalation's batch hangs
+
+    upstream = ScriptedUpstream(script, delay_by=delay)
+    profile = UpstreamProfile("llama_cpp", 5000.0, 1e9, 1.0, debug_concurrency=2)
+    params = ScalingParams(
+        samples=3, rounds=1, selection="majority", deadline_s=8.0, one_sample_per_call=True
+    )
+    started = time.monotonic()
+    result = await ScalingEngine(upstream, sandbox, profile=profile).run(make_task(), params)
+    assert time.monotonic() - started < 4.0  # not held to the deadline by the hanging batch
+    assert result.escalations == 1
+    assert "sampling stopped at its planned time with 0 of 3 samples finished" in result.degraded
+    assert len(result.candidates) == 3
+    assert all(t.completed for t in result.timings if t.stage == "select"), result.degraded

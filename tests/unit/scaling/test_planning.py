@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
-from proxy.scaling.planning import plan_run, reserve_s, tiers
+from proxy.scaling.planning import (
+    plan_run,
+    prompt_tokens,
+    reserve_s,
+    sampling_s,
+    starter_tokens,
+    tiers,
+)
 from proxy.scaling.speed import Speed
-from proxy.scaling.types import CodeTask, ScalingParams
+from proxy.scaling.types import CodeTask, ScalingParams, Signature
 from proxy.upstream.base import Message
 
 TASK = CodeTask(
@@ -84,3 +93,28 @@ def test_only_adaptive_plans_a_tournament(selection: str) -> None:
 def test_reserve_is_a_safety_margin_and_at_most_two_seconds_to_answer() -> None:
     assert reserve_s(100) == pytest.approx(15 + 2)
     assert reserve_s(5) == pytest.approx(0.75 + 0.5)
+
+
+def test_a_long_starter_code_makes_longer_samples() -> None:
+    stub = "def f(x):\n    '''" + "d" * 690 + "'''\n"
+    with_stub = replace(TASK, kind="function", signature=Signature("f", ("x",), starter_code=stub))
+    assert starter_tokens(with_stub) == pytest.approx(len(stub) / 3.5)
+    assert starter_tokens(TASK) == 0
+    assert sampling_s(with_stub, PARAMS, CPU, 8) > sampling_s(TASK, PARAMS, CPU, 8) * 1.5
+
+
+def test_a_batch_of_samples_waits_for_its_longest() -> None:
+    even = replace(CPU, sample_lengths=(250.0,) * 16)
+    spread = replace(CPU, sample_lengths=tuple(float(n) for n in range(100, 401, 20)))
+    assert even.sample_tokens == spread.sample_tokens == 250
+    # equal lengths: one call's time at full concurrency, as before lengths were kept
+    assert sampling_s(TASK, PARAMS, even, 8) == pytest.approx(
+        CPU.call_s(prompt_tokens(TASK), 250, concurrency=9)
+    )
+    assert sampling_s(TASK, PARAMS, spread, 8) > sampling_s(TASK, PARAMS, even, 8)
+    # a batching server: the longest sample alone sets the time
+    gpu = replace(spread, concurrency_gain=1.0)
+    longest = spread.sample_quantiles(8)[-1]
+    assert sampling_s(TASK, PARAMS, gpu, 8) == pytest.approx(
+        gpu.call_s(prompt_tokens(TASK), longest)
+    )

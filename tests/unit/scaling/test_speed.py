@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from proxy.scaling.speed import PROFILES, Speed, SpeedTracker, level_of
+from proxy.scaling.speed import PROFILES, SAMPLE_WINDOW, Speed, SpeedTracker, level_of
 
 
 def test_concurrent_calls_share_a_cpu_server_but_not_a_batching_one() -> None:
@@ -76,3 +76,43 @@ def test_an_unknown_upstream_is_measured_from_its_first_call() -> None:
     assert tracker.speed("m").call_s(1000, 300, concurrency=8) == 0.0  # plans as asked
     tracker.finished("m", concurrency=1, prompt_tokens=0, completion_tokens=90, seconds=3.0)
     assert tracker.speed("m").call_s(0, 90) == pytest.approx(3.0)
+
+
+def test_samples_are_measured_beyond_the_starter_code_they_restate() -> None:
+    tracker = SpeedTracker(PROFILES["embedded"], sample_tokens=300)
+    tracker.finished(
+        "m", concurrency=1, prompt_tokens=0, completion_tokens=500, seconds=5.0, sample=True,
+        starter_tokens=350,
+    )  # fmt: skip
+    tracker.finished(
+        "m", concurrency=1, prompt_tokens=0, completion_tokens=100, seconds=1.0, sample=True,
+        starter_tokens=350,
+    )  # fmt: skip
+    speed = tracker.speed("m")
+    assert speed.sample_lengths == (0.0, 150.0)  # shorter than its stub: added nothing
+    assert speed.sample_tokens == pytest.approx(75.0)
+
+
+def test_the_window_keeps_the_newest_lengths() -> None:
+    tracker = SpeedTracker(PROFILES["embedded"], sample_tokens=300)
+    for length in range(1, 101):
+        tracker.finished(
+            "m", concurrency=1, prompt_tokens=0, completion_tokens=length, seconds=1.0,
+            sample=True,
+        )  # fmt: skip
+    lengths = tracker.speed("m").sample_lengths
+    assert lengths == tuple(float(n) for n in range(101 - SAMPLE_WINDOW, 101))
+
+
+def test_the_longest_of_a_batch_is_expected_from_the_tail_of_the_lengths_seen() -> None:
+    prior = Speed(decode_tps=20.0, prefill_ratio=5.0, concurrency_gain=0.6, sample_tokens=200)
+    assert prior.sample_quantiles(3) == (200.0, 200.0, 200.0)
+    seen = Speed(
+        decode_tps=20.0, prefill_ratio=5.0, concurrency_gain=0.6, sample_tokens=250,
+        sample_lengths=tuple(float(n) for n in range(100, 401, 10)),
+    )  # fmt: skip
+    lengths = seen.sample_quantiles(8)
+    assert list(lengths) == sorted(lengths)
+    assert lengths[0] == pytest.approx(100 + 300 / 9)
+    assert lengths[-1] == pytest.approx(100 + 300 * 8 / 9)  # the longest of 8: the 89th percentile
+    assert sum(lengths) / len(lengths) == pytest.approx(250)
