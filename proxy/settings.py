@@ -29,6 +29,7 @@ from pydantic_settings import (
 from proxy.alias import ALIAS_PREFIX
 from proxy.errors import ConfigError
 from proxy.local_model.build import Isa
+from proxy.local_model.catalog import get_model_spec
 from proxy.local_model.paths import default_cache_dir
 from proxy.scaling.speed import PROFILES, UpstreamKind, UpstreamProfile
 from proxy.scaling.types import JudgeStyle, Mode, ScalingParams, SelectionMode
@@ -388,7 +389,13 @@ class Settings(BaseSettings):
         return self.upstream_api_base is not None or bool(self.models)
 
     def upstream_profile(self) -> UpstreamProfile:
-        """What the upstream is (``upstream_kind``, else inferred from how it is configured)."""
+        """What the upstream is (``upstream_kind``, else inferred from how it is configured).
+
+        The embedded model's speed is known in advance: its profile takes the served model's.
+        """
+        if self.upstream_kind == "embedded":
+            speed = get_model_spec(self.local_model).decode_tps
+            return dataclasses.replace(PROFILES["embedded"], decode_tps=speed)
         if self.upstream_kind is not None:
             return PROFILES[self.upstream_kind]
         if self.upstream_is_llama_cpp:

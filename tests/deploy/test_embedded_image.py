@@ -26,6 +26,7 @@ SPEC = ModelSpec(
     packages=(ChunkPackage(distribution="tiny-part1", version="1", member="part1.bin"),),
     size=len(CONTENT),
     sha256=hashlib.sha256(CONTENT).hexdigest(),
+    decode_tps=10.0,
 )
 
 

@@ -44,6 +44,7 @@ def _spec(count: int) -> ModelSpec:
         packages=packages,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
+        decode_tps=10.0,
     )
 
 

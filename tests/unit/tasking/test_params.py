@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from proxy.local_model.catalog import get_model_spec
 from proxy.scaling.types import ScalingParams
 from proxy.settings import Settings
 from proxy.tasking import FORWARDED_SAMPLING, Overrides, build_params
@@ -79,3 +80,11 @@ def test_the_request_timeout_caps_the_runs_deadline() -> None:
     shorter = build_params(defaults, Overrides(deadline_s=5.0), {}, deadline_cap_s=60.0)
     assert shorter.deadline_s == 5.0
     assert build_params(defaults, Overrides(deadline_s=300.0), {}).deadline_s == 300.0
+
+
+def test_the_embedded_profile_knows_the_served_models_speed() -> None:
+    small = Settings(upstream_kind="embedded").upstream_profile()
+    large = Settings(upstream_kind="embedded", local_model="qwen2.5-coder-1.5b").upstream_profile()
+    assert small.decode_tps == get_model_spec("qwen2.5-coder-0.5b").decode_tps
+    assert large.decode_tps == get_model_spec("qwen2.5-coder-1.5b").decode_tps
+    assert (large.decode_tps or 0) < (small.decode_tps or 0)
