@@ -74,7 +74,8 @@ SAMPLING_SLACK = 1.5
 """Separate sampling calls are waited for up to this multiple of the plan's estimate (see
 ``_Run.wait``)."""
 PRIOR_SAMPLE_TOKENS = 300.0
-"""A sample's length before any was measured (a short program in a fence, some prose)."""
+"""A sample's length beyond the starter code before any was measured (a short program in a
+fence, some prose)."""
 
 
 class ScalingEngine:
