@@ -199,8 +199,10 @@ async def _select_by_behaviour(
     synthesis: asyncio.Task[tuple[str, ...]],
     tournament: bool,
 ) -> Selection:
-    until = ctx.budget.stage_deadline(INPUTS_SHARE)
-    seen = await _observe(ctx, programs, await _inputs(ctx, synthesis, until=until), until=until)
+    synthesized = await _inputs(ctx, synthesis, until=ctx.budget.stage_deadline(INPUTS_SHARE))
+    # NOTE: the executions get a share of what the wait left, not the wait's deadline: inputs
+    # that never came must still leave time to cluster on the known ones.
+    seen = await _observe(ctx, programs, synthesized, until=ctx.budget.stage_deadline(INPUTS_SHARE))
     if seen.inputs and not seen.synthesized:
         reasons.append("no synthesized inputs: clustered on the public inputs")
     if seen.mutated:

@@ -137,6 +137,27 @@ async def test_deadline_cuts_the_tournament_and_still_answers(sandbox) -> None:
     assert any("tournament" in d for d in result.degraded)
 
 
+async def test_inputs_that_never_come_still_leave_time_to_cluster_on_the_known_ones(
+    sandbox,
+) -> None:
+    def script(request: UpstreamRequest) -> list[str]:
+        if request.purpose == "sample":
+            return [fenced(BUGGY), fenced(FIXED), fenced(SLOW_FIXED)][: request.n]
+        return ['```json\n["1 1\\n"]\n```']
+
+    upstream = ScriptedUpstream(script, purpose_delays={"synthesis": 30.0})
+    params = one_call_params(
+        samples=3, rounds=0, selection="majority", deadline_s=4.0, escalations=0
+    )
+    result = await ScalingEngine(upstream, sandbox).run(make_task(), params)
+    assert "input synthesis not finished in time: clustered on the known inputs" in (
+        result.degraded
+    )
+    assert not any("clustering cut short" in d for d in result.degraded), result.degraded
+    assert any(r.startswith("1 behaviour cluster(s) on ") for r in result.reasons), result.reasons
+    assert result.selected in (1, 2)
+
+
 async def test_token_budget_stops_after_sampling_and_still_answers(sandbox) -> None:
     upstream = ScriptedUpstream(lambda r: [fenced(BUGGY), fenced(FIXED)][: r.n])
     params = one_call_params(samples=2, rounds=2, max_total_tokens=60, exec_wall_time_s=1.0)
