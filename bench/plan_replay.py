@@ -31,24 +31,18 @@ from pathlib import Path
 from typing import Any
 
 from proxy.scaling.engine import PRIOR_SAMPLE_TOKENS
-from proxy.scaling.planning import CHARS_PER_TOKEN, sampling_s, starter_tokens
-from proxy.scaling.speed import PROFILES, Speed, SpeedTracker
-from proxy.scaling.types import CodeTask, ScalingParams, Signature
-from proxy.upstream.base import Message
+from proxy.scaling.replay import (
+    CHARS_PER_TOKEN,
+    PROFILES,
+    Speed,
+    SpeedTracker,
+    sampling_s,
+    starter_tokens,
+    task_from_trace,
+)
+from proxy.scaling.types import ScalingParams
 
 _SMOOTHING = 0.3  # the mean model's weight of the newest sample, as the tracker had it
-
-
-def _task(trace: dict[str, Any]) -> CodeTask:
-    signature = trace["task"].get("signature") or {}
-    problem = trace["task"]["problem"]
-    return CodeTask(
-        problem=problem,
-        conversation=(Message("user", problem),),
-        kind=trace["task"]["kind"],
-        model="replayed",
-        signature=Signature(signature.get("name", "f"), starter_code=signature.get("starter_code")),
-    )
 
 
 def _number(path: Path) -> int:
@@ -63,7 +57,7 @@ def replay(traces: list[dict[str, Any]]) -> list[tuple[str, float, float, float]
     mean = PRIOR_SAMPLE_TOKENS
     rows = []
     for trace in traces:
-        task = _task(trace)
+        task = task_from_trace(trace)
         params = ScalingParams(samples=trace["params"]["samples"])
         tail = sampling_s(task, params, tracker.speed(task.model), params.samples)
         flat = Speed(
@@ -71,7 +65,8 @@ def replay(traces: list[dict[str, Any]]) -> list[tuple[str, float, float, float]
         )
         before = sampling_s(replace(task, signature=None), params, flat, params.samples)
         real = next(t["duration_ms"] for t in trace["timings"] if t["stage"] == "sample") / 1000
-        rows.append((trace["task"].get("entry_point") or "?", before, tail, real))
+        name = task.signature.name if task.signature is not None else "?"
+        rows.append((name, before, tail, real))
         for candidate in trace["candidates"]:
             if candidate["index"] >= params.samples or not candidate["revisions"]:
                 continue  # the first batch's samples only: what the next plan had learned

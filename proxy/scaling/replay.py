@@ -1,7 +1,8 @@
 """What a benchmark may use of the engine to replay a recorded run without sampling again.
 
 Benchmarks (``bench/``) read run traces (``trace.py``) and ask "what would selection have picked
-with other inputs, another representative rule, another judge?". They use only this module,
+with other inputs, another representative rule, another judge?", or "what would the planner
+have estimated?" (the speed model and the sampling estimate). They use only this module,
 ``trace``, ``types`` and ``ScalingEngine``, never the stages' internals, so the engine can be
 rearranged without breaking them (``tests/unit/test_layout.py`` checks it). Everything here is
 the engine's own code, so a replay ranks, clusters and judges exactly as a run does.
@@ -15,7 +16,9 @@ from proxy.scaling.clustering import Behaviour, cluster_behaviours, rank_cluster
 from proxy.scaling.context import RunContext
 from proxy.scaling.execution import Executor
 from proxy.scaling.mutation import clustering_inputs
+from proxy.scaling.planning import CHARS_PER_TOKEN, sampling_s, starter_tokens
 from proxy.scaling.programs import normalise_program
+from proxy.scaling.speed import PROFILES, Speed, SpeedTracker
 from proxy.scaling.tournament import first_wins, judge
 from proxy.scaling.trace import clusters_from_trace, task_from_trace
 from proxy.scaling.types import CodeTask, ScalingParams
@@ -23,7 +26,11 @@ from proxy.upstream.base import Upstream
 from sandbox import ExecutionRequest, ExecutionResult
 
 __all__ = [
+    "CHARS_PER_TOKEN",
+    "PROFILES",
     "Behaviour",
+    "Speed",
+    "SpeedTracker",
     "cluster_behaviours",
     "clustering_inputs",
     "clusters_from_trace",
@@ -31,6 +38,8 @@ __all__ = [
     "judge_pair",
     "normalise_program",
     "rank_clusters",
+    "sampling_s",
+    "starter_tokens",
     "task_from_trace",
 ]
 
