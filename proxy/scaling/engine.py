@@ -71,8 +71,8 @@ from sandbox import Sandbox
 log = structlog.get_logger(__name__)
 
 SAMPLING_SLACK = 1.5
-"""Separate sampling calls are waited for up to this multiple of the plan's estimate (see
-``_Run.wait``)."""
+"""Separate sampling calls are waited for at least this multiple of the plan's estimate, if
+selection keeps its time (see ``_Run.wait``)."""
 PRIOR_SAMPLE_TOKENS = 300.0
 """A sample's length beyond the starter code before any was measured (a short program in a
 fence, some prose)."""
@@ -274,13 +274,16 @@ class _Run:
         return candidates, completed
 
     def wait(self, plan: Plan) -> float:
-        """How long a batch of samples is waited for: its estimate with some slack, but never
-        into the time the plan keeps for selection (a late sample is worth less than selecting
-        among the ones that came)."""
+        """How long a batch of samples is waited for: as long as the rest of the plan still fits
+        after it, and at least its estimate with some slack; never into the time the plan keeps
+        for selection (a late sample is worth less than selecting among the ones that came).
+        A batch that overruns its estimate costs debug rounds, which are planned again."""
         budget = self.ctx.budget
         left = budget.remaining_s()
-        latest = max(plan.sampling_s, left - reserve_s(left) - plan.selection_s)
-        return budget.now() + min(plan.sampling_s * SAMPLING_SLACK, latest)
+        room = left - reserve_s(left)
+        whole_plan_fits = room - plan.rounds * plan.debug_round_s - plan.selection_s
+        latest = max(plan.sampling_s, room - plan.selection_s)
+        return budget.now() + min(max(plan.sampling_s * SAMPLING_SLACK, whole_plan_fits), latest)
 
     def tournament_fits(self) -> bool:
         """Whether the tournament's estimate fits the time left."""

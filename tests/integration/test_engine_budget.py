@@ -207,8 +207,31 @@ async def test_an_escalation_that_brings_nothing_in_time_leaves_selection_its_ti
     )
     started = time.monotonic()
     result = await ScalingEngine(upstream, sandbox, profile=profile).run(make_task(), params)
-    assert time.monotonic() - started < 4.0  # not held to the deadline by the hanging batch
+    assert time.monotonic() - started < 7.0  # not held to the deadline by the hanging batch
     assert result.escalations == 1
     assert "sampling stopped at its planned time with 0 of 3 samples finished" in result.degraded
     assert len(result.candidates) == 3
     assert all(t.completed for t in result.timings if t.stage == "select"), result.degraded
+
+
+async def test_a_slow_sample_is_waited_for_while_the_rest_of_the_plan_still_fits(
+    sandbox,
+) -> None:
+    def script(request: UpstreamRequest) -> list[str]:
+        if request.purpose == "sample":
+            return [fenced(FIXED, f"# {request.seed}\n")]
+        return ['```json\n["1 1\\n", "7 0\\n"]\n```']
+
+    def delay(request: UpstreamRequest) -> float:
+        # the greedy sample takes 1.5 s where the plan expects milliseconds
+        return 1.5 if request.purpose == "sample" and request.temperature == 0 else 0.0
+
+    upstream = ScriptedUpstream(script, delay_by=delay)
+    profile = UpstreamProfile("llama_cpp", 5000.0, 1e9, 1.0, debug_concurrency=2)
+    params = ScalingParams(
+        samples=3, rounds=1, selection="majority", deadline_s=8.0, one_sample_per_call=True
+    )
+    result = await ScalingEngine(upstream, sandbox, profile=profile).run(make_task(), params)
+    assert len(result.candidates) == 3
+    assert not any(d.startswith("sampling stopped") for d in result.degraded), result.degraded
+    assert all(t.completed for t in result.timings), result.degraded
