@@ -107,12 +107,14 @@ def validate_input(item: object, task: CodeTask) -> str | None:
     """One proposed input in the sandbox's format, or ``None`` if it does not fit the task.
 
     Models often wrap inputs as ``{"input": ..., "expected": ...}`` despite the instructions;
-    the input is taken and anything else ignored (expected outputs are never trusted).
+    the input is taken and anything else ignored (expected outputs are never trusted). Stdin
+    inputs also come as arrays of strings; see :func:`_stdin_text`.
     """
     params = [p for p in task.signature.params if p != "self"] if task.signature else []
     if isinstance(item, dict) and "input" in item and "input" not in params:
         item = item["input"]
     if task.kind == "stdin":
+        item = _stdin_text(item)
         if not isinstance(item, str) or not item.strip() or len(item) > MAX_INPUT_CHARS:
             return None
         return item if item.endswith("\n") else item + "\n"
@@ -123,6 +125,21 @@ def validate_input(item: object, task: CodeTask) -> str | None:
         return None
     encoded = canonical_json(item)
     return encoded if len(encoded) <= MAX_INPUT_CHARS else None
+
+
+def _stdin_text(item: object) -> object:
+    """The stdin text in an array of strings a model wrote instead of one string.
+
+    Small models write three shapes despite the instructions: ``["6\\n3 1 4\\n"]`` (the
+    input alone), ``["4\\n1 2 3 4", "1 3 6 10"]`` (input, then the expected output it was told
+    not to give: the first string has the line breaks) and ``["3", "1 2 3", ""]`` (the input's
+    lines). Anything else is returned unchanged, for the caller to refuse.
+    """
+    if not isinstance(item, list) or not item or not all(isinstance(s, str) for s in item):
+        return item
+    if len(item) == 1 or "\n" in item[0]:
+        return item[0]
+    return "\n".join(item)
 
 
 def salvage_json_array(text: str) -> list[object]:

@@ -28,7 +28,7 @@ def test_function_inputs_need_the_right_arity() -> None:
 
 
 def test_stdin_inputs_are_strings_with_a_final_newline() -> None:
-    reply = 'Sure:\n```json\n["1 2", "3\\n4\\n", 5, ["x"], ""]\n```'
+    reply = 'Sure:\n```json\n["1 2", "3\\n4\\n", 5, [["x"]], ""]\n```'
     assert parse_inputs(reply, task=task("stdin"), limit=10) == ("1 2\n", "3\n4\n")
 
 
@@ -111,3 +111,16 @@ def test_distinguish_prompt_shows_both_programs() -> None:
 def test_the_last_fence_is_read_even_when_a_reply_shows_an_example_first() -> None:
     reply = "Format:\n```json\n[[0, 0]]\n```\nInputs:\n```json\n[[1, 2], [3, 4]]\n```"
     assert parse_inputs(reply, task=task(), limit=10) == ("[1,2]", "[3,4]")
+
+
+def test_stdin_inputs_written_as_arrays_of_strings_are_read_as_text() -> None:
+    reply = (
+        '[["6\\n3 1 4 1 5 9\\n"], ["4\\n1 2 3 4", "1 3 6 10"], ["3", "1 2 3", ""], '
+        '[3, "x"], [], "2\\n5 5"]'
+    )
+    assert parse_inputs(reply, task=task("stdin"), limit=10) == (
+        "6\n3 1 4 1 5 9\n",  # the input alone
+        "4\n1 2 3 4\n",  # the input, then an expected output that is dropped
+        "3\n1 2 3\n",  # the input's lines
+        "2\n5 5\n",
+    )
