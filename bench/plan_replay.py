@@ -50,8 +50,8 @@ def _number(path: Path) -> int:
     return int(found[1]) if found else 0
 
 
-def replay(traces: list[dict[str, Any]]) -> list[tuple[str, float, float, float]]:
-    """(task, mean-model estimate, tail-model estimate, real duration) per trace, in order."""
+def replay(traces: list[dict[str, Any]]) -> list[tuple[float, float, float]]:
+    """(mean-model estimate, tail-model estimate, real duration) per trace, in order."""
     profile = PROFILES["embedded"]
     tracker = SpeedTracker(profile, sample_tokens=PRIOR_SAMPLE_TOKENS)
     mean = PRIOR_SAMPLE_TOKENS
@@ -65,8 +65,7 @@ def replay(traces: list[dict[str, Any]]) -> list[tuple[str, float, float, float]
         )
         before = sampling_s(replace(task, signature=None), params, flat, params.samples)
         real = next(t["duration_ms"] for t in trace["timings"] if t["stage"] == "sample") / 1000
-        name = task.signature.name if task.signature is not None else "?"
-        rows.append((name, before, tail, real))
+        rows.append((before, tail, real))
         for candidate in trace["candidates"]:
             if candidate["index"] >= params.samples or not candidate["revisions"]:
                 continue  # the first batch's samples only: what the next plan had learned
@@ -93,12 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     rows = replay([json.loads(p.read_text()) for p in paths])
     print("| task | mean model (s) | tail model (s) | real (s) |")
     print("|---|---:|---:|---:|")
-    for name, before, tail, took in rows:
-        print(f"| {name} | {before:.0f} | {tail:.0f} | {took:.0f} |")
-    real = [row[3] for row in rows]
+    for path, (before, tail, took) in zip(paths, rows, strict=True):
+        print(f"| {path.stem} | {before:.0f} | {tail:.0f} | {took:.0f} |")
+    real = [row[2] for row in rows]
     for label, estimates in (
-        ("mean", [row[1] for row in rows]),
-        ("tail", [row[2] for row in rows]),
+        ("mean", [row[0] for row in rows]),
+        ("tail", [row[1] for row in rows]),
     ):
         deviation, worst = spread([r / e for r, e in zip(real, estimates, strict=True)])
         print(

@@ -28,7 +28,7 @@ def test_a_long_stub_is_expected_to_make_long_samples() -> None:
     short = "def f(x):\n    '''Short.'''\n"
     long = "def g(x):\n    '''" + "Long words. " * 150 + "'''\n"
     rows = replay([_trace("f", short, short + body, 20.0), _trace("g", long, long + body, 60.0)])
-    (_, mean_f, tail_f, _), (_, mean_g, tail_g, _) = rows
+    (mean_f, tail_f, _), (mean_g, tail_g, _) = rows
     assert tail_g > mean_g  # the tail model counts g's stub, the mean model only f's samples
     assert tail_g / tail_f > mean_g / mean_f
 
