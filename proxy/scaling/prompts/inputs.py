@@ -4,8 +4,9 @@ candidate, and adaptive inputs meant to tell two specific programs apart.
 The model proposes *inputs only*; expected outputs are never asked for or trusted (the paper
 measured predicted outputs as noisy, real executions as what works). A reply is read leniently:
 the last fenced block (even one cut off by the token cap, element by element), JSON or Python
-literals, ``{"input": ..., "expected": ...}`` wrappers unwrapped; each input is validated for the
-task (JSON arrays of the right arity for function tasks, stdin text for stdin tasks),
+literals, an array or objects one after another, ``{"input": ..., "expected": ...}`` wrappers
+unwrapped, stdin text given as an array of strings taken as text; each input is validated for
+the task (JSON arrays of the right arity for function tasks, stdin text for stdin tasks),
 deduplicated and capped.
 """
 
@@ -95,12 +96,16 @@ def distinguish_prompt(task: CodeTask, *, programs: tuple[str, str], count: int)
 
 def parse_inputs(text: str, *, task: CodeTask, limit: int) -> tuple[str, ...]:
     """The valid inputs in a model reply, in order, deduplicated, at most ``limit``."""
-    valid: dict[str, None] = {}
-    for item in _items(text):
-        checked = validate_input(item, task)
-        if checked is not None:
-            valid.setdefault(checked)
-    return tuple(valid)[:limit]
+    best: dict[str, None] = {}
+    for items in _readings(text):
+        valid: dict[str, None] = {}
+        for item in items:
+            checked = validate_input(item, task)
+            if checked is not None:
+                valid.setdefault(checked)
+        if len(valid) > len(best):
+            best = valid
+    return tuple(best)[:limit]
 
 
 def validate_input(item: object, task: CodeTask) -> str | None:
@@ -212,9 +217,16 @@ def _string_end(text: str, start: int) -> int | None:
     return None
 
 
-def _items(text: str) -> list[object]:
-    """The elements of the reply's last fenced block (even one cut off), else of the reply."""
+def _readings(text: str) -> list[list[object]]:
+    """The elements of the reply's last fenced block (even one cut off), else of the reply, read
+    as an array and, when the block starts with an object, also as objects one after another:
+    small models write ``{"input": ...}`` lines with no array around them, and the array reading
+    would take the first list inside the first object instead. The caller keeps the reading
+    with more valid inputs (``{"inputs": [...]}`` is read right only as an array)."""
     blocks = fenced_blocks(text)
     region = blocks[-1].body if blocks else text
+    readings = [salvage_json_array(region)]
+    if region.lstrip().startswith("{"):
+        readings.append(salvage_json_array("[" + region))
     # NOTE: Python-style answers hold tuples where JSON has arrays.
-    return [list(v) if isinstance(v, tuple) else v for v in salvage_json_array(region)]
+    return [[list(v) if isinstance(v, tuple) else v for v in items] for items in readings]

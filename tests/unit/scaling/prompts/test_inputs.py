@@ -124,3 +124,16 @@ def test_stdin_inputs_written_as_arrays_of_strings_are_read_as_text() -> None:
         "3\n1 2 3\n",  # the input's lines
         "2\n5 5\n",
     )
+
+
+def test_objects_written_one_after_another_without_an_array_are_read() -> None:
+    reply = (
+        '```json\n{\n  "input": {"a": [1.0, 2.0], "b": 0.5}\n}\n'
+        '{\n  "input": {"a": [3.0], "b": 1}\n}\n{\n  "input": {"a": [4'
+    )
+    assert parse_inputs(reply, task=task(), limit=5) == ("[[1.0,2.0],0.5]", "[[3.0],1]")
+
+
+def test_an_object_holding_the_array_is_still_read_as_the_array() -> None:
+    reply = '```json\n{"inputs": [[1, 2], [3, 4], {"a": 5, "b": 6}]}\n```'
+    assert parse_inputs(reply, task=task(), limit=5) == ("[1,2]", "[3,4]", "[5,6]")
