@@ -49,9 +49,13 @@ class DebugPlan:
 
 @dataclass(frozen=True, slots=True)
 class DebugReport:
-    """What debugging did: programs debugged, and whether every planned round ran."""
+    """What debugging did: distinct failing ``programs``, how many of them it ``started`` (most
+    promising first, as many as the plan's time reached), and whether every round it started
+    ran (``completed``; else why not in ``stopped``). A program the time never reached is not
+    a cut: the breadth is planned, the started work is what must finish."""
 
     programs: int
+    started: int
     completed: bool
     stopped: str | None = None
 
@@ -109,14 +113,15 @@ async def debug_candidates(
     """Debug the distinct failing programs by ``plan``; identical candidates share revisions."""
     groups = failing_groups(candidates) if ctx.task.public_tests and plan.rounds else []
     if not groups:
-        return candidates, DebugReport(0, completed=True)
+        return candidates, DebugReport(0, 0, completed=True)
     queue: asyncio.Queue[list[Candidate]] = asyncio.Queue()
     for group in groups:
         queue.put_nowait(group)
     histories = {group[0].index: list(group[0].revisions) for group in groups}
     skipped: list[str] = []
+    started: list[int] = []
     workers = [
-        _worker(ctx, queue, histories, plan, skipped)
+        _worker(ctx, queue, histories, plan, skipped, started)
         for _ in range(min(plan.concurrency, len(groups)))
     ]
     try:
@@ -134,7 +139,7 @@ async def debug_candidates(
     if skipped:
         ctx.budget.degrade(skipped[0])
     return debugged, DebugReport(
-        len(groups), completed=not skipped, stopped=next(iter(skipped), None)
+        len(groups), len(started), completed=not skipped, stopped=next(iter(skipped), None)
     )
 
 
@@ -148,10 +153,14 @@ async def _worker(
     histories: dict[int, list[Revision]],
     plan: DebugPlan,
     skipped: list[str],
+    started: list[int],
 ) -> None:
     while not queue.empty():
         group = queue.get_nowait()
         leader = group[0].index
+        if ctx.budget.now() + plan.round_s > plan.deadline:
+            continue  # not reached: its first round would not end in the plan's time
+        started.append(leader)
         try:
             reason = await _debug_rounds(ctx, histories[leader], leader, plan)
         except BudgetExhaustedError as exc:

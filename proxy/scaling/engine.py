@@ -246,7 +246,13 @@ class _Run:
             round_s=round_s,
         )
         debugged, report = await debug_candidates(ctx, candidates, debug_plan)
-        # NOTE: "completed" means nothing it started was cut; rounds planned away are in plans.
+        if report.started < report.programs:
+            self._plans.append(
+                f"debugging: {report.started} of {report.programs} failing programs (most "
+                "promising first) fit the time"
+            )
+        # NOTE: "completed" means nothing it started was cut; what was planned away (rounds,
+        # programs the time did not reach) is in plans.
         return debugged, report.completed
 
     async def escalate(

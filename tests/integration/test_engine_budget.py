@@ -235,3 +235,37 @@ async def test_a_slow_sample_is_waited_for_while_the_rest_of_the_plan_still_fits
     assert len(result.candidates) == 3
     assert not any(d.startswith("sampling stopped") for d in result.degraded), result.degraded
     assert all(t.completed for t in result.timings), result.degraded
+
+
+async def test_failing_programs_the_time_does_not_reach_are_planned_away_not_cut(
+    sandbox,
+) -> None:
+    """Twelve distinct failing programs, one debugged at a time: the debug stage's time reaches
+    some of them. Those it reaches get their round in full; the rest are left (most promising
+    first, said in the plans), and the stage still finished what it started."""
+    padding = "# " + "x" * 390 + "\n"  # about 100 tokens: a call takes 100 / 300 s
+
+    def script(request: UpstreamRequest) -> list[str]:
+        if request.purpose == "sample":
+            return [fenced(f"a, b = map(int, input().split())\nprint(a * b + {i}00)\n", padding)
+                    for i in range(1, request.n + 1)]  # fmt: skip
+        if request.purpose == "debug":
+            return [fenced(BUGGY, padding)]
+        return ["[]"]
+
+    def delay(request: UpstreamRequest) -> float:
+        return max(tokens(text) for text in script(request)) / 300.0
+
+    upstream = ScriptedUpstream(script, delay_by=delay)
+    profile = UpstreamProfile("llama_cpp", 300.0, 1e9, 1.0, debug_concurrency=1)
+    params = one_call_params(
+        samples=12, rounds=1, selection="majority", escalations=0, deadline_s=5.0
+    )
+    result = await ScalingEngine(upstream, sandbox, profile=profile).run(make_task(), params)
+    debugged = len(upstream.by_purpose("debug"))
+    assert 1 <= debugged < 12, result.plans
+    assert f"debugging: {debugged} of 12 failing programs (most promising first) fit the time" in (
+        result.plans
+    )
+    assert all(t.completed for t in result.timings), (result.degraded, result.plans)
+    assert sum(len(c.revisions) == 2 for c in result.candidates) == debugged
