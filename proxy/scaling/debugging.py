@@ -12,7 +12,9 @@ first (most public tests passed, then most copies, then lowest index), with boun
 of seconds). Each turn shows the model its program and only the failing tests' feedback,
 trimmed; a program's debugging stops as soon as a revision passes every public test. A round is
 started only when the plan's estimate says it ends in time, so debugging finishes rather than
-being cut; a cap or an upstream failure ends a program's debugging early and keeps what it has.
+being cut; the programs the time does not reach (the least promising) stay as sampled, which
+the report counts as breadth, not as a cut. A cap or an upstream failure ends a program's
+debugging early and keeps what it has.
 Without public tests there is nothing to debug against and the stage is skipped.
 """
 
