@@ -48,6 +48,10 @@ class DebugPlan:
     deadline: float
     round_s: float
 
+    def round_fits(self, now: float) -> bool:
+        """Whether a round started at ``now`` ends by the deadline, by its estimate."""
+        return now + self.round_s <= self.deadline
+
 
 @dataclass(frozen=True, slots=True)
 class DebugReport:
@@ -160,7 +164,7 @@ async def _worker(
     while not queue.empty():
         group = queue.get_nowait()
         leader = group[0].index
-        if ctx.budget.now() + plan.round_s > plan.deadline:
+        if not plan.round_fits(ctx.budget.now()):
             continue  # not reached: its first round would not end in the plan's time
         started.append(leader)
         try:
@@ -182,7 +186,7 @@ async def _debug_rounds(
         last = history[-1]
         if all(t.passed for t in last.tests):
             return None
-        if ctx.budget.now() + plan.round_s > plan.deadline:
+        if not plan.round_fits(ctx.budget.now()):
             return f"debugging stopped before round {round_}: it would not end in the planned time"
         turns = _turns(history)
         request = UpstreamRequest(
