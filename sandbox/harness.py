@@ -1,12 +1,16 @@
 """The fork-server that runs *inside* the sandbox (stdlib only; run by ``python3 -I -S -c``).
 
 Why a fork-server: interpreter start and namespace set-up dominate a trivial run (SANDBOX.md §4).
-One zygote per sandbox session pre-imports the common modules, then forks a fresh child per run;
-the candidate's code only ever executes in those children, never in the zygote.
+One zygote per sandbox session forks a fresh child per run; the candidate's code only ever executes
+in those children, never in the zygote. The zygote starts with only what it needs itself (no
+``json``, ``re`` or ``typing``: those imports were most of a session's start), and at ``load``
+imports what the program will: the common modules it names, and in function mode the prelude's
+(and ``json``, for arguments and return values), so every child finds them imported.
 
 Protocol on the control socket (fd ``argv[1]``), frames of a 4-byte big-endian length + JSON:
-  zygote -> supervisor  ``{"hello": true}`` once the imports are warm;
+  zygote -> supervisor  ``{"hello": true}`` once the interpreter is up;
   supervisor -> zygote  ``{"type": "load", "program", "mode", "entry"}`` once per session;
+  zygote -> supervisor  ``{"loaded": true}`` once it is compiled and its modules imported;
   supervisor -> zygote  ``{"type": "run", "nonce", "limits"}`` + fds (stdin, stdout, stderr,
                         result) by SCM_RIGHTS; the zygote forks, waits, cleans up and answers
   zygote -> supervisor  ``{"status": <wait status>, "cpu_s", "clean"}``.
@@ -21,6 +25,10 @@ mode (no namespace) it only kills the run's own process group, never ``kill(-1)`
 
 from __future__ import annotations
 
+# NOTE: ``_json``, the C half of ``json``: the control frames need its scanner and string encoder,
+# and the package's Python layer imports ``re``, a third of a bare session's start.
+import _json
+
 # NOTE: ``_signal``, the C half of ``signal`` (it has no stubs): the wrapper's enum conversions
 # cost every session's start, and every child's three handler resets dirtied dozens of pages.
 import _signal  # type: ignore[import-not-found]
@@ -29,21 +37,24 @@ import _signal  # type: ignore[import-not-found]
 # every session's start-up, and the channel needs only recvmsg/sendall.
 import _socket
 import builtins
-import contextlib
 import gc
-import json
 import os
 import resource
 import struct
 import sys
-from json.encoder import encode_basestring_ascii
-from typing import Any
 
-# NOTE: what competitive programs import most; heavy, rarely used modules (dataclasses pulls in
-# inspect, statistics, fractions, decimal) would cost every session start for a few runs' gain.
-_PRELOAD = (
-    *("bisect", "collections", "copy", "functools", "heapq", "itertools", "math", "operator"),
-    *("re", "string", "typing"),
+TYPE_CHECKING = False  # NOTE: not ``typing``'s: that import alone cost as much as the interpreter
+if TYPE_CHECKING:
+    from typing import Any
+
+# NOTE: what programs import most, imported in the zygote at load when the program names them, so
+# runs find them imported. Only these: an import runs module code in the zygote, and heavy, rarely
+# used modules (dataclasses pulls in inspect) are better left to the few runs that use them.
+_PRELOADABLE = frozenset(
+    (
+        *("bisect", "collections", "copy", "functools", "heapq", "itertools", "json", "math"),
+        *("operator", "re", "string", "typing"),
+    )
 )
 _PRELUDE = (
     "from typing import *\n"
@@ -59,8 +70,24 @@ _SCRATCH_DIRS = (_SANDBOX_TMP, "/dev/shm")  # noqa: S108 - inside the sandbox
 _MAX_FDS = 8
 _EXCEPTHOOK = sys.__excepthook__  # taken before any candidate code could replace it
 _PREBUILT_STREAMS: tuple[Any, Any, Any] | None = None  # the zygote's, see _prebuild_std_streams
+_PRELUDE_CODE: Any = None  # see _compiled_prelude
 _PR_SET_PDEATHSIG = 1
 _PR_SET_DUMPABLE = 4
+
+
+class _FrameSyntax:
+    """What ``_json.make_scanner`` reads from a decoder: plain JSON, no hooks."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = float  # NaN, Infinity, -Infinity; our frames carry none
+
+
+_scan_frame = _json.make_scanner(_FrameSyntax())  # type: ignore[arg-type]  # NOTE: any decoder-like object
+_encode_string = _json.encode_basestring_ascii
 
 
 class Channel:
@@ -83,7 +110,13 @@ class Channel:
             self.buf += data
         size = struct.unpack(">I", self.buf[:4])[0]
         frame, self.buf = self.buf[4 : 4 + size], self.buf[4 + size :]
-        message: dict[str, Any] = json.loads(frame)
+        text = frame.decode()
+        try:
+            message, end = _scan_frame(text, 0)
+        except (StopIteration, ValueError):  # no JSON value here; a malformed one
+            message, end = None, -1
+        if type(message) is not dict or end != len(text):
+            raise SystemExit("harness: a control frame is not one JSON object")
         return message
 
     def take_fds(self) -> list[int]:
@@ -92,7 +125,7 @@ class Channel:
         return fds
 
     def send(self, message: dict[str, Any]) -> None:
-        data = json.dumps(message).encode()
+        data = json_object(message).encode()
         self.sock.sendall(struct.pack(">I", len(data)) + data)
 
 
@@ -123,6 +156,8 @@ def _json_key(key: object) -> str:
     if type(key) is str:
         return key
     if key is None or type(key) in (bool, int, float):
+        import json  # NOTE: function mode only; imported in the zygote at load (see prepare)
+
         return json.dumps(key)
     return _safe_repr(key)
 
@@ -136,6 +171,8 @@ def _safe_repr(value: object) -> str:
 
 def canonical_json(value: object) -> str:
     """The canonical serialization compared outside: sorted keys, fixed separators."""
+    import json  # NOTE: function mode only; imported in the zygote at load (see prepare)
+
     return json.dumps(to_jsonable(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -150,16 +187,28 @@ def _describe(exc: BaseException) -> str:
 def _json_value(value: object) -> str:
     if value is True or value is False:
         return "true" if value else "false"
+    if value is None:
+        return "null"
     if type(value) is str:
-        return encode_basestring_ascii(value)
-    return json.dumps(value)
+        return _encode_string(value)
+    if type(value) is int or (type(value) is float and value - value == 0):  # finite
+        return repr(value)
+    raise TypeError(f"harness: {type(value).__name__} in a frame or record")
+
+
+def json_object(record: dict[str, Any]) -> str:
+    """The text ``json.dumps`` writes for a flat object of strings, numbers, booleans and null.
+
+    NOTE: built by hand from the C string encoder: the json package's Python layer imports ``re``
+    (a third of a bare session's start) and dirtied (copy-on-write) some 90 of the zygote's pages
+    in every child that wrote its record with it.
+    """
+    fields = ", ".join(f"{_encode_string(k)}: {_json_value(v)}" for k, v in record.items())
+    return "{" + fields + "}"
 
 
 def _write_record(record: dict[str, Any], fd: int = _RESULT_FD) -> None:
-    # NOTE: the text json.dumps would write, built by hand from the C string encoder: the json
-    # package's Python layer dirtied (copy-on-write) some 90 of the zygote's pages in every child.
-    fields = ", ".join(f"{encode_basestring_ascii(k)}: {_json_value(v)}" for k, v in record.items())
-    data = ("{" + fields + "}\n").encode()
+    data = (json_object(record) + "\n").encode()
     while data:
         data = data[os.write(fd, data) :]
 
@@ -196,20 +245,54 @@ def _resolve(namespace: dict[str, Any], entry: str) -> Any:
 
 
 def prepare(message: dict[str, Any]) -> dict[str, Any]:
-    """Compile the program (and the function-mode prelude) once, in the zygote, for every run.
+    """Compile the program (and the function-mode prelude) once, in the zygote, for every run,
+    and import the modules its runs will.
 
     Compiling runs none of the candidate's code, and every compile error (syntax, nesting depth,
     the parser's own stack guard) is an exception that each run re-raises, so verdicts are those
     of a child that compiled for itself; but the compiler's allocations would otherwise dirty
     (copy-on-write) a few hundred of the zygote's pages in every child, most of a trivial run.
+    The imports are those of :data:`_PRELOADABLE` the code names: a module imported here is one
+    every child would otherwise import for itself, once per run.
     """
     prepared = dict(message)
-    prepared["prelude"] = compile(_PRELUDE, "<prelude>", "exec")
+    prelude = prepared["prelude"] = _compiled_prelude()
+    names: set[str] = set()
     try:
-        prepared["code"] = compile(message["program"], "<candidate>", "exec")
+        code = compile(message["program"], "<candidate>", "exec")
     except Exception as exc:  # the candidate's error, reported by each run
         prepared["code_error"] = exc
+    else:
+        prepared["code"] = code
+        names |= _names(code)
+    if message["mode"] == "function":
+        names |= _names(prelude) | {"json"}
+    for name in sorted(names & _PRELOADABLE):
+        try:  # noqa: SIM105 - a failed import is the run's to report, as it would be anyway
+            __import__(name)
+        except Exception:  # noqa: S110
+            pass
     return prepared
+
+
+def _compiled_prelude() -> Any:
+    """The function-mode prelude, compiled once per process (the zygote's before its hello)."""
+    global _PRELUDE_CODE
+    if _PRELUDE_CODE is None:
+        _PRELUDE_CODE = compile(_PRELUDE, "<prelude>", "exec")
+    return _PRELUDE_CODE
+
+
+def _names(code: Any) -> set[str]:
+    """Every global, attribute and module name a code object or any nested one refers to (for a
+    dotted module name, its first part): a superset of the modules it imports."""
+    names: set[str] = set()
+    pending = [code]
+    while pending:
+        current = pending.pop()
+        names.update(name.partition(".")[0] for name in current.co_names)
+        pending.extend(const for const in current.co_consts if type(const) is type(code))
+    return names
 
 
 def _code(load: dict[str, Any]) -> Any:
@@ -237,6 +320,8 @@ def run_candidate(load: dict[str, Any], nonce: str) -> None:
         code = _code(load)
         namespace: dict[str, Any] = {"__builtins__": builtins}
         if mode == "function":
+            import json  # NOTE: imported in the zygote at load (see prepare)
+
             args = json.loads(_read_stdin())
             null = os.open("/dev/null", os.O_RDONLY)
             os.dup2(null, 0)
@@ -390,15 +475,19 @@ def serve_run(
 
 def _kill_leftovers(pid: int, contained: bool) -> None:
     if contained:
-        with contextlib.suppress(ProcessLookupError):  # nothing else left in the namespace
+        try:  # noqa: SIM105 - no contextlib in the zygote: one more import per session
             os.kill(-1, _signal.SIGKILL)
+        except ProcessLookupError:  # nothing else left in the namespace
+            pass
         while True:
             try:
                 os.waitpid(-1, 0)
             except ChildProcessError:
                 return
-    with contextlib.suppress(OSError):
+    try:  # noqa: SIM105 - see above
         os.killpg(pid, _signal.SIGKILL)
+    except OSError:
+        pass
 
 
 def _prctl(option: int, value: int) -> int:
@@ -434,10 +523,11 @@ def main() -> None:
     # NOTE: as PID 1 only signals with a handler reach us from inside; Python's SIGINT handler
     # would let a candidate crash the zygote and turn its own run into a SANDBOX_ERROR.
     _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
-    for name in _PRELOAD:
-        __import__(name)
     global _PREBUILT_STREAMS  # NOTE: set once, before the first fork
     _PREBUILT_STREAMS = _prebuild_std_streams()
+    # NOTE: before the hello, off the request's path: the first compile in a process also faults
+    # in the compiler's code pages, 2 ms of the load's wait for even a one-line program.
+    _compiled_prelude()
     gc.freeze()
     channel = Channel(_socket.socket(fileno=int(sys.argv[1])))
     load: dict[str, Any] = {}
@@ -446,6 +536,7 @@ def main() -> None:
         if message["type"] == "load":
             load = prepare(message)
             gc.freeze()  # NOTE: children's collections then never touch (copy) the zygote's pages
+            channel.send({"loaded": True})
             continue
         fds = channel.take_fds()
         if len(fds) != 4:

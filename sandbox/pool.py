@@ -117,12 +117,17 @@ class SessionPool:
         for attempt in range(_LOAD_ATTEMPTS):
             session = await self._acquire()
             try:
-                session.load(request.program, request.mode, request.entry_point, request.limits)
+                await session.load(
+                    request.program, request.mode, request.entry_point, request.limits
+                )
             except SandboxCrashedError:
                 await self._release(session)
                 if attempt + 1 == _LOAD_ATTEMPTS:
                     raise
                 continue
+            except BaseException:  # cancelled while it loaded: nobody else may get the session
+                self._retire(session)
+                raise
             return session
         raise AssertionError("unreachable")
 

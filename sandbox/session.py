@@ -37,6 +37,7 @@ from sandbox.verdict import Evidence, decide
 
 _log = logging.getLogger(__name__)
 _HELLO_TIMEOUT_S = 10.0
+_LOAD_TIMEOUT_S = 10.0  # a compile and a few stdlib imports; minutes only on a machine in trouble
 _DRAIN_GRACE_S = 1.0
 _SEND_TIMEOUT_S = 5.0
 _REAP_TIMEOUT_S = 5.0
@@ -175,8 +176,9 @@ class Session:
         except OSError as exc:
             raise SandboxCrashedError(f"sandbox control socket failed: {exc}") from exc
 
-    def load(self, program: str, mode: str, entry_point: str | None, limits: Limits) -> None:
-        """Give the zygote its one program and size the session's cgroup for ``limits``."""
+    async def load(self, program: str, mode: str, entry_point: str | None, limits: Limits) -> None:
+        """Give the zygote its one program, size the session's cgroup for ``limits``, and wait
+        until the zygote has compiled it and imported its modules (off every run's deadline)."""
         if self._spec.cgroup is not None:
             try:
                 self._spec.cgroup.set_limits(
@@ -187,6 +189,13 @@ class Session:
             except OSError as exc:
                 raise SandboxCrashedError(f"cannot set cgroup limits: {exc}") from exc
         self._send({"type": "load", "program": program, "mode": mode, "entry": entry_point})
+        try:
+            async with asyncio.timeout(_LOAD_TIMEOUT_S):
+                answer = await self._recv()
+        except TimeoutError as exc:
+            raise SandboxCrashedError("sandbox session did not load the program in time") from exc
+        if answer != {"loaded": True}:
+            raise SandboxCrashedError("sandbox session sent an unexpected frame")
 
     async def run(self, stdin: bytes, limits: Limits) -> _Outcome:
         """Run the loaded program once; the session is reusable only after a clean exit."""

@@ -64,6 +64,27 @@ async def test_function_mode_plain_and_solution_method(
     assert host.keep((await sandbox.run(bare)).runs)[0].return_json == "[0,1]"
 
 
+async def test_a_session_imports_at_load_the_common_modules_its_program_names(
+    sandbox: BubblewrapSandbox, host: Host
+) -> None:
+    """The zygote starts bare and imports, before the first run, the common modules the program
+    names (all the prelude's in function mode); each run finds them imported, and only them."""
+    probe = "import sys\nprint({!r} in sys.modules)\nimport {}\n"
+    named = await run_one(sandbox, host, probe.format("heapq", "heapq"))
+    assert named.stdout == "True\n"  # the check runs before the program's own import
+    uncommon = await run_one(sandbox, host, probe.format("fractions", "fractions"))
+    assert uncommon.stdout == "False\n"  # not a preloadable module: the run imports it itself
+    heavy = ("collections", "json", "re", "typing")
+    bare = await run_one(sandbox, host, f"import sys\nprint([m in sys.modules for m in {heavy}])")
+    assert bare.stdout == "[False, False, False, False]\n"
+    function = ExecutionRequest(
+        f"def f():\n    import sys\n    return [m in sys.modules for m in {heavy}]\n",
+        ("[]",), "function", "f",
+    )  # fmt: skip
+    [run] = host.keep((await sandbox.run(function)).runs)
+    assert run.return_json == "[true,true,true,true]"
+
+
 async def test_function_mode_errors(sandbox: BubblewrapSandbox, host: Host) -> None:
     program = "def f(x):\n    return 1 // x\n"
     request = ExecutionRequest(program, ("[0]", "[1]", "not json"), "function", "f")

@@ -14,6 +14,8 @@ import struct
 from collections import namedtuple
 from pathlib import Path
 
+import pytest
+
 from sandbox.harness import Channel, _resolve, _wipe, canonical_json, serve_run, to_jsonable
 
 
@@ -77,11 +79,27 @@ def test_channel_frames_and_fds() -> None:
         assert os.read(read_fd, 2) == b"ok"
         for fd in (read_fd, write_fd, passed):
             os.close(fd)
-        channel.send({"status": 0})
-        assert left.recv(100)[4:] == b'{"status": 0}'
+        report = {"status": 9, "cpu_s": 0.015625, "clean": True, "note": "é\n", "none": None}
+        channel.send(report)
+        assert left.recv(200)[4:] == json.dumps(report).encode()
         left.close()
         assert channel.recv() is None
     finally:
+        right.close()
+
+
+def test_channel_refuses_what_is_not_one_json_object() -> None:
+    left, right = socket.socketpair()
+    try:
+        channel = Channel(right)
+        for frame in (b"[1, 2]", b'{"a": 1} {"b": 2}', b"{nope"):
+            left.sendall(struct.pack(">I", len(frame)) + frame)
+            with pytest.raises(SystemExit):
+                channel.recv()
+        with pytest.raises(TypeError):  # a report never carries a value JSON cannot say exactly
+            channel.send({"cpu_s": float("nan")})
+    finally:
+        left.close()
         right.close()
 
 
