@@ -119,9 +119,14 @@ class Cgroup:
             time.sleep(0.002)
 
     async def aremove(self) -> None:
-        """:meth:`remove` without blocking the event loop while killed processes exit."""
+        """:meth:`remove` without blocking the event loop while killed processes exit.
+
+        Each attempt runs in a worker thread: removing a memory cgroup that held processes takes
+        the kernel about a millisecond per directory, during which the loop would supervise no
+        other session's runs.
+        """
         deadline = time.monotonic() + _REMOVE_TIMEOUT_S
-        while not self.try_remove():
+        while not await asyncio.to_thread(self.try_remove):
             if time.monotonic() > deadline:
                 raise OSError(f"cgroup {self.pids_dir.name} did not empty")
             await asyncio.sleep(0.002)

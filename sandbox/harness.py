@@ -9,6 +9,9 @@ imports what the program will: the common modules it names, and in function mode
 
 Protocol on the control socket (fd ``argv[1]``), frames of a 4-byte big-endian length + JSON:
   zygote -> supervisor  ``{"hello": true}`` once the interpreter is up;
+  supervisor -> zygote  ``{"type": "expect", "mode"}`` optionally, while the session waits for a
+                        request: imports what any program of that mode will need;
+  zygote -> supervisor  ``{"expected": true}`` once they are imported;
   supervisor -> zygote  ``{"type": "load", "program", "mode", "entry"}`` once per session;
   zygote -> supervisor  ``{"loaded": true}`` once it is compiled and its modules imported;
   supervisor -> zygote  ``{"type": "run", "nonce", "limits"}`` + fds (stdin, stdout, stderr,
@@ -256,7 +259,7 @@ def prepare(message: dict[str, Any]) -> dict[str, Any]:
     every child would otherwise import for itself, once per run.
     """
     prepared = dict(message)
-    prelude = prepared["prelude"] = _compiled_prelude()
+    prepared["prelude"] = _compiled_prelude()
     names: set[str] = set()
     try:
         code = compile(message["program"], "<candidate>", "exec")
@@ -264,15 +267,21 @@ def prepare(message: dict[str, Any]) -> dict[str, Any]:
         prepared["code_error"] = exc
     else:
         prepared["code"] = code
-        names |= _names(code)
-    if message["mode"] == "function":
-        names |= _names(prelude) | {"json"}
+        names = _names(code)
+    _import_for(message["mode"], names)
+    return prepared
+
+
+def _import_for(mode: str, names: set[str]) -> None:
+    """Import the preloadable modules among ``names``, and in function mode the prelude's and
+    ``json`` (arguments and return values); each is imported once, whoever asks first."""
+    if mode == "function":
+        names = names | _names(_compiled_prelude()) | {"json"}
     for name in sorted(names & _PRELOADABLE):
         try:  # noqa: SIM105 - a failed import is the run's to report, as it would be anyway
             __import__(name)
         except Exception:  # noqa: S110
             pass
-    return prepared
 
 
 def _compiled_prelude() -> Any:
@@ -533,6 +542,10 @@ def main() -> None:
     load: dict[str, Any] = {}
     channel.send({"hello": True})
     while (message := channel.recv()) is not None:
+        if message["type"] == "expect":
+            _import_for(message["mode"], set())
+            channel.send({"expected": True})
+            continue
         if message["type"] == "load":
             load = prepare(message)
             gc.freeze()  # NOTE: children's collections then never touch (copy) the zygote's pages

@@ -37,7 +37,7 @@ from sandbox.verdict import Evidence, decide
 
 _log = logging.getLogger(__name__)
 _HELLO_TIMEOUT_S = 10.0
-_LOAD_TIMEOUT_S = 10.0  # a compile and a few stdlib imports; minutes only on a machine in trouble
+_SETUP_TIMEOUT_S = 10.0  # a compile and a few stdlib imports; more only on a machine in trouble
 _DRAIN_GRACE_S = 1.0
 _SEND_TIMEOUT_S = 5.0
 _REAP_TIMEOUT_S = 5.0
@@ -176,6 +176,11 @@ class Session:
         except OSError as exc:
             raise SandboxCrashedError(f"sandbox control socket failed: {exc}") from exc
 
+    async def expect(self, mode: str) -> None:
+        """Have the idle zygote import what any program of ``mode`` needs (function mode: the
+        prelude's modules), so a request of that mode does not wait for them at load."""
+        await self._ask({"type": "expect", "mode": mode}, "expected")
+
     async def load(self, program: str, mode: str, entry_point: str | None, limits: Limits) -> None:
         """Give the zygote its one program, size the session's cgroup for ``limits``, and wait
         until the zygote has compiled it and imported its modules (off every run's deadline)."""
@@ -188,13 +193,23 @@ class Session:
                 self._oom_seen = self._spec.cgroup.oom_kills()
             except OSError as exc:
                 raise SandboxCrashedError(f"cannot set cgroup limits: {exc}") from exc
-        self._send({"type": "load", "program": program, "mode": mode, "entry": entry_point})
+        message: dict[str, object] = {
+            "type": "load",
+            "program": program,
+            "mode": mode,
+            "entry": entry_point,
+        }
+        await self._ask(message, "loaded")
+
+    async def _ask(self, message: dict[str, object], done: str) -> None:
+        """Send a set-up frame and wait for the zygote's ``{done: true}``."""
+        self._send(message)
         try:
-            async with asyncio.timeout(_LOAD_TIMEOUT_S):
+            async with asyncio.timeout(_SETUP_TIMEOUT_S):
                 answer = await self._recv()
         except TimeoutError as exc:
-            raise SandboxCrashedError("sandbox session did not load the program in time") from exc
-        if answer != {"loaded": True}:
+            raise SandboxCrashedError(f"sandbox session did not answer {message['type']}") from exc
+        if answer != {done: True}:
             raise SandboxCrashedError("sandbox session sent an unexpected frame")
 
     async def run(self, stdin: bytes, limits: Limits) -> _Outcome:

@@ -97,3 +97,27 @@ async def test_a_finished_session_is_killed_not_kept(
     # the kill was sent synchronously; reaping may still be under way in the background
     status = await asyncio.wait_for(used._process.wait(), 5.0)
     assert status == -9
+
+
+async def test_pre_started_sessions_prepare_for_the_latest_requests_mode(
+    pool: tuple[SessionPool, _Factory],
+) -> None:
+    """After a function-mode request, the sessions started next import the prelude's modules
+    while they wait (a stdin program then finds ``typing`` imported); after a stdin request,
+    the next ones stay bare."""
+    sessions, _ = pool
+    probe = ExecutionRequest("import sys\nprint('typing' in sys.modules)", ("",), limits=_LIMITS)
+
+    async def typing_imported() -> bool:
+        await sessions.wait_warm()
+        [run] = (await sessions.run(probe)).runs
+        return run.stdout == "True\n"
+
+    # two warm places, taken in the order they were started
+    assert not await typing_imported()  # started before any request
+    function = ExecutionRequest("def f():\n    return 1\n", ("[]",), "function", "f", _LIMITS)
+    await sessions.wait_warm()  # the mode is told to a session once it is up
+    assert [run.return_json for run in (await sessions.run(function)).runs] == ["1"]
+    assert not await typing_imported()  # started while the first probe was the latest request
+    assert await typing_imported()  # started while the function request was
+    assert not await typing_imported()  # started while the second probe was
