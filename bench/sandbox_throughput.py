@@ -4,16 +4,23 @@
                                                   [--rounds R] [--setups S] [--long-batch L]
 
 Measures, in one process on this machine, runs per second and p50 latency of a trivial program
-(``print(sum(range(1000)))``):
-  * plain: unsandboxed ``/usr/bin/python3 -c`` subprocesses, serially and ``W`` at a time;
+(``print(sum(range(1000)))``), each way on one worker and one core, and on ``W`` workers and ``W``
+cores (``W`` requests at a time):
+  * plain: unsandboxed ``/usr/bin/python3 -c`` subprocesses;
   * sandboxed: the warm fork-server (each run a fresh forked child inside bwrap + seccomp +
-    cgroups), serially and ``W`` requests at a time, with ``B`` inputs per request (S* runs each
-    candidate on a batch: public tests plus synthesized inputs) and with one input per request;
+    cgroups), with ``B`` inputs per request (S* runs each candidate on a batch: public tests plus
+    synthesized inputs) and with one input per request;
   * the same with ``L`` inputs per request (default 100), where the session start (one per
     request: a zygote is never shared) is amortised away: the per-run host work and its scaling;
+  * a lone request at a time on ``W`` cores, what one caller sees: the pool starts the next
+    session on an idle core meanwhile, so this is not a one-core figure;
   * session set-up: what a one-input request waits before its input runs (its latency minus the
     run's own time), each request sent once the pool has refilled its pre-started sessions.
-The configurations are interleaved over ``R`` rounds (``N`` runs each in all), so a change in the
+"One core" is this process (every thread) pinned to one CPU while the configuration runs, with a
+one-worker sandbox whose sessions were all started pinned, so the supervisor, bwrap, the zygotes
+and the runs share that core; without the pin, a "serial" sandbox uses the second core for its
+session starts and the scaling from one to ``W`` workers says nothing about cores. The
+configurations are interleaved over ``R`` rounds (``N`` runs each in all), so a change in the
 machine's load meanwhile hits all of them alike. Every figure is one ``name = value`` line after
 the table; the load average is printed before and after, since other work skews every number.
 """
@@ -22,16 +29,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sandbox import BubblewrapSandbox, ExecutionRequest, RunResult, Status
+from sandbox.base import Mode
 
 PROGRAM = "print(sum(range(1000)))"
 EXPECTED = "499500\n"
+# NOTE: function mode runs the prelude (typing, collections, re, ...) in every session's zygote
+FUNCTION = ExecutionRequest("def f():\n    return sum(range(1000))\n", ("[]",), "function", "f")
 PYTHON = "/usr/bin/python3"
 
 
@@ -64,10 +75,16 @@ async def _plain_run() -> float:
     return time.perf_counter() - started
 
 
-async def _sandboxed(box: BubblewrapSandbox, batch: int) -> list[float]:
+def _request(batch: int, mode: Mode = "stdin") -> ExecutionRequest:
+    if mode == "function":
+        return replace(FUNCTION, inputs=FUNCTION.inputs * batch)
+    return ExecutionRequest(PROGRAM, ("",) * batch)
+
+
+async def _sandboxed(box: BubblewrapSandbox, batch: int, mode: Mode = "stdin") -> list[float]:
     """One request of ``batch`` inputs; the per-run latency is the request time over its runs."""
     started = time.perf_counter()
-    result = await box.run(ExecutionRequest(PROGRAM, ("",) * batch))
+    result = await box.run(_request(batch, mode))
     elapsed = time.perf_counter() - started
     _check(result.runs)
     return [elapsed / batch] * batch
@@ -75,7 +92,8 @@ async def _sandboxed(box: BubblewrapSandbox, batch: int) -> list[float]:
 
 def _check(runs: tuple[RunResult, ...]) -> None:
     for run in runs:
-        if run.status is not Status.OK or run.stdout != EXPECTED:
+        answer = run.return_json if run.return_json is not None else run.stdout
+        if run.status is not Status.OK or answer not in (EXPECTED, "499500"):
             raise RuntimeError(f"sandboxed run failed: {run}")
 
 
@@ -97,17 +115,26 @@ async def _measure(
     into.latencies.extend(latencies)
 
 
-async def _setups(box: BubblewrapSandbox, count: int) -> list[float]:
-    """Set-up of one-input requests, each sent when the pre-started sessions are ready."""
+async def _setups(box: BubblewrapSandbox, count: int, mode: Mode) -> list[float]:
+    """Set-up of one-input requests, each sent when the pre-started sessions are ready (after one
+    request of ``mode``, so the pool prepares its sessions for it)."""
+    await _sandboxed(box, 1, mode)
     waits = []
     for _ in range(count):
         await box.wait_warm()
         started = time.perf_counter()
-        result = await box.run(ExecutionRequest(PROGRAM, ("",)))
+        result = await box.run(_request(1, mode))
         elapsed = time.perf_counter() - started
         _check(result.runs)
         waits.append(max(0.0, elapsed - result.runs[0].time_s))
     return waits
+
+
+def _pin(cpus: set[int]) -> None:
+    """Restrict every thread of this process to ``cpus``; processes it starts inherit that."""
+    for task in os.listdir("/proc/self/task"):
+        with contextlib.suppress(ProcessLookupError):  # a thread that ended meanwhile
+            os.sched_setaffinity(int(task), cpus)
 
 
 def _load() -> str:
@@ -115,70 +142,125 @@ def _load() -> str:
     return f"{one:.2f} (1 min), {five:.2f} (5 min)"
 
 
+@dataclass
+class Config:
+    """One measured configuration: what runs, how many jobs, how many at a time, on which CPUs."""
+
+    measurement: Measurement
+    job: Callable[[], Awaitable[float | list[float]]]
+    jobs: int
+    width: int
+    cpus: set[int]
+
+
 async def main(
     runs: int, batch: int, workers: int, rounds: int, setups: int, long_batch: int
 ) -> None:
     """Warm up, measure every configuration in interleaved rounds and print the comparison."""
     load_before = _load()
+    every_cpu = os.sched_getaffinity(0)
+    one_cpu = {min(every_cpu)}
+    _pin(one_cpu)  # the one-worker sandbox's self-test and first sessions start on its core
+    one = await BubblewrapSandbox.create(workers=1)
+    _pin(every_cpu)
     box = await BubblewrapSandbox.create(workers=workers)
     try:
         await _sandboxed(box, batch)
         await _plain_run()
         per_round = max(1, runs // rounds)
-        configs: list[tuple[Measurement, Callable[[], Awaitable[float | list[float]]], int, int]]
+        short, single = max(1, per_round // batch), max(1, per_round // 2)
+        long = max(workers, per_round // long_batch)
         configs = [
-            (Measurement("plain python3 -c, serial"), _plain_run, per_round, 1),
-            (Measurement(f"plain python3 -c, {workers} at a time"), _plain_run, per_round, workers),
-            (
-                Measurement(f"sandboxed, serial, {batch} inputs/request"),
-                lambda: _sandboxed(box, batch), max(1, per_round // batch), 1,
+            Config(Measurement("plain python3 -c, 1 core"), _plain_run, per_round, 1, one_cpu),
+            Config(
+                Measurement(f"plain python3 -c, {workers} cores, {workers} at a time"),
+                _plain_run, per_round, workers, every_cpu,
             ),
-            (
-                Measurement(f"sandboxed, {workers} at a time, {batch} inputs/request"),
-                lambda: _sandboxed(box, batch), max(1, per_round // batch), workers,
+            Config(
+                Measurement(f"sandboxed, 1 core, {batch} inputs/request"),
+                lambda: _sandboxed(one, batch), short, 1, one_cpu,
             ),
-            (
-                Measurement("sandboxed, serial, 1 input/request"),
-                lambda: _sandboxed(box, 1), max(1, per_round // 2), 1,
+            Config(
+                Measurement(
+                    f"sandboxed, {workers} cores, {workers} at a time, {batch} inputs/request"
+                ),
+                lambda: _sandboxed(box, batch), short, workers, every_cpu,
             ),
-            (
-                Measurement(f"sandboxed, {workers} at a time, 1 input/request"),
-                lambda: _sandboxed(box, 1), max(1, per_round // 2), workers,
+            Config(
+                Measurement(f"sandboxed, {workers} cores, 1 at a time, {batch} inputs/request"),
+                lambda: _sandboxed(box, batch), short, 1, every_cpu,
             ),
-            (
-                Measurement(f"sandboxed, serial, {long_batch} inputs/request"),
-                lambda: _sandboxed(box, long_batch), max(workers, per_round // long_batch), 1,
+            Config(
+                Measurement("sandboxed, 1 core, 1 input/request"),
+                lambda: _sandboxed(one, 1), single, 1, one_cpu,
             ),
-            (
-                Measurement(f"sandboxed, {workers} at a time, {long_batch} inputs/request"),
-                lambda: _sandboxed(box, long_batch), max(workers, per_round // long_batch),
-                workers,
+            Config(
+                Measurement(f"sandboxed, {workers} cores, {workers} at a time, 1 input/request"),
+                lambda: _sandboxed(box, 1), single, workers, every_cpu,
+            ),
+            Config(
+                Measurement(f"sandboxed, 1 core, {batch} inputs/request, function mode"),
+                lambda: _sandboxed(one, batch, "function"), short, 1, one_cpu,
+            ),
+            Config(
+                Measurement(
+                    f"sandboxed, {workers} cores, {workers} at a time, {batch} inputs/request, "
+                    "function mode"
+                ),
+                lambda: _sandboxed(box, batch, "function"), short, workers, every_cpu,
+            ),
+            Config(
+                Measurement(f"sandboxed, 1 core, {long_batch} inputs/request"),
+                lambda: _sandboxed(one, long_batch), long, 1, one_cpu,
+            ),
+            Config(
+                Measurement(
+                    f"sandboxed, {workers} cores, {workers} at a time, {long_batch} inputs/request"
+                ),
+                lambda: _sandboxed(box, long_batch), long, workers, every_cpu,
             ),
         ]  # fmt: skip
         for _ in range(rounds):
-            for measurement, job, jobs, width in configs:
-                await box.wait_warm()  # every configuration starts from a refilled pool
-                await _measure(measurement, job, jobs, width)
-        waits = await _setups(box, setups)
+            for config in configs:
+                # NOTE: both pools refilled first, so no session starts across a change of pin
+                await one.wait_warm()
+                await box.wait_warm()
+                _pin(config.cpus)
+                try:
+                    await _measure(config.measurement, config.job, config.jobs, config.width)
+                finally:
+                    await one.wait_warm()
+                    await box.wait_warm()
+                    _pin(every_cpu)
+        waits = await _setups(box, setups, "stdin")
+        function_waits = await _setups(box, setups, "function")
     finally:
         await box.aclose()
-    plain1, plainw, s1, sw = (config[0].rate for config in configs[:4])
+        await one.aclose()
+    rate = [config.measurement.rate for config in configs]
+    plain1, plainw, s1, sw, lone, _, _, f1, fw, long1, longw = rate
     print(f"machine: {os.cpu_count()} CPUs; {runs} runs per configuration in {rounds} rounds")
     print(f"load average before = {load_before}")
-    for measurement, *_ in configs:
-        print(measurement.line())
+    for config in configs:
+        print(config.measurement.line())
     print(f"ratio sandboxed/plain at 1 worker = {s1 / plain1:.2f}")
     print(f"ratio sandboxed/plain at {workers} workers = {sw / plainw:.2f}")
     print(f"scaling 1->{workers} workers sandboxed = {sw / s1:.2f}")
     print(f"scaling 1->{workers} workers plain = {plainw / plain1:.2f}")
-    long1, longw = configs[6][0].rate, configs[7][0].rate
     print(
         f"scaling 1->{workers} workers sandboxed, {long_batch} inputs/request = {longw / long1:.2f}"
     )
-    ordered = sorted(waits)
-    print(f"session set-up per request median = {statistics.median(ordered) * 1000:.2f} ms")
-    p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))]
-    print(f"session set-up per request p90 = {p90 * 1000:.2f} ms")
+    print(f"ratio sandboxed/plain at {workers} workers, function mode = {fw / plainw:.2f}")
+    print(f"scaling 1->{workers} workers sandboxed, function mode = {fw / f1:.2f}")
+    print(
+        f"scaling from a lone request to {workers} at a time on {workers} cores = {sw / lone:.2f}"
+    )
+    for label, measured in (("", waits), (", function mode", function_waits)):
+        ordered = sorted(measured)
+        median = statistics.median(ordered) * 1000
+        p90 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.9))] * 1000
+        print(f"session set-up per request{label} median = {median:.2f} ms")
+        print(f"session set-up per request{label} p90 = {p90:.2f} ms")
     print(f"load average after = {_load()}")
 
 
