@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from sandbox.base import Limits, RunResult
 from sandbox.errors import SandboxCrashedError
-from sandbox.launch import LaunchSpec, launch
+from sandbox.launch import Launched, LaunchSpec, launch
 from sandbox.pipes import CappedReader, PipeWriter
 from sandbox.verdict import Evidence, decide
 
@@ -43,7 +43,6 @@ _SEND_TIMEOUT_S = 5.0
 _REAP_TIMEOUT_S = 5.0
 _RESULT_CAP = 4 << 20
 _NOFILE = 256
-_LAUNCH_ERR_CAP = 64 << 10
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +64,7 @@ class _Outcome:
 class Session:
     """Supervisor-side handle of one zygote; see the module docstring for the life cycle."""
 
-    def __init__(self, spec: LaunchSpec, process: asyncio.subprocess.Process, ctl: socket.socket):
+    def __init__(self, spec: LaunchSpec, process: Launched, ctl: socket.socket):
         self._spec = spec
         self._process = process
         self._ctl = ctl
@@ -83,14 +82,14 @@ class Session:
     @classmethod
     async def start(cls, spec: LaunchSpec) -> Session:
         """Launch the zygote in its own process group (and cgroup) and wait until it is warm."""
-        process, ours = await launch(spec)
+        process, ours = launch(spec)
         session = cls(spec, process, ours)
         try:
             async with asyncio.timeout(_HELLO_TIMEOUT_S):
                 await session._recv()
         except (TimeoutError, SandboxCrashedError) as exc:
             await session.close()
-            reason = await session._launcher_errors()
+            reason = await process.errors(timeout_s=1.0) or "no error output"
             raise SandboxCrashedError(
                 f"sandbox did not start (exit {process.returncode}): {reason}"
             ) from exc
@@ -98,16 +97,6 @@ class Session:
             await asyncio.shield(session.close())
             raise
         return session
-
-    async def _launcher_errors(self) -> str:
-        """The tail of what bwrap (or the zygote) wrote to stderr before dying."""
-        if self._process.stderr is None:
-            return ""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(1.0):
-                data = await self._process.stderr.read(_LAUNCH_ERR_CAP)
-                return data.decode(errors="replace").strip()[-500:] or "no error output"
-        return "no error output"
 
     def _on_ctl(self) -> None:
         """Control socket readable: collect complete frames, then wake whoever waits."""
@@ -345,8 +334,9 @@ class Session:
         self._ctl.close()
         try:
             async with asyncio.timeout(_REAP_TIMEOUT_S):
-                await asyncio.shield(self._process.wait())
+                await self._process.wait()
         finally:
+            self._process.release()
             await self._remove_cgroup()
             self._spec.on_close()
 
