@@ -170,55 +170,36 @@ async def main(
         per_round = max(1, runs // rounds)
         short, single = max(1, per_round // batch), max(1, per_round // 2)
         long = max(workers, per_round // long_batch)
+
+        def on_one_and_on_all(inputs: int, jobs: int, mode: Mode = "stdin") -> list[Config]:
+            """The same requests on one worker and one core, and on every worker and core."""
+            what = f"{inputs} input{'s' if inputs > 1 else ''}/request"
+            what += ", function mode" if mode == "function" else ""
+            return [
+                Config(
+                    Measurement(f"sandboxed, 1 core, {what}"),
+                    lambda: _sandboxed(one, inputs, mode), jobs, 1, one_cpu,
+                ),
+                Config(
+                    Measurement(f"sandboxed, {workers} cores, {workers} at a time, {what}"),
+                    lambda: _sandboxed(box, inputs, mode), jobs, workers, every_cpu,
+                ),
+            ]  # fmt: skip
+
         configs = [
             Config(Measurement("plain python3 -c, 1 core"), _plain_run, per_round, 1, one_cpu),
             Config(
                 Measurement(f"plain python3 -c, {workers} cores, {workers} at a time"),
                 _plain_run, per_round, workers, every_cpu,
             ),
-            Config(
-                Measurement(f"sandboxed, 1 core, {batch} inputs/request"),
-                lambda: _sandboxed(one, batch), short, 1, one_cpu,
-            ),
-            Config(
-                Measurement(
-                    f"sandboxed, {workers} cores, {workers} at a time, {batch} inputs/request"
-                ),
-                lambda: _sandboxed(box, batch), short, workers, every_cpu,
-            ),
+            *on_one_and_on_all(batch, short),
             Config(
                 Measurement(f"sandboxed, {workers} cores, 1 at a time, {batch} inputs/request"),
                 lambda: _sandboxed(box, batch), short, 1, every_cpu,
             ),
-            Config(
-                Measurement("sandboxed, 1 core, 1 input/request"),
-                lambda: _sandboxed(one, 1), single, 1, one_cpu,
-            ),
-            Config(
-                Measurement(f"sandboxed, {workers} cores, {workers} at a time, 1 input/request"),
-                lambda: _sandboxed(box, 1), single, workers, every_cpu,
-            ),
-            Config(
-                Measurement(f"sandboxed, 1 core, {batch} inputs/request, function mode"),
-                lambda: _sandboxed(one, batch, "function"), short, 1, one_cpu,
-            ),
-            Config(
-                Measurement(
-                    f"sandboxed, {workers} cores, {workers} at a time, {batch} inputs/request, "
-                    "function mode"
-                ),
-                lambda: _sandboxed(box, batch, "function"), short, workers, every_cpu,
-            ),
-            Config(
-                Measurement(f"sandboxed, 1 core, {long_batch} inputs/request"),
-                lambda: _sandboxed(one, long_batch), long, 1, one_cpu,
-            ),
-            Config(
-                Measurement(
-                    f"sandboxed, {workers} cores, {workers} at a time, {long_batch} inputs/request"
-                ),
-                lambda: _sandboxed(box, long_batch), long, workers, every_cpu,
-            ),
+            *on_one_and_on_all(1, single),
+            *on_one_and_on_all(batch, short, "function"),
+            *on_one_and_on_all(long_batch, long),
         ]  # fmt: skip
         for _ in range(rounds):
             for config in configs:
