@@ -76,18 +76,13 @@ class Launched:
         await asyncio.shield(self._exited)
         return self._popen.returncode
 
-    async def errors(self, timeout_s: float) -> str:
-        """The tail of its error output once every writer is gone (or ``timeout_s`` passed)."""
-        if not self._errors.eof.done():
-            try:
-                async with asyncio.timeout(timeout_s):
-                    await asyncio.shield(self._errors.eof)
-            except TimeoutError:
-                pass
+    @property
+    def error_tail(self) -> str:
+        """The end of its error output read so far (all it wrote, once released after its exit)."""
         return self._errors.data.decode(errors="replace").strip()[-500:]
 
     def release(self) -> None:
-        """Keep what its error output holds now and stop reading it (the session is gone)."""
+        """Read what its error output still holds, then stop reading it (the session is gone)."""
         self._errors.read_available()
         self._errors.close()
 

@@ -88,8 +88,8 @@ class Session:
             async with asyncio.timeout(_HELLO_TIMEOUT_S):
                 await session._recv()
         except (TimeoutError, SandboxCrashedError) as exc:
-            await session.close()
-            reason = await process.errors(timeout_s=1.0) or "no error output"
+            await session.close()  # reaps the launcher and reads what it wrote
+            reason = process.error_tail or "no error output"
             raise SandboxCrashedError(
                 f"sandbox did not start (exit {process.returncode}): {reason}"
             ) from exc
