@@ -248,8 +248,8 @@ def _resolve(namespace: dict[str, Any], entry: str) -> Any:
 
 
 def prepare(message: dict[str, Any]) -> dict[str, Any]:
-    """Compile the program (and the function-mode prelude) once, in the zygote, for every run,
-    and import the modules its runs will.
+    """Compile the program once, in the zygote, for every run, and import the modules its runs
+    will (the prelude is compiled once per process, see :func:`_compiled_prelude`).
 
     Compiling runs none of the candidate's code, and every compile error (syntax, nesting depth,
     the parser's own stack guard) is an exception that each run re-raises, so verdicts are those
@@ -259,7 +259,6 @@ def prepare(message: dict[str, Any]) -> dict[str, Any]:
     every child would otherwise import for itself, once per run.
     """
     prepared = dict(message)
-    prepared["prelude"] = _compiled_prelude()
     names: set[str] = set()
     try:
         code = compile(message["program"], "<candidate>", "exec")
@@ -335,7 +334,7 @@ def run_candidate(load: dict[str, Any], nonce: str) -> None:
             null = os.open("/dev/null", os.O_RDONLY)
             os.dup2(null, 0)
             os.close(null)
-            exec(load.get("prelude") or _PRELUDE, namespace)
+            exec(_compiled_prelude(), namespace)
             namespace["__name__"] = "__candidate__"
             exec(code, namespace)
             value = _resolve(namespace, load["entry"])(*args)
