@@ -121,3 +121,22 @@ async def test_pre_started_sessions_prepare_for_the_latest_requests_mode(
     assert not await typing_imported()  # started while the first probe was the latest request
     assert await typing_imported()  # started while the function request was
     assert not await typing_imported()  # started while the second probe was
+
+
+async def test_a_request_cancelled_while_its_program_loads_leaves_no_session(
+    pool: tuple[SessionPool, _Factory],
+) -> None:
+    """The load is awaited (the zygote compiles and imports, then answers); a request cancelled
+    meanwhile kills the session it took, which nobody else may get."""
+    sessions, _ = pool
+    await sessions.wait_warm()
+    slow = ExecutionRequest("x = [" + "1, " * 1_000_000 + "]\n", ("",), limits=_LIMITS)
+    request = asyncio.ensure_future(sessions.run(slow))
+    await asyncio.sleep(0.3)  # a warm session is taken at once; compiling takes about a second
+    (taken,) = sessions._active
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    assert await asyncio.wait_for(taken._process.wait(), 5.0) == -9
+    await sessions.wait_warm()  # its reaping done, its warm place refilled
+    assert taken not in sessions._active
