@@ -16,7 +16,9 @@ Protocol on the control socket (fd ``argv[1]``), frames of a 4-byte big-endian l
   zygote -> supervisor  ``{"loaded": true}`` once it is compiled and its modules imported;
   supervisor -> zygote  ``{"type": "run", "nonce", "limits"}`` + fds (stdin, stdout, stderr,
                         result) by SCM_RIGHTS; the zygote forks, waits, cleans up and answers
-  zygote -> supervisor  ``{"status": <wait status>, "cpu_s", "clean"}``.
+  zygote -> supervisor  ``{"status": <wait status>, "cpu_s", "wall_s", "clean"}``.
+Run frames may queue (the supervisor hands the next run over before the current one ends); the
+zygote serves them in order, and after a run that left the sandbox unclean it serves nothing more.
 The child writes one completion record ``{"nonce", "ok", "return"|"error"}`` on the result fd
 only after the program (or the call) returned, so ``os._exit(0)`` before it proves nothing.
 Verdicts are decided outside from the wait status, cgroup counters, caps and deadlines.
@@ -45,6 +47,7 @@ import os
 import resource
 import struct
 import sys
+import time
 
 TYPE_CHECKING = False  # NOTE: not ``typing``'s: that import alone cost as much as the interpreter
 if TYPE_CHECKING:
@@ -122,9 +125,10 @@ class Channel:
             raise SystemExit("harness: a control frame is not one JSON object")
         return message
 
-    def take_fds(self) -> list[int]:
-        """Fds received so far; only run frames carry fds, and one run is in flight at a time."""
-        fds, self.fds = self.fds, []
+    def take_fds(self, count: int) -> list[int]:
+        """The first ``count`` fds received: the current run frame's (the kernel hands a frame's
+        fds over with its bytes, and the next run's frame may already be queued behind it)."""
+        fds, self.fds = self.fds[:count], self.fds[count:]
         return fds
 
     def send(self, message: dict[str, Any]) -> None:
@@ -466,6 +470,7 @@ def serve_run(
     """Fork one child for one run, wait for it, kill its leftovers and wipe the scratch space."""
     workdir = os.path.join(scratch, "run")
     os.mkdir(workdir, 0o700)
+    forked = time.monotonic()
     pid = os.fork()
     if pid == 0:
         try:
@@ -476,9 +481,11 @@ def serve_run(
     for fd in fds:
         os.close(fd)
     _, status, usage = os.wait4(pid, 0)
+    wall = time.monotonic() - forked
     _kill_leftovers(pid, contained)
     clean = _wipe(_SCRATCH_DIRS if contained else (scratch,))
-    return {"status": status, "cpu_s": usage.ru_utime + usage.ru_stime, "clean": clean}
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"status": status, "cpu_s": cpu, "wall_s": wall, "clean": clean}
 
 
 def _kill_leftovers(pid: int, contained: bool) -> None:
@@ -550,10 +557,13 @@ def main() -> None:
             gc.freeze()  # NOTE: children's collections then never touch (copy) the zygote's pages
             channel.send({"loaded": True})
             continue
-        fds = channel.take_fds()
+        fds = channel.take_fds(4)
         if len(fds) != 4:
             raise SystemExit(f"harness: run frame with {len(fds)} fds")
-        channel.send(serve_run(load, message, fds, scratch, contained))
+        report = serve_run(load, message, fds, scratch, contained)
+        channel.send(report)
+        if not report["clean"]:  # NOTE: a queued run must not start in what this one left
+            return
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 
-from sandbox.base import ExecutionRequest, ExecutionResult, Mode, RunResult, Status
+from sandbox.base import ExecutionRequest, ExecutionResult, Mode, RunResult
 from sandbox.errors import SandboxCrashedError, SandboxError, SandboxUnavailableError
 from sandbox.session import Session
 
@@ -173,23 +173,24 @@ class SessionPool:
         """Run every input of ``request`` in order, on as few sessions as the runs allow."""
         if request.mode == "function" and not request.entry_point:
             raise ValueError("function mode needs an entry_point")
+        inputs = [text.encode(errors="replace") for text in request.inputs]
         results: list[RunResult] = []
+        ahead = True
         self._expected_mode = request.mode
         async with self._slots:
             session: Session | None = None
             try:
-                for text in request.inputs:
+                # NOTE: ends: every serve on a fresh session records at least one result, except
+                # an ambiguous OOM, after which runs are no longer queued ahead (no ambiguity)
+                while len(results) < len(inputs):
                     if session is None:
                         session = await self._acquire_loaded(request)
-                    try:
-                        outcome = await session.run(text.encode(errors="replace"), request.limits)
-                    except SandboxCrashedError as exc:
-                        results.append(RunResult(Status.SANDBOX_ERROR, error=str(exc)))
-                        await self._release(session)
-                        session = None
-                        continue
-                    results.append(outcome.result)
-                    if not outcome.reusable:
+                    served = await session.serve(
+                        inputs[len(results) :], request.limits, ahead=ahead
+                    )
+                    results.extend(served.results)
+                    ahead = ahead and not served.repeat_alone
+                    if not served.usable:
                         await self._release(session)
                         session = None
             finally:

@@ -7,6 +7,15 @@ child's stdout/stderr/result directly, with caps, from the first byte. The wall 
 supervisor's: when it fires, or a cap is hit, the whole session is killed from outside (process
 group + cgroup) and the caller continues the request on a fresh session.
 
+Runs are handed over one ahead: while run ``i`` executes, run ``i + 1``'s frame and pipes already
+wait in the zygote's socket, so the zygote forks it the moment it has reported run ``i`` and
+cleaned up after it, and the supervisor's work on run ``i``'s verdict overlaps run ``i + 1``
+instead of leaving the session idle (bench/README.md, "Sandbox throughput", third round). A
+queued run never starts after a run that left the sandbox unclean (the zygote stops), and its
+wall deadline counts from the previous report's arrival. The one thing the overlap blurs is the
+session's OOM counter: a kill counted when run ``i`` reports may be run ``i + 1``'s, so run ``i``
+is then run again with nothing queued behind it (:attr:`Served.repeat_alone`).
+
 The host-side work per run is kept small, since it bounds how runs scale with cores: one reader
 on the control socket for the session's life, one waiter per run that the report, a cap, the
 deadline timer or ``close()`` wakes (no task per event), outputs read to EOF in the same step once
@@ -24,12 +33,11 @@ import secrets
 import signal
 import socket
 import struct
-import time
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sandbox.base import Limits, RunResult
+from sandbox.base import Limits, RunResult, Status
 from sandbox.errors import SandboxCrashedError
 from sandbox.launch import Launched, LaunchSpec, launch
 from sandbox.pipes import CappedReader, PipeWriter
@@ -50,15 +58,36 @@ class _End:
     """How the supervision of one run ended."""
 
     report: dict[str, object] | None = None
+    arrived: float | None = None  # loop time the report was read
     timed_out: bool = False
     overflowed: bool = False
     died: bool = False
 
 
 @dataclass(slots=True)
-class _Outcome:
-    result: RunResult
-    reusable: bool
+class _Submitted:
+    """A run handed to the zygote (its frame and pipes are sent); its report is still to come."""
+
+    nonce: str
+    readers: list[CappedReader]
+    writer: PipeWriter
+
+    def discard(self) -> None:
+        """Release the supervisor's ends of the run's pipes (the readers keep what they read)."""
+        self.writer.close()
+        for reader in self.readers:
+            reader.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    """What one session did with a request's remaining inputs."""
+
+    results: list[RunResult]  # one per input served, in order: a prefix of the inputs
+    usable: bool  # the session may run more of the request's inputs
+    # NOTE: True when the OOM counter rose while the next run was queued: nothing tells whose kill
+    # it was, so the first input without a result must run again with nothing queued behind it.
+    repeat_alone: bool = False
 
 
 class Session:
@@ -70,7 +99,7 @@ class Session:
         self._ctl = ctl
         self._loop = asyncio.get_running_loop()
         self._buf = b""
-        self._frames: deque[dict[str, object]] = deque()
+        self._frames: deque[tuple[float, dict[str, object]]] = deque()  # (arrival, frame)
         self._waiter: asyncio.Future[None] | None = None
         self._ctl_open = True  # False once the zygote closed the socket (or it failed)
         self._closed = False
@@ -117,6 +146,7 @@ class Session:
         self._wake()
 
     def _parse_frames(self) -> None:
+        arrived = self._loop.time()
         while len(self._buf) >= 4:
             size = struct.unpack(">I", self._buf[:4])[0]
             if len(self._buf) < 4 + size:
@@ -125,7 +155,7 @@ class Session:
             message = json.loads(frame)
             if not isinstance(message, dict):
                 raise ValueError("control frame is not an object")
-            self._frames.append(message)
+            self._frames.append((arrived, message))
 
     def _stop_reading(self) -> None:
         if self._ctl_open:
@@ -149,7 +179,7 @@ class Session:
             if not self._ctl_open or self._closed:
                 raise SandboxCrashedError("sandbox session closed its control socket")
             await self._wait()
-        return self._frames.popleft()
+        return self._frames.popleft()[1]
 
     def _send(self, message: dict[str, object], fds: Sequence[int] = ()) -> None:
         data = json.dumps(message).encode()
@@ -201,71 +231,106 @@ class Session:
         if answer != {done: True}:
             raise SandboxCrashedError("sandbox session sent an unexpected frame")
 
-    async def run(self, stdin: bytes, limits: Limits) -> _Outcome:
-        """Run the loaded program once; the session is reusable only after a clean exit."""
-        cgroup = self._spec.cgroup
-        nonce = secrets.token_hex(16)
-        started = time.monotonic()
-        readers, end = await self._supervise(stdin, limits, nonce)
-        reusable = end.report is not None and end.report.get("clean") is True
-        if not reusable:
-            self.kill()
-        oom = False
-        if cgroup is not None:  # one counter read per run: the last one is remembered
-            kills = cgroup.oom_kills()
-            oom, self._oom_seen = kills > self._oom_seen, kills
-        report = end.report or {}
-        evidence = Evidence(
-            wait_status=_int_or_none(report.get("status")),
-            cpu_s=float(report.get("cpu_s", 0.0)),  # type: ignore[arg-type]
-            cpu_limit_s=limits.cpu_time_s,
-            oom_killed=oom,
-            # NOTE: a cap can also be reached while draining after the report
-            overflowed=end.overflowed or any(r.overflowed for r in readers),
-            timed_out=end.timed_out,
-            session_died=end.died,
-            stdout=readers[0].data,
-            stderr=readers[1].data,
-            record=readers[2].data,
-            nonce=nonce,
-            time_s=time.monotonic() - started,
-        )
-        return _Outcome(decide(evidence), reusable and not oom)
+    async def serve(self, inputs: Sequence[bytes], limits: Limits, *, ahead: bool = True) -> Served:
+        """Run the loaded program on ``inputs`` in order until one leaves the session unusable.
 
-    async def _supervise(
-        self, stdin: bytes, limits: Limits, nonce: str
-    ) -> tuple[list[CappedReader], _End]:
-        """Pass fresh pipes to the zygote, feed stdin, drain outputs with caps until the end."""
-        if self._frames:  # a report nobody asked for: never let it stand for this run's
-            raise SandboxCrashedError("sandbox session sent an unexpected frame")
+        With ``ahead`` each next run is handed over before the current one ends (module
+        docstring). The session is usable afterwards only if every run exited cleanly.
+        """
+        if self._frames:  # a report nobody asked for: never let it stand for a run's
+            self.kill()
+            error = "sandbox session sent an unexpected frame"
+            return Served([RunResult(Status.SANDBOX_ERROR, error=error)], usable=False)
+        results: list[RunResult] = []
+        queued: deque[_Submitted] = deque()
+        started = self._loop.time()
+        try:
+            for index, stdin in enumerate(inputs):
+                if not queued:
+                    try:
+                        queued.append(self._submit(stdin, limits))
+                    except SandboxCrashedError as exc:
+                        self.kill()
+                        results.append(RunResult(Status.SANDBOX_ERROR, error=str(exc)))
+                        return Served(results, usable=False)
+                if ahead and index + 1 < len(inputs):
+                    # NOTE: a failed hand-over is the current run's to report: its end says why
+                    with contextlib.suppress(SandboxCrashedError):
+                        queued.append(self._submit(inputs[index + 1], limits))
+                current = queued.popleft()
+                end = await self._await_exit(current.readers, limits, started)
+                if end.report is not None:
+                    await self._drain(current.readers)
+                current.discard()
+                clean = end.report is not None and end.report.get("clean") is True
+                oom = self._oom_since_last_read()
+                if not clean or oom:
+                    self.kill()  # nothing of this run, nor the one queued behind it, runs on
+                if oom and clean and queued:  # the queued run may have started: whose kill?
+                    _log.info("sandbox_run_repeated", extra={"reason": "oom_with_a_run_queued"})
+                    return Served(results, usable=False, repeat_alone=True)
+                results.append(self._verdict(current, end, limits, oom, started))
+                if not clean or oom:
+                    return Served(results, usable=False)
+                started = end.arrived if end.arrived is not None else self._loop.time()
+            return Served(results, usable=True)
+        finally:
+            for run in queued:
+                run.discard()
+
+    def _oom_since_last_read(self) -> bool:
+        """Whether the session's cgroup counted an OOM kill since the last look (one read)."""
+        if self._spec.cgroup is None:
+            return False
+        kills = self._spec.cgroup.oom_kills()
+        oom, self._oom_seen = kills > self._oom_seen, kills
+        return oom
+
+    def _verdict(
+        self, run: _Submitted, end: _End, limits: Limits, oom: bool, started: float
+    ) -> RunResult:
+        report = end.report or {}
+        wall = report.get("wall_s")  # the zygote's fork-to-exit time; ours includes our lag
+        ended = end.arrived if end.arrived is not None else self._loop.time()
+        return decide(
+            Evidence(
+                wait_status=_int_or_none(report.get("status")),
+                cpu_s=float(report.get("cpu_s", 0.0)),  # type: ignore[arg-type]
+                cpu_limit_s=limits.cpu_time_s,
+                oom_killed=oom,
+                # NOTE: a cap can also be reached while draining after the report
+                overflowed=end.overflowed or any(r.overflowed for r in run.readers),
+                timed_out=end.timed_out,
+                session_died=end.died,
+                stdout=run.readers[0].data,
+                stderr=run.readers[1].data,
+                record=run.readers[2].data,
+                nonce=run.nonce,
+                time_s=float(wall) if isinstance(wall, float | int) else ended - started,
+            )
+        )
+
+    def _submit(self, stdin: bytes, limits: Limits) -> _Submitted:
+        """Hand one run to the zygote: fresh pipes by SCM_RIGHTS, stdin fed, outputs drained."""
+        nonce = secrets.token_hex(16)
         pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(4)]
         theirs = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
         ours = [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0]]
-        readers: list[CappedReader] = []
-        writer: PipeWriter | None = None
         try:
             self._send({"type": "run", "nonce": nonce, "limits": self._limits(limits)}, theirs)
+        except SandboxCrashedError:
+            for fd in ours:
+                os.close(fd)
+            raise
+        finally:
             for fd in theirs:  # the zygote holds its copies now; ours would block EOF
                 os.close(fd)
-            theirs = []
-            caps = (limits.stdout_bytes, limits.stderr_bytes, _RESULT_CAP)
-            readers = [
-                CappedReader(fd, cap, self._loop, self._wake)
-                for fd, cap in zip(ours[1:], caps, strict=True)
-            ]
-            writer = PipeWriter(ours[0], stdin, self._loop)
-            ours = []
-            end = await self._await_exit(readers, limits)
-            if end.report is not None:
-                await self._drain(readers)
-        finally:
-            for fd in (*theirs, *ours):
-                os.close(fd)
-            if writer is not None:
-                writer.close()
-            for reader in readers:
-                reader.close()
-        return readers, end
+        caps = (limits.stdout_bytes, limits.stderr_bytes, _RESULT_CAP)
+        readers = [
+            CappedReader(fd, cap, self._loop, self._wake)
+            for fd, cap in zip(ours[1:], caps, strict=True)
+        ]
+        return _Submitted(nonce, readers, PipeWriter(ours[0], stdin, self._loop))
 
     def _limits(self, limits: Limits) -> dict[str, object]:
         return {
@@ -275,7 +340,9 @@ class Session:
             "as_bytes": (limits.memory_mb << 20) if self._spec.local_rlimit_as else 0,
         }
 
-    async def _await_exit(self, readers: list[CappedReader], limits: Limits) -> _End:
+    async def _await_exit(
+        self, readers: list[CappedReader], limits: Limits, started: float
+    ) -> _End:
         """Wait for the zygote's exit report, an output cap, the wall deadline or ``close()``.
 
         Every source only wakes this one waiter (a frame, a reader's overflow callback, the
@@ -289,7 +356,7 @@ class Session:
             expired = True
             self._wake()
 
-        timer = self._loop.call_later(limits.wall_time_s, expire)
+        timer = self._loop.call_at(started + limits.wall_time_s, expire)
         try:
             while True:
                 if self._closed:
@@ -297,7 +364,8 @@ class Session:
                 if any(r.overflowed for r in readers):
                     return _End(overflowed=True)
                 if self._frames:
-                    return _End(report=self._frames.popleft())
+                    arrived, report = self._frames.popleft()
+                    return _End(report=report, arrived=arrived)
                 if not self._ctl_open:
                     return _End(died=True)
                 if expired:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -113,6 +114,56 @@ async def test_every_verdict(sandbox: BubblewrapSandbox, host: Host) -> None:
         limits = Limits(5.0, 5.0, 128) if status is Status.MEMORY_LIMIT else SHORT
         run = await run_one(sandbox, host, program, limits=limits)
         assert run.status is status, (program, run)
+
+
+_DISPATCH = """import os
+what = input()
+if what == "loop":
+    while True:
+        pass
+elif what == "oom":
+    x = bytearray(1 << 30)
+elif what == "flood":
+    while True:
+        print("y" * 4096)
+elif what == "crash":
+    raise ValueError(what)
+elif what == "oom in a subprocess":
+    pid = os.fork()
+    if pid == 0:
+        x = bytearray(1 << 30)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    print("survived")
+else:
+    print(what)
+"""
+
+
+async def test_every_verdict_with_the_next_run_queued_behind_it(
+    sandbox: BubblewrapSandbox, host: Host, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Each input's run is handed over while the previous one runs; after every way a run can
+    end, the inputs behind it still get their own verdicts. An OOM kill counted while the next
+    run was queued could be that run's, so the run is repeated with nothing queued behind it
+    (also when the kill was a subprocess's and the run itself exited cleanly: still MLE)."""
+    limits = Limits(wall_time_s=2.0, cpu_time_s=2.0, memory_mb=128)
+    failures = ("a", "loop", "b", "flood", "c", "crash", "d")
+    ooms = ("a", "oom in a subprocess", "b", "oom", "c")
+    with caplog.at_level(logging.INFO, logger="sandbox.session"):
+        first, second = [
+            host.keep((await sandbox.run(ExecutionRequest(_DISPATCH, inputs, limits=limits))).runs)
+            for inputs in (failures, ooms)
+        ]
+    ok, tle, ole = Status.OK, Status.TIMEOUT, Status.OUTPUT_LIMIT
+    assert [run.status for run in first] == [ok, tle, ok, ole, ok, Status.RUNTIME_ERROR, ok]
+    assert [run.stdout for run in first[::2]] == ["a\n", "b\n", "c\n", "d\n"]
+    mle = Status.MEMORY_LIMIT
+    assert [run.status for run in second] == [ok, mle, ok, mle, ok]
+    assert [run.stdout for run in second[::2]] == ["a\n", "b\n", "c\n"]
+    # NOTE: once: after an ambiguous OOM the request's runs are no longer queued ahead
+    repeated = [r for r in caplog.records if r.getMessage() == "sandbox_run_repeated"]
+    assert len(repeated) == 1
 
 
 async def test_cpu_limit_is_a_timeout(sandbox: BubblewrapSandbox, host: Host) -> None:

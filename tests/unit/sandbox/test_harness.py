@@ -1,7 +1,8 @@
 """The in-sandbox fork-server, exercised in this process (local mode, no bubblewrap).
 
 Serialization of return values (tuples as lists, tagged ``repr``), the control channel, entry-point
-resolution, the scratch wipe, and the parent side of one forked run.
+resolution, the scratch wipe, the parent side of one forked run, and (as a local subprocess) what
+the zygote does with a run queued behind one that left it unclean.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ import json
 import os
 import socket
 import struct
+import subprocess
+import sys
 from collections import namedtuple
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from sandbox.harness import Channel, _resolve, _wipe, canonical_json, serve_run, to_jsonable
+from tests.unit.sandbox.unclean import harness_reporting_unclean
 
 
 class _Color(enum.IntEnum):
@@ -65,20 +70,21 @@ def test_cycles_and_depth_are_bounded() -> None:
 
 def test_channel_frames_and_fds() -> None:
     left, right = socket.socketpair()
+    pipes = [os.pipe(), os.pipe()]
     try:
         channel = Channel(right)
-        read_fd, write_fd = os.pipe()
         payload = json.dumps({"type": "load", "program": "x" * 100_000}).encode()
         left.sendall(struct.pack(">I", len(payload)) + payload)
-        frame = json.dumps({"type": "run"}).encode()
-        socket.send_fds(left, [struct.pack(">I", len(frame)) + frame], [write_fd])
+        for index, (_, write_fd) in enumerate(pipes):  # the second run queued behind the first
+            frame = json.dumps({"type": "run", "index": index}).encode()
+            socket.send_fds(left, [struct.pack(">I", len(frame)) + frame], [write_fd])
         assert channel.recv() == {"type": "load", "program": "x" * 100_000}
-        assert channel.recv() == {"type": "run"}
-        (passed,) = channel.take_fds()
-        os.write(passed, b"ok")
-        assert os.read(read_fd, 2) == b"ok"
-        for fd in (read_fd, write_fd, passed):
-            os.close(fd)
+        for index, (read_fd, _) in enumerate(pipes):  # each frame's fd, not the next frame's
+            assert channel.recv() == {"type": "run", "index": index}
+            (passed,) = channel.take_fds(1)
+            os.write(passed, b"ok%d" % index)
+            os.close(passed)
+            assert os.read(read_fd, 3) == b"ok%d" % index
         report = {"status": 9, "cpu_s": 0.015625, "clean": True, "note": "é\n", "none": None}
         channel.send(report)
         assert left.recv(200)[4:] == json.dumps(report).encode()
@@ -86,6 +92,8 @@ def test_channel_frames_and_fds() -> None:
         assert channel.recv() is None
     finally:
         right.close()
+        for fd in (fd for pair in pipes for fd in pair):
+            os.close(fd)
 
 
 def test_channel_refuses_what_is_not_one_json_object() -> None:
@@ -162,3 +170,64 @@ def test_serve_run_stdin_and_function(tmp_path: Path) -> None:
     status, _, record = _serve("raise KeyError(3)", "stdin", b"", tmp_path)
     assert os.WEXITSTATUS(status) == 1
     assert json.loads(record)["error"] == "KeyError: 3"
+
+
+def _frame(message: Mapping[str, object]) -> bytes:
+    data = json.dumps(message).encode()
+    return struct.pack(">I", len(data)) + data
+
+
+def _read_frame(sock: socket.socket) -> dict[str, object] | None:
+    try:
+        head = sock.recv(4, socket.MSG_WAITALL)
+    except ConnectionResetError:  # the zygote ended with a frame of ours unread
+        return None
+    if not head:
+        return None
+    size = struct.unpack(">I", head)[0]
+    frame: dict[str, object] = json.loads(sock.recv(size, socket.MSG_WAITALL))
+    return frame
+
+
+def test_the_zygote_serves_no_queued_run_after_an_unclean_one(tmp_path: Path) -> None:
+    """Two run frames queued back to back, the first run left unclean (the wipe wipes but says
+    it failed): the zygote reports it and ends, and the queued run never starts."""
+    source = harness_reporting_unclean()
+    scratch = tmp_path / "scratch"  # the zygote's, wiped after every run
+    scratch.mkdir()
+    ours, theirs = socket.socketpair()
+    zygote = subprocess.Popen(
+        [sys.executable, "-I", "-S", "-c", source, str(theirs.fileno()), "local"],
+        pass_fds=[theirs.fileno()],
+        cwd=scratch,
+    )
+    theirs.close()
+    ledger = tmp_path / "runs.txt"
+    keep: list[int] = []
+    try:
+        ours.settimeout(10)
+        assert _read_frame(ours) == {"hello": True}
+        program = f"open({str(ledger)!r}, 'a').write('ran\\n')"
+        ours.sendall(_frame({"type": "load", "program": program, "mode": "stdin", "entry": None}))
+        assert _read_frame(ours) == {"loaded": True}
+        limits = {"cpu_s": 2, "fsize": 1 << 20, "nofile": 64, "as_bytes": 0}
+        for nonce in ("first", "queued"):
+            pipes = [os.pipe() for _ in range(4)]
+            passed = [pipes[0][0], pipes[1][1], pipes[2][1], pipes[3][1]]
+            message = {"type": "run", "nonce": nonce, "limits": limits}
+            socket.send_fds(ours, [_frame(message)], passed)
+            for fd in passed:
+                os.close(fd)
+            keep += [pipes[0][1], pipes[1][0], pipes[2][0], pipes[3][0]]
+        report = _read_frame(ours)
+        assert report is not None
+        assert (report["status"], report["clean"]) == (0, False)
+        assert _read_frame(ours) is None  # no second report: the zygote ended
+        assert zygote.wait(10) == 0
+        assert ledger.read_text() == "ran\n"
+    finally:
+        zygote.kill()
+        zygote.wait()
+        ours.close()
+        for fd in keep:
+            os.close(fd)

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +22,7 @@ from sandbox.bubblewrap import harness_source
 from sandbox.launch import LaunchSpec
 from sandbox.pool import SessionPool
 from sandbox.session import Session
+from tests.unit.sandbox.unclean import harness_reporting_unclean
 
 _LIMITS = Limits(wall_time_s=5.0, cpu_time_s=5.0)
 _ZYGOTE = "import os\nprint(os.getppid())"  # local mode: a run's parent is its session's zygote
@@ -140,3 +142,24 @@ async def test_a_request_cancelled_while_its_program_loads_leaves_no_session(
     assert await asyncio.wait_for(taken._process.wait(), 5.0) == -9
     await sessions.wait_warm()  # its reaping done, its warm place refilled
     assert taken not in sessions._active
+
+
+async def test_a_run_left_unclean_ends_its_session_before_the_next_run_starts(
+    tmp_path: Path,
+) -> None:
+    """The next input's run is handed to the zygote before the current one ends; a run that
+    leaves the sandbox unclean (here every run: the wipe wipes but says it failed) ends its
+    session, so each input runs once, each on a fresh session, and every result is kept."""
+    harness = harness_reporting_unclean()
+    factory = _Factory(harness=harness)
+    sessions = SessionPool(factory, workers=1, warm=1)
+    ledger = tmp_path / "runs.txt"
+    program = "import os\nwith open(input(), 'a') as f:\n    f.write(f'{os.getppid()}\\n')\n"
+    try:
+        result = await sessions.run(ExecutionRequest(program, (str(ledger),) * 3, limits=_LIMITS))
+    finally:
+        await sessions.aclose()
+    assert [run.status for run in result.runs] == [Status.OK] * 3
+    zygotes = ledger.read_text().split()
+    assert len(zygotes) == 3
+    assert len(set(zygotes)) == 3
