@@ -127,25 +127,6 @@ class SessionPool:
         if not task.cancelled() and task.exception() is not None:
             _log.error("sandbox_session_close_failed", extra={"reason": str(task.exception())})
 
-    async def _acquire_loaded(self, request: ExecutionRequest) -> Session:
-        """A session holding the request's program; a warm one that died meanwhile is replaced."""
-        for attempt in range(_LOAD_ATTEMPTS):
-            session = await self._acquire()
-            try:
-                await session.load(
-                    request.program, request.mode, request.entry_point, request.limits
-                )
-            except SandboxCrashedError:
-                await self._release(session)
-                if attempt + 1 == _LOAD_ATTEMPTS:
-                    raise
-                continue
-            except BaseException:  # cancelled while it loaded: nobody else may get the session
-                self._retire(session)
-                raise
-            return session
-        raise AssertionError("unreachable")
-
     async def _release(self, session: Session) -> None:
         """Close a session in the middle of a request (it failed or may not be reused)."""
         self._active.discard(session)
@@ -176,18 +157,33 @@ class SessionPool:
         inputs = [text.encode(errors="replace") for text in request.inputs]
         results: list[RunResult] = []
         ahead = True
+        failed_loads = 0
         self._expected_mode = request.mode
         async with self._slots:
             session: Session | None = None
             try:
                 # NOTE: ends: every serve on a fresh session records at least one result, except
-                # an ambiguous OOM, after which runs are no longer queued ahead (no ambiguity)
+                # an ambiguous OOM, after which runs are no longer queued ahead (no ambiguity),
+                # and a failed load, which is tried on at most _LOAD_ATTEMPTS sessions
                 while len(results) < len(inputs):
+                    fresh = session is None
                     if session is None:
-                        session = await self._acquire_loaded(request)
-                    served = await session.serve(
-                        inputs[len(results) :], request.limits, ahead=ahead
-                    )
+                        session = await self._acquire()
+                    try:
+                        if fresh:  # acknowledged in serve, behind which the first runs wait
+                            session.load(
+                                request.program, request.mode, request.entry_point, request.limits
+                            )
+                        served = await session.serve(
+                            inputs[len(results) :], request.limits, ahead=ahead
+                        )
+                    except SandboxCrashedError:  # e.g. a warm session that died meanwhile
+                        await self._release(session)
+                        session = None
+                        failed_loads += 1
+                        if failed_loads == _LOAD_ATTEMPTS:
+                            raise
+                        continue
                     results.extend(served.results)
                     ahead = ahead and not served.repeat_alone
                     if not served.usable:

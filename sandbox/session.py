@@ -104,6 +104,7 @@ class Session:
         self._ctl_open = True  # False once the zygote closed the socket (or it failed)
         self._closed = False
         self._oom_seen = 0
+        self._loading = False  # a load was sent and its acknowledgement is still to be read
         # NOTE: one reader for the session's life, not one per frame: a run costs no task and
         # no epoll registration for its exit report (SANDBOX.md §4, host-side cost per run).
         self._loop.add_reader(ctl.fileno(), self._on_ctl)
@@ -115,7 +116,7 @@ class Session:
         session = cls(spec, process, ours)
         try:
             async with asyncio.timeout(_HELLO_TIMEOUT_S):
-                await session._recv()
+                await session._recv()  # the hello
         except (TimeoutError, SandboxCrashedError) as exc:
             await session.close()  # reaps the launcher and reads what it wrote
             reason = process.error_tail or "no error output"
@@ -174,12 +175,13 @@ class Session:
         finally:
             self._waiter = None
 
-    async def _recv(self) -> dict[str, object]:
+    async def _recv(self) -> tuple[float, dict[str, object]]:
+        """The next frame and the loop time it arrived."""
         while not self._frames:
             if not self._ctl_open or self._closed:
                 raise SandboxCrashedError("sandbox session closed its control socket")
             await self._wait()
-        return self._frames.popleft()[1]
+        return self._frames.popleft()
 
     def _send(self, message: dict[str, object], fds: Sequence[int] = ()) -> None:
         data = json.dumps(message).encode()
@@ -198,11 +200,16 @@ class Session:
     async def expect(self, mode: str) -> None:
         """Have the idle zygote import what any program of ``mode`` needs (function mode: the
         prelude's modules), so a request of that mode does not wait for them at load."""
-        await self._ask({"type": "expect", "mode": mode}, "expected")
+        self._send({"type": "expect", "mode": mode})
+        await self._answer("expect", "expected")
 
-    async def load(self, program: str, mode: str, entry_point: str | None, limits: Limits) -> None:
-        """Give the zygote its one program, size the session's cgroup for ``limits``, and wait
-        until the zygote has compiled it and imported its modules (off every run's deadline)."""
+    def load(self, program: str, mode: str, entry_point: str | None, limits: Limits) -> None:
+        """Give the zygote its one program and size the session's cgroup for ``limits``.
+
+        Not awaited here: :meth:`serve` hands the first runs over behind the load at once and
+        waits for the zygote's acknowledgement (it has compiled the program and imported its
+        modules) before the first run's deadline starts, so imports never count against a run.
+        """
         if self._spec.cgroup is not None:
             try:
                 self._spec.cgroup.set_limits(
@@ -218,26 +225,29 @@ class Session:
             "mode": mode,
             "entry": entry_point,
         }
-        await self._ask(message, "loaded")
-
-    async def _ask(self, message: dict[str, object], done: str) -> None:
-        """Send a set-up frame and wait for the zygote's ``{done: true}``."""
         self._send(message)
+        self._loading = True
+
+    async def _answer(self, what: str, done: str) -> float:
+        """Wait for the zygote's ``{done: true}`` to a set-up frame; the loop time it arrived."""
         try:
             async with asyncio.timeout(_SETUP_TIMEOUT_S):
-                answer = await self._recv()
+                arrived, answer = await self._recv()
         except TimeoutError as exc:
-            raise SandboxCrashedError(f"sandbox session did not answer {message['type']}") from exc
+            raise SandboxCrashedError(f"sandbox session did not answer {what}") from exc
         if answer != {done: True}:
             raise SandboxCrashedError("sandbox session sent an unexpected frame")
+        return arrived
 
     async def serve(self, inputs: Sequence[bytes], limits: Limits, *, ahead: bool = True) -> Served:
         """Run the loaded program on ``inputs`` in order until one leaves the session unusable.
 
         With ``ahead`` each next run is handed over before the current one ends (module
-        docstring). The session is usable afterwards only if every run exited cleanly.
+        docstring). The session is usable afterwards only if every run exited cleanly. Raises
+        :class:`SandboxCrashedError` only when the zygote does not acknowledge :meth:`load`.
         """
-        if self._frames:  # a report nobody asked for: never let it stand for a run's
+        loading, self._loading = self._loading, False
+        if len(self._frames) > loading:  # a frame nobody asked for: never let it stand for a report
             self.kill()
             error = "sandbox session sent an unexpected frame"
             return Served([RunResult(Status.SANDBOX_ERROR, error=error)], usable=False)
@@ -257,6 +267,8 @@ class Session:
                     # NOTE: a failed hand-over is the current run's to report: its end says why
                     with contextlib.suppress(SandboxCrashedError):
                         queued.append(self._submit(inputs[index + 1], limits))
+                if loading:  # the first runs wait behind the load; their deadlines start after it
+                    started, loading = await self._answer("load", "loaded"), False
                 current = queued.popleft()
                 end = await self._await_exit(current.readers, limits, started)
                 if end.report is not None:

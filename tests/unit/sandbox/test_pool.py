@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -125,11 +126,28 @@ async def test_pre_started_sessions_prepare_for_the_latest_requests_mode(
     assert not await typing_imported()  # started while the second probe was
 
 
+async def test_warm_sessions_that_died_meanwhile_are_replaced(
+    pool: tuple[SessionPool, _Factory],
+) -> None:
+    """A pre-started session can die before a request takes it; its load is then not
+    acknowledged and the request moves on to another session (up to three), losing no input."""
+    sessions, factory = pool
+    await sessions.wait_warm()
+    dead = [session._process.pid for session in factory.started]
+    assert len(dead) == 2
+    for pid in dead:
+        os.kill(pid, signal.SIGKILL)
+    zygotes = await _zygotes(sessions, 2)  # every run OK, or this fails
+    assert zygotes[0] == zygotes[1]
+    assert zygotes[0] not in dead
+    assert len(factory.started) >= 3
+
+
 async def test_a_request_cancelled_while_its_program_loads_leaves_no_session(
     pool: tuple[SessionPool, _Factory],
 ) -> None:
-    """The load is awaited (the zygote compiles and imports, then answers); a request cancelled
-    meanwhile kills the session it took, which nobody else may get."""
+    """The load's acknowledgement is awaited (the zygote compiles and imports, then answers); a
+    request cancelled meanwhile kills the session it took, which nobody else may get."""
     sessions, _ = pool
     await sessions.wait_warm()
     slow = ExecutionRequest("x = [" + "1, " * 1_000_000 + "]\n", ("",), limits=_LIMITS)
