@@ -15,7 +15,12 @@ cores (``W`` requests at a time):
   * a lone request at a time on ``W`` cores, what one caller sees: the pool starts the next
     session on an idle core meanwhile, so this is not a one-core figure;
   * session set-up: what a one-input request waits before its input runs (its latency minus the
-    run's own time), each request sent once the pool has refilled its pre-started sessions.
+    run's own fork-to-exit time), each request sent once the pool has refilled its pre-started
+    sessions.
+``W`` requests at a time are ``W`` lanes, each taking the next request as soon as it is free;
+rates count the time every lane was busy (:func:`busy_window`): a round's tail, where the last
+requests finish while other lanes have none left, is idle time of the round, not of the sandbox,
+and the fewer and longer the requests, the larger it is. The whole-round figure is printed too.
 "One core" is this process (every thread) pinned to one CPU while the configuration runs, with a
 one-worker sandbox whose sessions were all started pinned, so the supervisor, bwrap, the zygotes
 and the runs share that core; without the pin, a "serial" sandbox uses the second core for its
@@ -48,16 +53,26 @@ PYTHON = "/usr/bin/python3"
 
 @dataclass
 class Measurement:
-    """Runs per second and per-run latency of one configuration, summed over rounds."""
+    """Runs per second and per-run latency of one configuration, summed over rounds.
+
+    ``runs``/``seconds`` count only the time every lane was busy (see :func:`busy_window`);
+    ``whole_runs``/``whole_seconds`` the whole round, its tail included.
+    """
 
     label: str
-    runs: int = 0
+    runs: float = 0.0
     seconds: float = 0.0
+    whole_runs: int = 0
+    whole_seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
         return self.runs / self.seconds if self.seconds else 0.0
+
+    @property
+    def whole_rate(self) -> float:
+        return self.whole_runs / self.whole_seconds if self.whole_seconds else 0.0
 
     def line(self) -> str:
         p50 = statistics.median(self.latencies) * 1000
@@ -97,22 +112,58 @@ def _check(runs: tuple[RunResult, ...]) -> None:
             raise RuntimeError(f"sandboxed run failed: {run}")
 
 
+@dataclass(frozen=True)
+class Finished:
+    """One job of a lane: when it started and ended, and how many runs it made."""
+
+    start: float
+    end: float
+    runs: int
+
+
+def busy_window(finished: list[Finished], lane_ends: list[float]) -> float:
+    """Runs made while every lane was busy: until the first lane found no job left.
+
+    A round of few long jobs on ``W`` lanes ends with some lanes idle while the last jobs finish
+    (with two 100-input requests on two lanes, up to half the round); that tail measures the
+    round, not the sandbox at ``W`` requests at a time. A job still running when the window
+    closes counts in proportion to the part of it inside the window.
+    """
+    close = min(lane_ends)
+    runs = 0.0
+    for job in finished:
+        if job.end <= close:
+            runs += job.runs
+        elif job.start < close:
+            runs += job.runs * (close - job.start) / (job.end - job.start)
+    return runs
+
+
 async def _measure(
     into: Measurement, job: Callable[[], Awaitable[float | list[float]]], jobs: int, workers: int
 ) -> None:
-    slots = asyncio.Semaphore(workers)
-    latencies: list[float] = []
+    """Run ``jobs`` on ``workers`` lanes, each taking the next job as soon as it is free."""
+    remaining = jobs
+    finished: list[Finished] = []
+    lane_ends: list[float] = []
 
-    async def one() -> None:
-        async with slots:
+    async def lane() -> None:
+        nonlocal remaining
+        while remaining > 0:
+            remaining -= 1
+            start = time.perf_counter()
             outcome = await job()
-        latencies.extend(outcome if isinstance(outcome, list) else [outcome])
+            latencies = outcome if isinstance(outcome, list) else [outcome]
+            finished.append(Finished(start, time.perf_counter(), len(latencies)))
+            into.latencies.extend(latencies)
+        lane_ends.append(time.perf_counter())
 
     started = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(jobs)))
-    into.seconds += time.perf_counter() - started
-    into.runs += len(latencies)
-    into.latencies.extend(latencies)
+    await asyncio.gather(*(lane() for _ in range(workers)))
+    into.runs += busy_window(finished, lane_ends)
+    into.seconds += min(lane_ends) - started
+    into.whole_runs += sum(job.runs for job in finished)
+    into.whole_seconds += max(lane_ends) - started
 
 
 async def _setups(box: BubblewrapSandbox, count: int, mode: Mode) -> list[float]:
@@ -228,6 +279,11 @@ async def main(
     print(f"ratio sandboxed/plain at {workers} workers = {sw / plainw:.2f}")
     print(f"scaling 1->{workers} workers sandboxed = {sw / s1:.2f}")
     print(f"scaling 1->{workers} workers plain = {plainw / plain1:.2f}")
+    whole = [config.measurement.whole_rate for config in configs]
+    print(
+        f"scaling 1->{workers} workers sandboxed, whole rounds (tails included) = "
+        f"{whole[3] / whole[2]:.2f}; plain = {whole[1] / whole[0]:.2f}"
+    )
     print(
         f"scaling 1->{workers} workers sandboxed, {long_batch} inputs/request = {longw / long1:.2f}"
     )
