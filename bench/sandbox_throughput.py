@@ -17,10 +17,12 @@ cores (``W`` requests at a time):
   * session set-up: what a one-input request waits before its input runs (its latency minus the
     run's own fork-to-exit time), each request sent once the pool has refilled its pre-started
     sessions.
-``W`` requests at a time are ``W`` lanes, each taking the next request as soon as it is free;
-rates count the time every lane was busy (:func:`busy_window`): a round's tail, where the last
-requests finish while other lanes have none left, is idle time of the round, not of the sandbox,
-and the fewer and longer the requests, the larger it is. The whole-round figure is printed too.
+``W`` requests at a time are ``W`` lanes, each taking the next request as soon as it is free.
+Rates count a round's steady part (:func:`busy_window`): from when every lane has finished its
+first request (those ran on sessions started before the clock, one per worker) until the first
+lane runs dry (after it, lanes idle while the last requests finish). Against steady load, the
+first edge favoured more workers and the second disfavoured them; the whole-round scaling, both
+in, is printed too.
 "One core" is this process (every thread) pinned to one CPU while the configuration runs, with a
 one-worker sandbox whose sessions were all started pinned, so the supervisor, bwrap, the zygotes
 and the runs share that core; without the pin, a "serial" sandbox uses the second core for its
@@ -121,21 +123,23 @@ class Finished:
     runs: int
 
 
-def busy_window(finished: list[Finished], lane_ends: list[float]) -> float:
-    """Runs made while every lane was busy: until the first lane found no job left.
+def busy_window(finished: list[Finished], first_ends: list[float], lane_ends: list[float]) -> float:
+    """Runs made in the steady part of a round, from when every lane has finished its first job
+    until the first lane finds no job left; a job straddling either edge counts in proportion.
 
-    A round of few long jobs on ``W`` lanes ends with some lanes idle while the last jobs finish
-    (with two 100-input requests on two lanes, up to half the round); that tail measures the
-    round, not the sandbox at ``W`` requests at a time. A job still running when the window
-    closes counts in proportion to the part of it inside the window.
+    Both edges remove a bias of a finite round against steady load. The first jobs ran on the
+    sessions pre-started before the clock (one per worker: the more workers, the more free
+    session starts), and a round of few long jobs on ``W`` lanes ends with lanes idle while the
+    last jobs finish (two 100-input requests on two lanes: up to half the round).
     """
-    close = min(lane_ends)
+    opened, closed = max(first_ends), min(lane_ends)
+    if closed <= opened:
+        raise ValueError("too few jobs per lane for a steady window")
     runs = 0.0
     for job in finished:
-        if job.end <= close:
-            runs += job.runs
-        elif job.start < close:
-            runs += job.runs * (close - job.start) / (job.end - job.start)
+        inside = min(job.end, closed) - max(job.start, opened)
+        if inside > 0:
+            runs += job.runs * inside / (job.end - job.start)
     return runs
 
 
@@ -145,23 +149,29 @@ async def _measure(
     """Run ``jobs`` on ``workers`` lanes, each taking the next job as soon as it is free."""
     remaining = jobs
     finished: list[Finished] = []
+    first_ends: list[float] = []
     lane_ends: list[float] = []
 
     async def lane() -> None:
         nonlocal remaining
+        first = True
         while remaining > 0:
             remaining -= 1
             start = time.perf_counter()
             outcome = await job()
+            end = time.perf_counter()
             latencies = outcome if isinstance(outcome, list) else [outcome]
-            finished.append(Finished(start, time.perf_counter(), len(latencies)))
+            finished.append(Finished(start, end, len(latencies)))
             into.latencies.extend(latencies)
+            if first:
+                first_ends.append(end)
+                first = False
         lane_ends.append(time.perf_counter())
 
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(workers)))
-    into.runs += busy_window(finished, lane_ends)
-    into.seconds += min(lane_ends) - started
+    into.runs += busy_window(finished, first_ends, lane_ends)
+    into.seconds += min(lane_ends) - max(first_ends)
     into.whole_runs += sum(job.runs for job in finished)
     into.whole_seconds += max(lane_ends) - started
 
@@ -219,8 +229,10 @@ async def main(
         await _sandboxed(box, batch)
         await _plain_run()
         per_round = max(1, runs // rounds)
-        short, single = max(1, per_round // batch), max(1, per_round // 2)
-        long = max(workers, per_round // long_batch)
+        # NOTE: at least three requests per lane and round, so each round has a steady window
+        least = 3 * workers
+        short, single = max(least, per_round // batch), max(least, per_round // 2)
+        long = max(least, per_round // long_batch)
 
         def on_one_and_on_all(inputs: int, jobs: int, mode: Mode = "stdin") -> list[Config]:
             """The same requests on one worker and one core, and on every worker and core."""
