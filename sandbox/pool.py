@@ -164,7 +164,7 @@ class SessionPool:
             try:
                 # NOTE: ends: every serve on a fresh session records at least one result, except
                 # an ambiguous OOM, after which runs are no longer queued ahead (no ambiguity),
-                # and a failed load, which is tried on at most _LOAD_ATTEMPTS sessions
+                # and a failed load, which is tried on at most _LOAD_ATTEMPTS sessions in a row
                 while len(results) < len(inputs):
                     fresh = session is None
                     if session is None:
@@ -184,6 +184,7 @@ class SessionPool:
                         if failed_loads == _LOAD_ATTEMPTS:
                             raise
                         continue
+                    failed_loads = 0
                     results.extend(served.results)
                     ahead = ahead and not served.repeat_alone
                     if not served.usable:
