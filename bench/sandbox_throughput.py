@@ -123,9 +123,12 @@ class Finished:
     runs: int
 
 
-def busy_window(finished: list[Finished], first_ends: list[float], lane_ends: list[float]) -> float:
-    """Runs made in the steady part of a round, from when every lane has finished its first job
-    until the first lane finds no job left; a job straddling either edge counts in proportion.
+def busy_window(
+    finished: list[Finished], first_ends: list[float], lane_ends: list[float]
+) -> tuple[float, float]:
+    """Runs made, and seconds, in the steady part of a round: from when every lane has finished
+    its first job until the first lane finds no job left; a job straddling an edge counts in
+    proportion.
 
     Both edges remove a bias of a finite round against steady load. The first jobs ran on the
     sessions pre-started before the clock (one per worker: the more workers, the more free
@@ -140,7 +143,7 @@ def busy_window(finished: list[Finished], first_ends: list[float], lane_ends: li
         inside = min(job.end, closed) - max(job.start, opened)
         if inside > 0:
             runs += job.runs * inside / (job.end - job.start)
-    return runs
+    return runs, closed - opened
 
 
 async def _measure(
@@ -170,8 +173,9 @@ async def _measure(
 
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(workers)))
-    into.runs += busy_window(finished, first_ends, lane_ends)
-    into.seconds += min(lane_ends) - max(first_ends)
+    runs, seconds = busy_window(finished, first_ends, lane_ends)
+    into.runs += runs
+    into.seconds += seconds
     into.whole_runs += sum(job.runs for job in finished)
     into.whole_seconds += max(lane_ends) - started
 

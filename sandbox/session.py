@@ -57,8 +57,8 @@ _NOFILE = 256
 class _End:
     """How the supervision of one run ended."""
 
+    at: float  # loop time the end was seen (for a report: when it arrived)
     report: dict[str, object] | None = None
-    arrived: float | None = None  # loop time the report was read
     timed_out: bool = False
     overflowed: bool = False
     died: bool = False
@@ -276,15 +276,15 @@ class Session:
                 current.discard()
                 clean = end.report is not None and end.report.get("clean") is True
                 oom = self._oom_since_last_read()
-                if not clean or oom:
-                    self.kill()  # nothing of this run, nor the one queued behind it, runs on
                 if oom and clean and queued:  # the queued run may have started: whose kill?
+                    self.kill()
                     _log.info("sandbox_run_repeated", extra={"reason": "oom_with_a_run_queued"})
                     return Served(results, usable=False, repeat_alone=True)
                 results.append(self._verdict(current, end, limits, oom, started))
                 if not clean or oom:
+                    self.kill()  # nothing of this run, nor the one queued behind it, runs on
                     return Served(results, usable=False)
-                started = end.arrived if end.arrived is not None else self._loop.time()
+                started = end.at
             return Served(results, usable=True)
         finally:
             for run in queued:
@@ -303,7 +303,6 @@ class Session:
     ) -> RunResult:
         report = end.report or {}
         wall = report.get("wall_s")  # the zygote's fork-to-exit time; ours includes our lag
-        ended = end.arrived if end.arrived is not None else self._loop.time()
         return decide(
             Evidence(
                 wait_status=_int_or_none(report.get("status")),
@@ -318,7 +317,7 @@ class Session:
                 stderr=run.readers[1].data,
                 record=run.readers[2].data,
                 nonce=run.nonce,
-                time_s=float(wall) if isinstance(wall, float | int) else ended - started,
+                time_s=float(wall) if isinstance(wall, float | int) else end.at - started,
             )
         )
 
@@ -371,17 +370,18 @@ class Session:
         timer = self._loop.call_at(started + limits.wall_time_s, expire)
         try:
             while True:
+                now = self._loop.time()
                 if self._closed:
-                    return _End(died=True)
+                    return _End(now, died=True)
                 if any(r.overflowed for r in readers):
-                    return _End(overflowed=True)
+                    return _End(now, overflowed=True)
                 if self._frames:
                     arrived, report = self._frames.popleft()
-                    return _End(report=report, arrived=arrived)
+                    return _End(arrived, report=report)
                 if not self._ctl_open:
-                    return _End(died=True)
+                    return _End(now, died=True)
                 if expired:
-                    return _End(timed_out=True)
+                    return _End(now, timed_out=True)
                 await self._wait()
         finally:
             timer.cancel()

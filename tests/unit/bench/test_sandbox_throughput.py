@@ -13,12 +13,12 @@ def test_the_window_opens_after_every_first_job_and_closes_when_a_lane_runs_dry(
     lane_b = [Finished(0, 5, 10), Finished(5, 9, 10), Finished(9, 13, 10)]
     # window 5-10: A's second job 3/4 in, A's third and B's second whole, B's third 1/4 in
     expected = 10 * 3 / 4 + 10 + 10 + 10 * 1 / 4
-    assert busy_window([*lane_a, *lane_b], [4, 5], [10, 13]) == pytest.approx(expected)
+    assert busy_window([*lane_a, *lane_b], [4, 5], [10, 13]) == pytest.approx((expected, 5))
 
 
 def test_one_lane_drops_only_its_first_job() -> None:
     jobs = [Finished(0, 1, 3), Finished(1, 3, 3), Finished(3, 4, 3)]
-    assert busy_window(jobs, [1], [4]) == 6
+    assert busy_window(jobs, [1], [4]) == (6, 3)
 
 
 def test_a_round_without_a_steady_part_is_refused() -> None:
